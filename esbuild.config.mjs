@@ -1,0 +1,42 @@
+// Builds everything into dist/: `node esbuild.config.mjs [pixel|relay]` (no argument: both).
+// The pixel is size-critical: minified, `_`-prefixed properties mangled (STYLE.md §3), debug-only
+// code removed by the compile-time flag __DEBUG__ (STYLE.md §5).
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+const pixelShared = {
+  bundle: true,
+  minify: true,
+  target: ['es2020', 'chrome80', 'safari14', 'firefox80'],
+  mangleProps: /^_/,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+export async function buildPixel() {
+  rmSync('dist/esm', { recursive: true, force: true });
+  mkdirSync('dist', { recursive: true });
+  // dist/whopq.js: what the snippet loads. dist/whopq.debug.js: the same with plain-words logging.
+  await build({ ...pixelShared, entryPoints: ['src/pixel/global.ts'], outfile: 'dist/whopq.js', format: 'iife', define: { __DEBUG__: 'false' } });
+  await build({ ...pixelShared, entryPoints: ['src/pixel/global.ts'], outfile: 'dist/whopq.debug.js', format: 'iife', define: { __DEBUG__: 'true' } });
+  // ESM for apps that import the pixel; types from tsc.
+  await build({ ...pixelShared, minify: false, mangleProps: undefined, entryPoints: ['src/pixel/index.ts'], outfile: 'dist/esm/index.js', format: 'esm', define: { __DEBUG__: 'true' } });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.pixel.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', 'dist/esm'], { stdio: 'inherit' });
+  // The snippet: minified on its own, and as the HTML a seller pastes.
+  const snippet = await build({ ...pixelShared, bundle: false, entryPoints: ['src/pixel/snippet.js'], write: false, format: 'esm' });
+  const code = snippet.outputFiles[0].text.trim();
+  writeFileSync('dist/snippet.min.js', code + '\n');
+  writeFileSync('dist/snippet.html', `<script>${code}</script>\n`);
+}
+
+export async function buildRelay() {
+  rmSync('dist/relay', { recursive: true, force: true });
+  const shared = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };
+  await build({ ...shared, entryPoints: { index: 'src/relay/index.ts', cli: 'src/relay/node/cli.ts' }, outdir: 'dist/relay' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.relay.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', 'dist/relay/types'], { stdio: 'inherit' });
+}
+
+const which = process.argv[2];
+if (!which || which === 'pixel') await buildPixel();
+if (!which || which === 'relay') await buildRelay();

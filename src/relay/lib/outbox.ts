@@ -1,0 +1,66 @@
+import type { Conversion } from '../../shared/conversion';
+
+/**
+ * The durable outbox between ingest and the forwarder. The relay core depends only on this
+ * interface, so each runtime brings its own: SQLite on Node (`node/sqliteOutbox.ts`), a
+ * Cloudflare Queue on Workers, memory in unit tests.
+ */
+export interface Outbox {
+  /**
+   * Durably stores events (all or none: one transaction). Resolves only once they are on disk.
+   * Returns, per event in order, `true` when it was new and `false` when (company_id, event_id)
+   * was already stored (a resend). Rejects with `OutboxUnavailableError` when it cannot write, so
+   * the handler answers 503 and the browser keeps its copy.
+   */
+  append(events: readonly OutboxInput[]): Promise<boolean[]>;
+  /** Counts and ages for /ready, /metrics and the inspector. */
+  stats(): Promise<OutboxStats>;
+  /** Most recent events first, for the inspector. */
+  recent(limit: number): Promise<OutboxRecord[]>;
+  /** Releases files and timers. */
+  close(): Promise<void>;
+}
+
+/** An event as ingest accepted it: validated, enriched, ready to send to Whop as it is. */
+export interface OutboxInput {
+  company_id: string;
+  event_id: string;
+  /** The exact CreateConversion body to POST (company_id and event_id included). */
+  body: Conversion;
+  /** Epoch ms at which the relay accepted it. */
+  received_at: number;
+}
+
+/**
+ * Where an event stands: `pending` (due now or at `next_attempt_at`), `delivered`,
+ * `dead` (Whop refused it for good, or it outlived the max age; `last_error` says why),
+ * `dry_run` (stored but never forwarded: no API key configured).
+ */
+export type OutboxState = 'pending' | 'delivered' | 'dead' | 'dry_run';
+
+export interface OutboxRecord extends OutboxInput {
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  /** Whop's error body (or a transport error) from the last failed attempt. */
+  last_error: string | null;
+  /** Whop's conversion id once delivered. */
+  whop_id: string | null;
+}
+
+export interface OutboxStats {
+  pending: number;
+  delivered: number;
+  dead: number;
+  dry_run: number;
+  /** Epoch ms of the oldest pending event's receipt, or null when none is pending. */
+  oldest_pending_at: number | null;
+  /** Events received per minute over the last hour: [epochMinuteMs, count] oldest first. */
+  per_minute: Array<[number, number]>;
+}
+
+/** The store cannot take writes (disk full, read-only, closed). Ingest maps it to 503. */
+export class OutboxUnavailableError extends Error {
+  override name = 'OutboxUnavailableError';
+}

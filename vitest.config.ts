@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests sit next to the code (`src/**/*.test.ts`); integration tests that start real servers
+// live in `test/`. Browser behaviour (pagehide, beacons, bfcache) is tested in e2e/ with Playwright.
+export default defineConfig({
+  define: { __DEBUG__: 'true' },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+  },
+});
