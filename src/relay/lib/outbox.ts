@@ -64,3 +64,23 @@ export interface OutboxStats {
 export class OutboxUnavailableError extends Error {
   override name = 'OutboxUnavailableError';
 }
+
+/**
+ * An outbox the forwarder pulls from (SQLite on Node). Push-style queues (Cloudflare Queues) hand
+ * events to a consumer instead and do not implement this.
+ */
+export interface PullOutbox extends Outbox {
+  /**
+   * Pending events due at `now`, oldest first, at most `limit`. Each is leased for `leaseMs`: a
+   * second claim does not return it again until the lease lapses (a crash mid-send retries it).
+   */
+  claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]>;
+  /** Records the outcome of one attempt to forward an event. */
+  settle(company_id: string, event_id: string, outcome: Outcome): Promise<void>;
+}
+
+/** What one attempt to forward an event to Whop came to. */
+export type Outcome =
+  | { kind: 'delivered'; at: number; whop_id: string | null }
+  | { kind: 'retry'; at: number; next_attempt_at: number; error: string }
+  | { kind: 'dead'; at: number; error: string };
