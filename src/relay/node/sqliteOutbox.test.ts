@@ -1,0 +1,182 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OutboxUnavailableError, type OutboxInput } from '../lib/outbox';
+import { SqliteOutbox } from './sqliteOutbox';
+
+let dir: string;
+const open: SqliteOutbox[] = [];
+function outbox(options: { dryRun?: boolean; maxBytes?: number } = {}): SqliteOutbox {
+  const o = new SqliteOutbox({ path: join(dir, 'outbox.db'), ...options });
+  open.push(o);
+  return o;
+}
+function event(id: string, received_at = Date.now(), company_id = 'biz_a'): OutboxInput {
+  return { company_id, event_id: id, received_at, body: { company_id, event_id: id, event_name: 'lead', url: 'https://s.example/' } };
+}
+/** Reads the file with a second, independent connection: what is really on disk. */
+function onDisk(): Array<{ event_id: string; state: string }> {
+  const db = new Database(join(dir, 'outbox.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT event_id, state FROM events ORDER BY seq').all() as Array<{ event_id: string; state: string }>;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Counts commit frames in the WAL file: a frame header's bytes 4..8 hold the database size after a
+ * commit and zero otherwise (https://www.sqlite.org/fileformat.html#wal_file_format).
+ */
+function walCommits(): number {
+  const wal = readFileSync(join(dir, 'outbox.db-wal'));
+  const pageSize = wal.readUInt32BE(8);
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) if (wal.readUInt32BE(at + 4) !== 0) commits++;
+  return commits;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'whopq-outbox-'));
+});
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SqliteOutbox', () => {
+  it('groups appends of one tick into one transaction, each resolved after commit', async () => {
+    const o = outbox();
+    const before = walCommits();
+    const calls = Array.from({ length: 20 }, (_, i) => o.append([event(`e${i}a`), event(`e${i}b`)]));
+    const results = await Promise.all(calls);
+    expect(results).toEqual(Array.from({ length: 20 }, () => [true, true]));
+    // Every caller's rows are visible to another connection once its promise resolved.
+    expect(onDisk()).toHaveLength(40);
+    // One commit for the 20 calls.
+    expect(walCommits() - before).toBe(1);
+    // Calls in a later tick get their own commit.
+    await o.append([event('later')]);
+    expect(walCommits() - before).toBe(2);
+  });
+
+  it('drops duplicates (resolving false) and never stores an event twice', async () => {
+    const o = outbox();
+    expect(await o.append([event('a'), event('b')])).toEqual([true, true]);
+    const [r1, r2] = await Promise.all([o.append([event('b'), event('c')]), o.append([event('c'), event('c')])]);
+    expect(r1).toEqual([false, true]);
+    expect(r2).toEqual([false, false]);
+    // Same event id under another company is another event.
+    expect(await o.append([event('a', Date.now(), 'biz_b')])).toEqual([true]);
+    expect(onDisk().map((r) => r.event_id)).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('stores dry-run events as dry_run and never claims them', async () => {
+    const o = outbox({ dryRun: true });
+    await o.append([event('a'), event('b')]);
+    expect(await o.claim(Date.now() + 1000, 10, 1000)).toEqual([]);
+    expect(await o.nextDueAt()).toBeNull();
+    const stats = await o.stats();
+    expect(stats).toMatchObject({ pending: 0, dry_run: 2, oldest_pending_at: null });
+  });
+
+  it('claims due events oldest first under a lease, and settles each outcome', async () => {
+    const o = outbox();
+    const t = Date.now();
+    await o.append([event('old', t - 2000), event('mid', t - 1000), event('new', t)]);
+    const first = await o.claim(t, 2, 10_000);
+    expect(first.map((r) => r.event_id)).toEqual(['old', 'mid']);
+    expect(first[0]).toMatchObject({ state: 'pending', attempts: 1, next_attempt_at: t + 10_000 });
+    expect(first[0]!.body).toEqual(event('old').body);
+    // Leased: a second claim does not hand them out again.
+    expect((await o.claim(t, 10, 10_000)).map((r) => r.event_id)).toEqual(['new']);
+    expect(await o.claim(t, 10, 10_000)).toEqual([]);
+
+    await o.settle('biz_a', 'old', { kind: 'delivered', at: t + 5, whop_id: 'conv_1' });
+    await o.settle('biz_a', 'mid', { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' });
+    await o.settle('biz_a', 'new', { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' });
+    // A late retry for a delivered event must not revive it.
+    await o.settle('biz_a', 'old', { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' });
+
+    const byId = Object.fromEntries((await o.recent(10)).map((r) => [r.event_id, r]));
+    expect(byId.old).toMatchObject({ state: 'delivered', delivered_at: t + 5, whop_id: 'conv_1', last_error: null });
+    expect(byId.mid).toMatchObject({ state: 'pending', next_attempt_at: t + 500, last_error: 'HTTP 500', attempts: 1 });
+    expect(byId.new).toMatchObject({ state: 'dead', last_error: '{"error":{"type":"invalid_request_error"}}' });
+    expect(await o.nextDueAt()).toBe(t + 500);
+    expect(await o.claim(t + 499, 10, 1000)).toEqual([]);
+    expect((await o.claim(t + 500, 10, 1000)).map((r) => [r.event_id, r.attempts])).toEqual([['mid', 2]]);
+  });
+
+  it('lets a lapsed lease be claimed again, and releases leases on reopen (restart after a crash)', async () => {
+    const o = outbox();
+    const t = Date.now();
+    await o.append([event('a', t)]);
+    expect(await o.claim(t, 10, 60_000)).toHaveLength(1);
+    expect(await o.claim(t + 59_999, 10, 60_000)).toHaveLength(0);
+    expect(await o.claim(t + 60_000, 10, 60_000)).toHaveLength(1);
+    // The process dies holding the lease; the next one resumes without waiting it out.
+    await o.close();
+    const reopened = outbox();
+    expect((await reopened.claim(Date.now(), 10, 60_000)).map((r) => [r.event_id, r.attempts])).toEqual([['a', 3]]);
+  });
+
+  it('reports stats and recent events', async () => {
+    const o = outbox();
+    const t = Date.now();
+    await o.append([event('a', t - 90_000), event('b', t - 1000), event('c', t)]);
+    await o.settle('biz_a', 'c', { kind: 'delivered', at: t, whop_id: null });
+    const stats = await o.stats();
+    expect(stats).toMatchObject({ pending: 2, delivered: 1, dead: 0, dry_run: 0, oldest_pending_at: t - 90_000 });
+    expect(stats.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(3);
+    expect(stats.per_minute.every(([m]) => m % 60_000 === 0)).toBe(true);
+    expect((await o.recent(2)).map((r) => r.event_id)).toEqual(['c', 'b']);
+  });
+
+  it('rejects with OutboxUnavailableError and writes nothing of the batch when the disk is full', async () => {
+    const o = outbox({ maxBytes: 64 * 1024 });
+    await o.append([event('small')]);
+    const big = (id: string): OutboxInput => ({ ...event(id), body: { ...event(id).body, url: `https://s.example/${'x'.repeat(20_000)}` } });
+    const group = [o.append([event('g1')]), o.append([big('b1'), big('b2'), big('b3'), big('b4')])];
+    const settled = await Promise.allSettled(group);
+    for (const r of settled) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(OutboxUnavailableError);
+    }
+    expect(onDisk().map((r) => r.event_id)).toEqual(['small']);
+    // The store keeps working for writes that fit.
+    expect(await o.append([event('after')])).toEqual([true]);
+  });
+
+  it('rejects with OutboxUnavailableError when the database is read-only', async () => {
+    const o = outbox();
+    await o.append([event('a')]);
+    (o as unknown as { _db: Database.Database })._db.pragma('query_only = ON');
+    await expect(o.append([event('b'), event('c')])).rejects.toBeInstanceOf(OutboxUnavailableError);
+    expect(onDisk().map((r) => r.event_id)).toEqual(['a']);
+  });
+
+  it('rejects with OutboxUnavailableError once closed', async () => {
+    const o = outbox();
+    await o.close();
+    await expect(o.append([event('a')])).rejects.toBeInstanceOf(OutboxUnavailableError);
+    await expect(o.stats()).rejects.toBeInstanceOf(OutboxUnavailableError);
+  });
+
+  it('keeps claim and stats on indices (100k rows)', async () => {
+    const o = outbox();
+    const t = Date.now();
+    await o.append(Array.from({ length: 100_000 }, (_, i) => event(`e${i}`, t - 100_000 + i)));
+    const db = (o as unknown as { _db: Database.Database })._db;
+    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+    expect(plan("SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8")).toMatch(/USING (COVERING )?INDEX events_due/);
+    expect(plan("SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8")).not.toMatch(/TEMP B-TREE/);
+    expect(plan("SELECT min(next_attempt_at) FROM events WHERE state = 'pending'")).toMatch(/USING COVERING INDEX events_due/);
+    expect(plan("SELECT min(received_at) FROM events WHERE state = 'pending'")).toMatch(/USING COVERING INDEX events_state/);
+    expect(plan('SELECT state, count(*) FROM events GROUP BY state')).toMatch(/USING COVERING INDEX events_state/);
+    expect(plan('SELECT count(*) FROM events WHERE received_at >= 1')).toMatch(/USING COVERING INDEX events_received/);
+    expect((await o.claim(t, 8, 1000)).map((r) => r.event_id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7']);
+    expect((await o.stats()).pending).toBe(100_000);
+  });
+});
