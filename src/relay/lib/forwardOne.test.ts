@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeWhop, type FakeWhop } from '../../../test/fakeWhop';
+import { backoffDelay, parseRetryAfter } from './backoff';
+import { forwardOne, type ForwardItem } from './forwardOne';
+import { createWhopClient, type WhopClient } from './whopClient';
+
+let whop: FakeWhop;
+let client: WhopClient;
+beforeAll(async () => {
+  whop = await startFakeWhop({ apiKey: 'k1' });
+  client = createWhopClient({ apiKey: 'k1', baseURL: whop.url, timeoutMs: 300 });
+});
+afterAll(() => whop.close());
+beforeEach(() => whop.reset());
+
+const item = (attempts = 1, received_at = Date.now()): ForwardItem => ({
+  attempts,
+  received_at,
+  body: { company_id: 'biz_a', event_name: 'lead', event_id: 'evt_1' },
+});
+const backoff = { baseMs: 1000, maxMs: 8000 };
+
+describe('forwardOne', () => {
+  it('2xx → delivered with Whop’s id', async () => {
+    const r = await forwardOne(item(), { client });
+    expect(r.outcome).toMatchObject({ kind: 'delivered', whop_id: whop.conversions[0]!.id });
+    expect(r.status).toBe(200);
+  });
+
+  it('500, timeout and reset → retry within the backoff ceiling of the attempt', async () => {
+    for (const mode of ['500', 'hang', 'reset'] as const) {
+      whop.setMode(mode);
+      const before = Date.now();
+      const r = await forwardOne(item(3), { client, backoff });
+      expect(r.outcome.kind).toBe('retry');
+      const o = r.outcome as { at: number; next_attempt_at: number; error: string };
+      // Attempt 3: full jitter in [0, 4000).
+      expect(o.next_attempt_at - o.at).toBeGreaterThanOrEqual(0);
+      expect(o.next_attempt_at - o.at).toBeLessThan(4000);
+      expect(o.at).toBeGreaterThanOrEqual(before);
+      expect(o.error).toMatch(mode === '500' ? /^HTTP 500: .*internal_server_error/ : mode === 'hang' ? /^timeout/ : /^network/);
+    }
+  });
+
+  it('429 → retry exactly after Retry-After (seconds or HTTP date) and reports the hold', async () => {
+    whop.setMode(() => ({ status: 429, headers: { 'retry-after': '3' }, body: { error: { type: 'rate_limit_error', message: 'slow down' } } }));
+    const r = await forwardOne(item(), { client, backoff });
+    const o = r.outcome as { at: number; next_attempt_at: number };
+    expect([r.outcome.kind, o.next_attempt_at - o.at, r.retryAfterMs]).toEqual(['retry', 3000, 3000]);
+
+    const date = new Date(Date.now() + 5000).toUTCString();
+    whop.setMode(() => ({ status: 503, headers: { 'retry-after': date } }));
+    const r2 = await forwardOne(item(), { client, backoff });
+    expect(r2.retryAfterMs).toBeGreaterThan(3000);
+    expect(r2.retryAfterMs).toBeLessThanOrEqual(5000);
+  });
+
+  it('400 and 422 → dead with Whop’s error body kept', async () => {
+    const bad = { ...item(), body: { company_id: 'biz_a', event_name: 'lead', currency: 'xxx' } } as unknown as ForwardItem;
+    const r = await forwardOne(bad, { client });
+    expect(r.outcome).toMatchObject({ kind: 'dead' });
+    expect((r.outcome as { error: string }).error).toMatch(/^HTTP 400: \{"error":\{"type":"invalid_request_error".*"param":"currency"/);
+    whop.setMode('422');
+    expect((await forwardOne(item(), { client })).outcome).toMatchObject({ kind: 'dead', error: expect.stringMatching(/^HTTP 422: .*verification_required/) });
+  });
+
+  it('401, 403, 404 → pause', async () => {
+    for (const mode of ['401', '403', '404'] as const) {
+      whop.setMode(mode);
+      expect((await forwardOne(item(), { client })).outcome).toMatchObject({ kind: 'pause', status: Number(mode) });
+    }
+  });
+
+  it('past maxAgeMs → dead ("expired") without sending', async () => {
+    const r = await forwardOne(item(5, Date.now() - 10_000), { client, maxAgeMs: 5_000 });
+    expect(r.outcome).toMatchObject({ kind: 'dead', error: expect.stringMatching(/^expired/) });
+    expect(whop.requests).toHaveLength(0);
+  });
+});
+
+describe('backoff', () => {
+  it('grows exponentially with full jitter, capped', () => {
+    expect(backoffDelay(1, backoff, () => 0.999)).toBe(999);
+    expect(backoffDelay(4, backoff, () => 0.999)).toBe(7992);
+    expect(backoffDelay(40, backoff, () => 0.999)).toBe(7992);
+    expect(backoffDelay(4, backoff, () => 0)).toBe(0);
+  });
+  it('parses Retry-After seconds and dates', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter(null, now)).toBeNull();
+  });
+});

@@ -1,0 +1,222 @@
+import type { BackoffOptions } from './backoff';
+import { forwardOne, type ForwardReport } from './forwardOne';
+import type { OutboxRecord, PullOutbox } from './outbox';
+import { createWhopClient, type WhopClient } from './whopClient';
+
+type _Fields = Record<string, unknown>;
+/** What the forwarder logs through (the relay's JSON-lines logger fits). No bodies, no PII, no key. */
+export interface ForwarderLogger {
+  info(msg: string, fields?: _Fields): void;
+  warn(msg: string, fields?: _Fields): void;
+  error(msg: string, fields?: _Fields): void;
+}
+
+/** What the forwarder counts (the relay's metrics registry fits). */
+export interface ForwarderMetrics {
+  inc(name: string, labels?: Record<string, string>, value?: number): void;
+  observe(name: string, value: number, labels?: Record<string, string>): void;
+}
+
+/** Optional outbox hooks (SqliteOutbox has both) that let the forwarder sleep instead of poll. */
+interface _Wakeable {
+  nextDueAt?(): Promise<number | null>;
+  onAppend?(listener: () => void): () => void;
+}
+
+export interface ForwarderOptions {
+  outbox: PullOutbox & _Wakeable;
+  apiKey: string;
+  /** Whop's API root. Default `https://api.whop.com/api/v1`. */
+  baseURL?: string;
+  /** Sends in flight at once. Default 8. */
+  concurrency?: number;
+  /** Per-request timeout (ms). Default 10_000. */
+  timeoutMs?: number;
+  /** Dead-letter events not delivered within this long of receipt (ms). Default 7 days. */
+  maxAgeMs?: number;
+  /** Retry backoff. Default base 1 s, max 5 min, full jitter. */
+  backoff?: BackoffOptions;
+  /** After a 401/403/404, wait this long before probing the company again with one event (ms). Default 30_000. */
+  pauseProbeMs?: number;
+  /** Longest sleep when idle (ms), a safety net for outboxes without `onAppend`. Default 5_000. */
+  idlePollMs?: number;
+  logger?: ForwarderLogger;
+  metrics?: ForwarderMetrics;
+  /** Replaces the @whop/sdk client (another transport, e.g. in a different runtime). */
+  client?: WhopClient;
+}
+
+export interface Forwarder {
+  /** Starts draining the outbox. Idempotent. */
+  start(): void;
+  /** Stops claiming and resolves once every send in flight has been settled. */
+  stop(): Promise<void>;
+  /** Companies whose forwarding is paused (Whop refused the key), for readiness. */
+  status(): { paused: Array<{ company_id: string; reason: string }> };
+}
+
+interface _Pause {
+  _reason: string;
+  _probeAt: number;
+  _probing: boolean;
+}
+
+const _noop = () => {};
+const _silent: ForwarderLogger = { info: _noop, warn: _noop, error: _noop };
+
+/**
+ * The Node-side delivery loop: claims due events from a pull outbox, sends each with `forwardOne`
+ * (bounded concurrency), settles the outcome, then sleeps until the next event is due or a new one
+ * is appended. A 401/403/404 pauses that company (its events stay pending) and one event probes it
+ * again after `pauseProbeMs`, so a fixed key resumes on its own. A Retry-After holds all sends.
+ */
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const { outbox } = options;
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const pauseProbeMs = options.pauseProbeMs ?? 30_000;
+  const idlePollMs = options.idlePollMs ?? 5_000;
+  // A lease outlives the send it covers (timeout plus reading the body), so no event is sent twice in parallel.
+  const leaseMs = timeoutMs * 2 + 5_000;
+  const log = options.logger ?? _silent;
+  const metrics = options.metrics;
+  const client = options.client ?? createWhopClient({ apiKey: options.apiKey, baseURL: options.baseURL, timeoutMs });
+
+  const inFlight = new Set<Promise<void>>();
+  const paused = new Map<string, _Pause>();
+  let running = false;
+  let pumping: Promise<void> | null = null;
+  let pumpAgain = false;
+  let holdUntil = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let unsubscribe: () => void = _noop;
+
+  const wake = () => {
+    if (!running) return;
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = pump().finally(() => {
+      pumping = null;
+    });
+  };
+
+  async function pump(): Promise<void> {
+    try {
+      do {
+        pumpAgain = false;
+        while (running && inFlight.size < concurrency && Date.now() >= holdUntil) {
+          const batch = await outbox.claim(Date.now(), concurrency - inFlight.size, leaseMs);
+          if (!running) {
+            // Stopped while claiming: hand the leases back at once instead of letting them lapse.
+            await Promise.all(batch.map((r) => outbox.settle(r.company_id, r.event_id, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' })));
+            return;
+          }
+          if (batch.length === 0) break;
+          for (const record of batch) track(handle(record));
+        }
+      } while (pumpAgain && running);
+      await sleep();
+    } catch (error) {
+      log.error('forwarder: outbox unavailable, retrying in 1 s', { error: (error as Error).message });
+      arm(Date.now() + 1_000);
+    }
+  }
+
+  /** Arms the single wake-up timer for the next due event (or the idle poll), never a busy loop. */
+  async function sleep(): Promise<void> {
+    if (!running || inFlight.size >= concurrency) return; // a finishing send wakes us
+    const now = Date.now();
+    let at = now + idlePollMs;
+    if (outbox.nextDueAt) {
+      const due = await outbox.nextDueAt();
+      if (due != null) at = Math.min(at, Math.max(due, now + 10));
+    }
+    arm(Math.max(at, holdUntil));
+  }
+
+  function arm(at: number): void {
+    if (timer) clearTimeout(timer);
+    if (!running) return;
+    timer = setTimeout(() => {
+      timer = null;
+      wake();
+    }, Math.max(0, at - Date.now()));
+    timer.unref?.();
+  }
+
+  function track(task: Promise<void>): void {
+    inFlight.add(task);
+    void task.finally(() => {
+      inFlight.delete(task);
+      wake();
+    });
+  }
+
+  async function handle(record: OutboxRecord): Promise<void> {
+    const { company_id, event_id } = record;
+    try {
+      const pause = paused.get(company_id);
+      if (pause && (pause._probing || Date.now() < pause._probeAt)) {
+        // Not this company's turn: keep the event pending until the next probe, unsent.
+        const next = pause._probing ? Date.now() + pauseProbeMs : pause._probeAt;
+        await outbox.settle(company_id, event_id, { kind: 'retry', at: Date.now(), next_attempt_at: next, error: record.last_error ?? pause._reason });
+        return;
+      }
+      if (pause) pause._probing = true;
+      const report = await forwardOne(record, { client, maxAgeMs: options.maxAgeMs, backoff: options.backoff });
+      await settle(record, report);
+    } catch (error) {
+      log.error('forwarder: could not settle an event', { company_id, event_id, error: (error as Error).message });
+    }
+  }
+
+  async function settle(record: OutboxRecord, report: ForwardReport): Promise<void> {
+    const { company_id, event_id } = record;
+    const { outcome } = report;
+    if (report.latencyMs > 0) metrics?.observe('upstream_latency_seconds', report.latencyMs / 1000);
+    if (outcome.kind === 'pause') {
+      const probeAt = outcome.at + pauseProbeMs;
+      if (!paused.has(company_id) || paused.get(company_id)!._probing) {
+        const reason = `Whop refused the API key for this company (HTTP ${outcome.status}); forwarding is paused and retried every ${Math.round(pauseProbeMs / 1000)} s`;
+        if (!paused.has(company_id)) log.warn('forwarder: company paused', { company_id, status: outcome.status, error: outcome.error });
+        paused.set(company_id, { _reason: reason, _probeAt: probeAt, _probing: false });
+      }
+      metrics?.inc('forward_paused_total', { status: String(outcome.status) });
+      await outbox.settle(company_id, event_id, { kind: 'retry', at: outcome.at, next_attempt_at: probeAt, error: outcome.error });
+      return;
+    }
+    if (paused.delete(company_id)) log.info('forwarder: company resumed', { company_id });
+    if (report.retryAfterMs != null) holdUntil = Math.max(holdUntil, outcome.at + report.retryAfterMs);
+    await outbox.settle(company_id, event_id, outcome);
+    if (outcome.kind === 'delivered') metrics?.inc('delivered_total');
+    else if (outcome.kind === 'retry') {
+      metrics?.inc('retried_total', { reason: report.status == null ? 'network' : String(report.status) });
+      log.warn('forwarder: will retry', { company_id, event_id, attempts: record.attempts, status: report.status, next_attempt_at: outcome.next_attempt_at });
+    } else {
+      metrics?.inc('dead_lettered_total', { reason: report.status == null ? 'expired' : String(report.status) });
+      log.warn('forwarder: dead-lettered', { company_id, event_id, status: report.status, error: outcome.error });
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      unsubscribe = outbox.onAppend?.(wake) ?? _noop;
+      wake();
+    },
+    async stop() {
+      running = false;
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await pumping;
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+    status() {
+      return { paused: [...paused].map(([company_id, p]) => ({ company_id, reason: p._reason })) };
+    },
+  };
+}

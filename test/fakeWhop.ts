@@ -1,0 +1,245 @@
+/**
+ * A fake of Whop's `POST /conversions` for integration, e2e, chaos and benchmark suites: a real
+ * node:http server on 127.0.0.1 (ephemeral port) that checks the bearer key, validates every body
+ * against the vendored OpenAPI spec (ajv, JSON Schema 2020-12: the spec itself, not our validator),
+ * answers like Whop, and records everything so tests can assert counts, fields and duplicates.
+ *
+ *   const whop = await startFakeWhop({ apiKey: 'k' });
+ *   // point the relay at whop.url (it ends in /api/v1, like Whop's production base URL)
+ *   whop.setMode('500');                         // every request now fails with 500
+ *   whop.setMode((req, n) => (n <= 2 ? '429' : 'ok')); // per request: first two rate-limited
+ *   whop.conversions;                            // the bodies Whop accepted (200), in order
+ *   whop.duplicates();                           // event_ids accepted more than once (should be [])
+ *   await whop.close();
+ *
+ * Like the real API as far as tests are concerned, it does not deduplicate by event_id: each
+ * accepted request is a new conversion, so any duplicate the relay sends is visible.
+ */
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import Ajv2020 from 'ajv/dist/2020';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import type { Conversion } from '../src/shared/conversion';
+
+/**
+ * How the fake answers: `ok` (validate, then 200 `{id}`), a status (`400`…`500`, in Whop's error
+ * shape; `429` with `Retry-After`), `hang` (never answers: client timeouts), `slow` (answers `ok`
+ * after `slowMs`), `reset` (destroys the connection: a network error).
+ */
+export type FakeWhopMode = 'ok' | '400' | '401' | '403' | '404' | '422' | '429' | '500' | '503' | 'hang' | 'slow' | 'reset';
+
+/** A custom answer from a mode function. `retryAfter` sets the header on any status. */
+export interface FakeWhopAnswer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+export interface FakeWhopRequest {
+  /** 1-based arrival order. */
+  n: number;
+  at: number;
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The raw body text. */
+  raw: string;
+  /** The parsed JSON body, or undefined when it did not parse. */
+  body: Conversion | undefined;
+  /** Spec validation errors (empty when the body is a valid CreateConversion). */
+  errors: string[];
+  /** What the fake answered (0 for hang/reset). */
+  status: number;
+}
+
+export interface FakeWhopConversion {
+  id: string;
+  body: Conversion;
+  request: FakeWhopRequest;
+}
+
+export interface FakeWhopOptions {
+  /** The only key accepted (`Authorization: Bearer <apiKey>`). Default `test_whop_key`. */
+  apiKey?: string;
+  /** Path prefix before `/conversions`. Default `/api/v1` (as Whop's production base URL). */
+  basePath?: string;
+  /** `Retry-After` sent with `429`/`503` modes. Default `'1'` (seconds). */
+  retryAfter?: string;
+  /** Delay of the `slow` mode (ms). Default 2000. */
+  slowMs?: number;
+}
+
+export interface FakeWhop {
+  /** Base URL to give the relay, e.g. `http://127.0.0.1:41234/api/v1`. */
+  url: string;
+  /** The configured key. */
+  apiKey: string;
+  /** Every request received, in order (including rejected and unanswered ones). */
+  requests: FakeWhopRequest[];
+  /** Every conversion accepted (answered 200), in order. */
+  conversions: FakeWhopConversion[];
+  setMode(mode: FakeWhopMode | ((req: FakeWhopRequest, n: number) => FakeWhopMode | FakeWhopAnswer)): void;
+  /** Changes the accepted key (e.g. to model a key rotated or fixed at Whop). */
+  setApiKey(key: string): void;
+  /** event_ids accepted more than once. */
+  duplicates(): string[];
+  /** Clears records and returns to mode `ok`. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+let _validate: ValidateFunction | undefined;
+
+/** Compiles the CreateConversion request schema straight out of the vendored OpenAPI document. */
+function validator(): ValidateFunction {
+  if (_validate) return _validate;
+  const spec = parseYaml(readFileSync(new URL('../spec/whop-conversions.openapi.yml', import.meta.url), 'utf8')) as object;
+  // strict: false because an OpenAPI document carries keywords JSON Schema does not know (example…).
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  // RFC 3339 date-time, as OpenAPI's `format: date-time` means.
+  ajv.addFormat('date-time', (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)));
+  ajv.addSchema({ ...spec, $id: 'whop' });
+  _validate = ajv.compile({ $ref: 'whop#/paths/~1conversions/post/requestBody/content/application~1json/schema' });
+  return _validate;
+}
+
+function describeError(e: ErrorObject): string {
+  return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`;
+}
+
+function whopError(type: string, message: string, code: string | null = null, param: string | null = null) {
+  return { error: { type, message, code, param } };
+}
+
+const _STATUS_ERRORS: Record<number, [string, string]> = {
+  400: ['invalid_request_error', 'Bad request'],
+  401: ['unauthorized', 'Invalid or missing API key'],
+  403: ['forbidden', 'You do not have permission to access this resource'],
+  404: ['not_found', 'Resource not found'],
+  422: ['verification_required', 'Verification required'],
+  429: ['rate_limit_error', 'Too many requests'],
+  500: ['internal_server_error', 'An unexpected error occurred'],
+  503: ['service_unavailable', 'Service unavailable'],
+};
+
+/** Starts the fake on 127.0.0.1 with an ephemeral port. */
+export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<FakeWhop> {
+  const basePath = options.basePath ?? '/api/v1';
+  const retryAfter = options.retryAfter ?? '1';
+  const slowMs = options.slowMs ?? 2000;
+  let apiKey = options.apiKey ?? 'test_whop_key';
+  let mode: FakeWhopMode | ((req: FakeWhopRequest, n: number) => FakeWhopMode | FakeWhopAnswer) = 'ok';
+  const requests: FakeWhopRequest[] = [];
+  const conversions: FakeWhopConversion[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let nextId = 1;
+  const validate = validator();
+
+  const send = (res: ServerResponse, req: FakeWhopRequest, answer: FakeWhopAnswer) => {
+    req.status = answer.status;
+    const reply = () => {
+      if (res.destroyed) return;
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+    };
+    if (answer.delayMs) {
+      const t = setTimeout(() => (timers.delete(t), reply()), answer.delayMs);
+      timers.add(t);
+    } else reply();
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: Conversion | undefined;
+      try {
+        body = JSON.parse(raw) as Conversion;
+      } catch {
+        body = undefined;
+      }
+      const record: FakeWhopRequest = {
+        n: requests.length + 1,
+        at: Date.now(),
+        method: req.method ?? '',
+        path: (req.url ?? '').split('?')[0]!,
+        headers: req.headers,
+        raw,
+        body,
+        errors: [],
+        status: 0,
+      };
+      requests.push(record);
+      if (body !== undefined && !validate(body)) record.errors = (validate.errors ?? []).map(describeError);
+
+      if (record.method !== 'POST' || record.path !== `${basePath}/conversions`) {
+        return send(res, record, { status: 404, body: whopError('not_found', 'Resource not found') });
+      }
+      const chosen = typeof mode === 'function' ? mode(record, record.n) : mode;
+      if (typeof chosen === 'object') return send(res, record, chosen);
+      if (chosen === 'hang') return; // never answered; close() tears the socket down
+      if (chosen === 'reset') return void req.socket.destroy();
+      if (chosen !== 'ok' && chosen !== 'slow') {
+        const status = Number(chosen);
+        const [type, message] = _STATUS_ERRORS[status] ?? ['error', 'Error'];
+        const headers: Record<string, string> = status === 429 || status === 503 ? { 'retry-after': retryAfter } : {};
+        return send(res, record, { status, body: whopError(type, message), headers });
+      }
+      const delayMs = chosen === 'slow' ? slowMs : 0;
+      if (req.headers.authorization !== `Bearer ${apiKey}`) {
+        return send(res, record, { status: 401, body: whopError('unauthorized', 'Invalid or missing API key'), delayMs });
+      }
+      if (body === undefined || req.headers['content-type']?.split(';')[0]?.trim() !== 'application/json') {
+        return send(res, record, { status: 400, body: whopError('invalid_request_error', 'Body must be JSON', 'invalid_json'), delayMs });
+      }
+      if (record.errors.length) {
+        const first = validate.errors?.[0];
+        const param = first ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') || (first.params as { missingProperty?: string }).missingProperty || null : null;
+        return send(res, record, { status: 400, body: whopError('invalid_request_error', record.errors.join('; '), 'parameter_invalid', param), delayMs });
+      }
+      const id = `conv_${String(nextId++).padStart(8, '0')}`;
+      conversions.push({ id, body, request: record });
+      send(res, record, { status: 200, body: { id }, delayMs });
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}${basePath}`,
+    get apiKey() {
+      return apiKey;
+    },
+    requests,
+    conversions,
+    setMode(next) {
+      mode = next;
+    },
+    setApiKey(key) {
+      apiKey = key;
+    },
+    duplicates() {
+      const seen = new Map<string, number>();
+      for (const c of conversions) {
+        const key = `${c.body.company_id}/${c.body.event_id}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      return [...seen].filter(([, n]) => n > 1).map(([k]) => k.split('/')[1]!);
+    },
+    reset() {
+      requests.length = 0;
+      conversions.length = 0;
+      mode = 'ok';
+    },
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
