@@ -25,9 +25,10 @@ export interface SqliteOutboxOptions {
   maxBytes?: number;
 }
 
+/** One write waiting for the next group commit. */
 interface _Pending {
-  _rows: Array<{ company_id: string; event_id: string; body: string; received_at: number }>;
-  _resolve: (result: boolean[]) => void;
+  _run: () => unknown;
+  _resolve: (result: never) => void;
   _reject: (error: unknown) => void;
 }
 
@@ -73,7 +74,7 @@ const _COLUMNS = 'company_id, event_id, body, received_at, state, attempts, next
 
 /**
  * The Node outbox: one SQLite file in WAL mode (better-sqlite3), unique on (company_id, event_id).
- * Appends arriving in the same event-loop turn share one transaction and one fsync (group commit),
+ * Writes arriving in the same event-loop turn (appends, claims, settles) share one transaction and one fsync (group commit),
  * and each caller resolves only after that COMMIT. One relay process per database file: on open,
  * leases left by a previous process (killed mid-send) are released so their events go out again.
  */
@@ -85,7 +86,8 @@ export class SqliteOutbox implements PullOutbox {
   private _closed = false;
   private _listeners = new Set<() => void>();
   private _insert: Database.Statement;
-  private _flushTx: Database.Transaction<(queue: _Pending[]) => boolean[][]>;
+  private _flushTx: Database.Transaction<(queue: _Pending[]) => unknown[]>;
+  private _appended = false;
   private _s: Record<'claim' | 'delivered' | 'retry' | 'dead' | 'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue', Database.Statement>;
 
   constructor(options: SqliteOutboxOptions) {
@@ -107,9 +109,7 @@ export class SqliteOutbox implements PullOutbox {
       `INSERT OR IGNORE INTO events (company_id, event_id, body, received_at, state, next_attempt_at)
        VALUES (@company_id, @event_id, @body, @received_at, '${this._dryRun ? 'dry_run' : 'pending'}', ${this._dryRun ? 'NULL' : '@received_at'})`,
     );
-    this._flushTx = this._db.transaction((queue: _Pending[]) =>
-      queue.map((pending) => pending._rows.map((row) => this._insert.run(row).changes === 1)),
-    );
+    this._flushTx = this._db.transaction((queue: _Pending[]) => queue.map((pending) => pending._run()));
     const prepare = (sql: string) => this._db.prepare(sql);
     this._s = {
       claim: prepare(
@@ -139,25 +139,50 @@ export class SqliteOutbox implements PullOutbox {
   }
 
   append(events: readonly OutboxInput[]): Promise<boolean[]> {
-    if (this._closed) return Promise.reject(new OutboxUnavailableError('outbox is closed'));
-    if (events.length === 0) return Promise.resolve([]);
-    let rows: _Pending['_rows'];
+    if (events.length === 0) return this._closed ? Promise.reject(new OutboxUnavailableError('outbox is closed')) : Promise.resolve([]);
+    let rows: Array<{ company_id: string; event_id: string; body: string; received_at: number }>;
     try {
-      rows = events.map((e) => ({
-        company_id: e.company_id,
-        event_id: e.event_id,
-        body: JSON.stringify(e.body),
-        received_at: e.received_at,
-      }));
+      rows = events.map((e) => ({ company_id: e.company_id, event_id: e.event_id, body: JSON.stringify(e.body), received_at: e.received_at }));
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => {
-      this._queue.push({ _rows: rows, _resolve: resolve, _reject: reject });
+    return this._write(() => {
+      const stored = rows.map((row) => this._insert.run(row).changes === 1);
+      if (stored.includes(true)) this._appended = true;
+      return stored;
+    });
+  }
+
+  claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]> {
+    return this._write(() => {
+      const rows = this._s.claim.all({ lease: now + leaseMs, now, limit }) as Array<_Row & { seq: number }>;
+      // RETURNING does not promise an order; hand them out oldest first.
+      rows.sort((a, b) => a.seq - b.seq);
+      return rows.map(_toRecord);
+    });
+  }
+
+  settle(company_id: string, event_id: string, outcome: Outcome): Promise<void> {
+    const params = { company_id, event_id, at: outcome.at };
+    return this._write(() => {
+      if (outcome.kind === 'delivered') this._s.delivered.run({ ...params, whop_id: outcome.whop_id });
+      else if (outcome.kind === 'retry') this._s.retry.run({ ...params, next: outcome.next_attempt_at, error: outcome.error });
+      else this._s.dead.run({ ...params, error: outcome.error });
+    });
+  }
+
+  /**
+   * Group commit: every write (appends from ingest, claims and settles from the forwarder) queued
+   * in the same event-loop turn runs in one transaction with one fsync, and each caller resolves
+   * only after that COMMIT. setImmediate runs after this turn's I/O callbacks; while a commit
+   * blocks on fsync, new requests pile up for the next one, so batches grow with load.
+   */
+  private _write<T>(run: () => T): Promise<T> {
+    if (this._closed) return Promise.reject(new OutboxUnavailableError('outbox is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this._queue.push({ _run: run, _resolve: resolve as (result: never) => void, _reject: reject });
       if (!this._scheduled) {
         this._scheduled = true;
-        // setImmediate runs after this turn's I/O callbacks, so requests read in the same turn share
-        // one commit; while a commit blocks on fsync, new requests pile up for the next one.
         setImmediate(() => this._flush());
       }
     });
@@ -167,7 +192,9 @@ export class SqliteOutbox implements PullOutbox {
     this._scheduled = false;
     const queue = this._queue;
     this._queue = [];
-    let results: boolean[][];
+    if (queue.length === 0) return;
+    this._appended = false;
+    let results: unknown[];
     try {
       if (this._closed) throw new Error('outbox is closed');
       results = this._flushTx.immediate(queue);
@@ -177,24 +204,8 @@ export class SqliteOutbox implements PullOutbox {
       for (const pending of queue) pending._reject(unavailable);
       return;
     }
-    queue.forEach((pending, i) => pending._resolve(results[i]!));
-    if (!this._dryRun && results.some((r) => r.includes(true))) for (const listener of this._listeners) listener();
-  }
-
-  async claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]> {
-    this._assertOpen();
-    const rows = this._s.claim.all({ lease: now + leaseMs, now, limit }) as Array<_Row & { seq: number }>;
-    // RETURNING does not promise an order; hand them out oldest first.
-    rows.sort((a, b) => a.seq - b.seq);
-    return rows.map(_toRecord);
-  }
-
-  async settle(company_id: string, event_id: string, outcome: Outcome): Promise<void> {
-    this._assertOpen();
-    const params = { company_id, event_id, at: outcome.at };
-    if (outcome.kind === 'delivered') this._s.delivered.run({ ...params, whop_id: outcome.whop_id });
-    else if (outcome.kind === 'retry') this._s.retry.run({ ...params, next: outcome.next_attempt_at, error: outcome.error });
-    else this._s.dead.run({ ...params, error: outcome.error });
+    queue.forEach((pending, i) => pending._resolve(results[i] as never));
+    if (this._appended && !this._dryRun) for (const listener of this._listeners) listener();
   }
 
   async stats(): Promise<OutboxStats> {
