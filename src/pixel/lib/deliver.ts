@@ -1,0 +1,46 @@
+// The two transports. Bodies are text/plain JSON `{"events":[…]}`: a "simple" request, so no CORS
+// preflight even when the relay is on another origin (docs/PROTOCOL.md).
+import type { Item } from './queue';
+
+/**
+ * Beacon and keepalive bodies share a 64 KiB in-flight budget per page
+ * (https://fetch.spec.whatwg.org/#http-network-or-cache-fetch, keepalive); 16 KiB chunks leave room.
+ */
+export const CHUNK_BYTES = 16 * 1024;
+
+/** The body for a list of queued events. */
+export const body = (items: Item[]): string => JSON.stringify({ events: items.map((i) => i.e) });
+
+/** Splits items into runs whose bodies stay under CHUNK_BYTES (a lone oversized event goes alone). */
+export function chunks(items: Item[]): Item[][] {
+  const out: Item[][] = [];
+  let cur: Item[] = [];
+  let size = 12;
+  for (const i of items) {
+    const n = JSON.stringify(i.e).length + 1;
+    if (cur.length && size + n > CHUNK_BYTES) out.push(cur), (cur = []), (size = 12);
+    cur.push(i);
+    size += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** POSTs with fetch keepalive; resolves the status and Retry-After (status 0 on network error). */
+export async function post(url: string, items: Item[]): Promise<[number, string | null]> {
+  try {
+    const r = await fetch(url, { method: 'POST', body: body(items), keepalive: true });
+    return [r.status, r.headers.get('retry-after')];
+  } catch {
+    return [0, null];
+  }
+}
+
+/** Hands one chunk to sendBeacon; false when the browser refused it (budget full, no API). */
+export function beacon(url: string, items: Item[]): boolean {
+  try {
+    return navigator.sendBeacon(url, body(items));
+  } catch {
+    return false;
+  }
+}

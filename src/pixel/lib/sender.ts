@@ -1,0 +1,83 @@
+// Drains the queue to the relay: fetch keepalive while the page lives, sendBeacon when it is
+// hidden or left, retry with backoff, pause offline, and one tab at a time through Web Locks.
+import { beacon, chunks, post } from './deliver';
+import { log, warn } from './log';
+import { itemKey, loadQueue, QUEUE_KEY, removeFromQueue, saveQueue } from './queue';
+import { backoff, classify, Verdict } from './retry';
+
+/** Sends what is queued now, unless backing off, offline, not allowed or already sending. */
+export type Sender = () => void;
+
+/** At most this many batches per flush, so a flood of events cannot hold the network forever. */
+const MAX_BATCHES = 20;
+
+/** A sender posting to `url()` whenever `allowed()` (consent granted, at least one company). */
+export function createSender(url: () => string, allowed: () => boolean): Sender {
+  let attempt = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let busy = false;
+
+  const later = (ms: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ((timer = undefined), flush()), ms);
+  };
+
+  async function drain(): Promise<void> {
+    for (let n = 0; n < MAX_BATCHES; n++) {
+      const batch = chunks(loadQueue())[0];
+      if (!batch || !allowed()) return;
+      __DEBUG__ && log('sending ' + batch.length + ' event(s)');
+      const res = await post(url(), batch);
+      const status = res[0];
+      const verdict = classify(status);
+      if (verdict == Verdict.Retry) {
+        const ms = backoff(attempt++, res[1]);
+        __DEBUG__ && log((status ? 'relay answered ' + status : 'network error') + ', retrying in ' + Math.round(ms / 1e3) + ' s');
+        return later(ms);
+      }
+      attempt = 0;
+      if (verdict == Verdict.Drop) __DEBUG__ && warn('relay refused ' + batch.length + ' event(s) with ' + status + '; dropped');
+      else __DEBUG__ && log('delivered ' + batch.length + ' event(s)');
+      // Removing by key re-reads the queue, so events other tabs added meanwhile stay.
+      removeFromQueue(batch.map(itemKey));
+    }
+  }
+
+  function flush(): void {
+    if (busy || timer || !allowed() || navigator.onLine === false) return;
+    busy = true;
+    const done = () => (busy = false);
+    const locks = navigator.locks;
+    // One tab sends the shared queue at a time; a tab that finds the lock taken looks again
+    // shortly, in case the holder finished just before this tab's event landed.
+    (locks
+      ? locks.request(QUEUE_KEY, { ifAvailable: true }, (lock) => (lock ? drain() : later(3e3)))
+      : drain()
+    ).then(done, done);
+  }
+
+  function hide(): void {
+    if (!allowed()) return;
+    const items = loadQueue();
+    let sent = 0;
+    // Already-beaconed events are not beaconed again; the next fetch confirms them (same
+    // event_id, the relay dedups), which is why they stay stored.
+    for (const c of chunks(items.filter((i) => !i.b))) {
+      if (!beacon(url(), c)) break;
+      for (const i of c) i.b = 1;
+      sent += c.length;
+    }
+    if (sent) {
+      saveQueue(items);
+      __DEBUG__ && log('page hidden: beaconed ' + sent + ' event(s)');
+    }
+  }
+
+  // Back online: retry now, from a fresh backoff.
+  addEventListener('online', () => later((attempt = 0)));
+  // No `unload` listener: it disables the back/forward cache. `pagehide` and `visibilitychange`
+  // are the reliable last moments (https://developer.chrome.com/docs/web-platform/page-lifecycle-api).
+  addEventListener('pagehide', hide);
+  document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && hide());
+  return flush;
+}

@@ -1,0 +1,46 @@
+// The ad touch: the click ids, UTMs and ad ids of the visit that brought the visitor, persisted in
+// the first-party cookie `wq_t` for the attribution window so a conversion pages later carries them.
+import { getCookie, setCookie } from './cookies';
+
+/**
+ * URL parameter → stored touch field: the click ids (gbraid/wbraid kept beside the gclid), the
+ * UTMs, and the common spellings of ad ids (init option `params` adds more).
+ */
+export const TOUCH_PARAMS: Record<string, string> = { adset_id: 'ad_set_id', campaign_id: 'ad_campaign_id' };
+for (const f of 'fbclid gclid gbraid wbraid ttclid ad_id ad_set_id ad_campaign_id utm_source utm_medium utm_campaign utm_term utm_content utm_id'.split(' '))
+  TOUCH_PARAMS[f] = f;
+
+/** A touch: field → value, plus `t`, when it was captured (ms since epoch). */
+export type Touch = Record<string, string | number> & { t: number };
+
+export const TOUCH_COOKIE = 'wq_t';
+
+/**
+ * The touch carried by a URL's query string, or undefined when it has none of the parameters.
+ * Any of them starts a new touch: the new click replaces the old one as a whole, never a mix.
+ */
+export function touchFromUrl(search: string, extra?: Record<string, string>, now = Date.now()): Touch | undefined {
+  const map = { ...TOUCH_PARAMS, ...extra };
+  const q = new URLSearchParams(search);
+  let touch: Touch | undefined;
+  q.forEach((v, k) => {
+    const f = map[k];
+    if (f && v) (touch ||= { t: now })[f] = v;
+  });
+  return touch;
+}
+
+/** The stored touch if it is younger than the attribution window, else undefined. */
+export function readTouch(windowDays: number, now = Date.now()): Touch | undefined {
+  try {
+    const t = JSON.parse(getCookie(TOUCH_COOKIE) || 'null');
+    return t && now - t.t < windowDays * 864e5 ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Persists a touch for the attribution window. */
+export function writeTouch(touch: Touch, windowDays: number, domain?: string): void {
+  setCookie(TOUCH_COOKIE, JSON.stringify(touch), windowDays, domain);
+}

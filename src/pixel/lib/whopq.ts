@@ -1,0 +1,181 @@
+// The command dispatcher: `whopq(command, …args)`. Holds one page's state (companies, options,
+// consent, identified user, touch) and never lets an error reach the host page.
+import type { Conversion, ConversionUser } from '../../shared/conversion';
+import { anonymousId } from './anonymousId';
+import { Consent, forget } from './consent';
+import { buildContext } from './context';
+import { registrableDomain } from './cookies';
+import { draftEvent, type TrackProps, userFields } from './event';
+import { log, setDebug, warn } from './log';
+import { enqueue, setPersist } from './queue';
+import { store } from './storage';
+import { createSender } from './sender';
+import { readTouch, type Touch, touchFromUrl, writeTouch } from './touch';
+import { uuid } from './uuid';
+
+/** Options of `whopq('init', companyId, options)`; later inits may add companies and change options. */
+export interface InitOptions {
+  /** Relay base URL, absolute or relative. Default `/wq` on the page's origin. */
+  relay?: string;
+  /** Attribution window in days: how long a click's context is kept. Default 30. */
+  windowDays?: number;
+  /** Cookie domain. Default: the registrable domain, found by probing. */
+  cookieDomain?: string;
+  /** Hold everything in memory until `whopq('consent', 'grant')`. Default false. */
+  requireConsent?: boolean;
+  /** Log each step to the console. Default false (or `?whopq_debug=1`). */
+  debug?: boolean;
+  /** Extra URL parameter → context field mappings, e.g. `{ cid: 'ad_campaign_id' }`. */
+  params?: Record<string, string>;
+}
+
+/** Per-call options of `track`. */
+export interface TrackOptions {
+  /** Your own id, to deduplicate against events your server sends. Default: a random UUID. */
+  event_id?: string;
+  /** User fields for this event only (merged over `identify`). */
+  user?: ConversionUser;
+  /** Send to this initialised company only. Default: every initialised company. */
+  company_id?: string;
+}
+
+/** localStorage flag that makes the snippet load the debug build. */
+export const DEBUG_KEY = 'wq_debug';
+
+/** What the lean build prints when debug output is asked for at run time. */
+export const DEBUG_HINT = 'whopq: logs need ?whopq_debug=1';
+
+/** The `whopq` function: a command name and its arguments. */
+export type Whopq = (command: string, ...args: unknown[]) => void;
+
+/** A failed check: a message in the debug build, false in the lean one (see lib/event.ts). */
+const bad = <T>(x: T | string | false): x is string | false => (__DEBUG__ ? typeof x != 'object' : !x);
+
+/** Creates a dispatcher (the IIFE installs one as `window.whopq`; the ESM API wraps one). */
+export function createWhopq(): Whopq {
+  const companies: string[] = [];
+  let opts: InitOptions = {};
+  let consent = Consent.Granted;
+  let user: ConversionUser = {};
+  let touch: Touch | undefined;
+  let aid: string | undefined;
+  let sender: ReturnType<typeof createSender> | undefined;
+
+  const days = () => opts.windowDays || 30;
+  let dom: string | undefined;
+  const domain = () => (dom ||= opts.cookieDomain || registrableDomain());
+  const granted = () => consent == Consent.Granted;
+
+  /** Reads the URL; a new touch replaces the stored one. Cookies only with consent. */
+  function capture(): void {
+    const fresh = touchFromUrl(location.search, opts.params);
+    touch = fresh || readTouch(days()) || touch;
+    if (fresh) __DEBUG__ && log('captured a new ad touch from the URL', fresh);
+    if (touch && granted()) writeTouch(touch, days(), domain());
+  }
+
+  // No prototype, so `whopq('toString')` is an unknown command, not Object.prototype's method.
+  const commands: Record<string, (...a: any[]) => void> = {
+    __proto__: null as any,
+    init(id: string, o: unknown) {
+      // A non-string id is coerced by test() and fails it.
+      if (!/^biz_\w+$/.test(id)) return __DEBUG__ && warn('init needs a company id like "biz_XXXXXXXXXXXXXX", got ' + JSON.stringify(id));
+      if (__DEBUG__ && o != null && typeof o != 'object') return warn('init options must be an object');
+      opts = { ...opts, ...(o as InitOptions) };
+      if (opts.debug) commands.debug();
+      if (!companies.includes(id)) companies.push(id);
+      __DEBUG__ && log('initialised ' + id);
+      if (!sender) {
+        if (opts.requireConsent) consent = Consent.Pending;
+        setPersist(granted());
+        capture();
+        sender = createSender(() => (opts.relay || '/wq').replace(/\/$/, '') + '/e', () => granted() && !!companies.length);
+      }
+      sender();
+    },
+
+    track(name: unknown, props: unknown, o?: TrackOptions) {
+      if (consent == Consent.Revoked) return __DEBUG__ && log('consent revoked: track dropped');
+      if (!sender) return __DEBUG__ && warn('track before init; call dropped (call init first)');
+      const d = draftEvent(name, props);
+      if (bad(d)) return __DEBUG__ && warn(d + '; call dropped');
+      if (__DEBUG__ && o != null && typeof o != 'object') return warn('track options must be an object; call dropped');
+      const event_id = o && o.event_id;
+      const company_id = o && o.company_id;
+      const u = o && o.user ? userFields(o.user) : {};
+      if (bad(u)) return __DEBUG__ && warn(u + '; call dropped');
+      if (__DEBUG__ && event_id != null && typeof event_id != 'string') return warn('event_id must be a string; call dropped');
+      if (company_id != null && !companies.includes(company_id)) return __DEBUG__ && warn('company_id ' + company_id + ' was not initialised; call dropped');
+      aid = anonymousId(granted(), domain(), aid);
+      const base = {
+        ...d,
+        event_time: new Date().toISOString(),
+        action_source: 'website',
+        url: location.href,
+        // undefined is left out by JSON.stringify: the API field is absent, not an empty string.
+        referrer_url: document.referrer || undefined,
+        context: buildContext(touch),
+        user: { ...user, ...u, anonymous_id: aid },
+      } as const;
+      for (const c of company_id ? [company_id] : companies) {
+        const e: Conversion = { company_id: c, event_id: event_id || uuid(), ...base };
+        enqueue({ e, t: Date.now() });
+        __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
+      }
+      sender();
+    },
+
+    identify(u: unknown) {
+      const f = userFields(u);
+      if (bad(f)) return __DEBUG__ && warn(f + '; identify dropped');
+      user = { ...user, ...f };
+      __DEBUG__ && log('identified', user);
+    },
+
+    consent(state: unknown) {
+      if (state == 'grant') {
+        consent = Consent.Granted;
+        setPersist(true);
+        if (sender) {
+          capture();
+          aid = anonymousId(true, domain(), aid);
+          sender();
+        }
+      } else if (state == 'revoke') {
+        consent = Consent.Revoked;
+        touch = aid = undefined;
+        forget(domain());
+      } else return __DEBUG__ && warn('consent takes "grant" or "revoke", got ' + JSON.stringify(state));
+      __DEBUG__ && log('consent ' + state);
+    },
+
+    page() {
+      if (sender && consent != Consent.Revoked) capture();
+    },
+
+    flush() {
+      sender && sender();
+    },
+
+    debug(on: unknown) {
+      // The lean build has no words to print (they cost 1 kB gzip, a third of the budget): the
+      // snippet loads dist/whopq.debug.js when the URL has whopq_debug=1 or localStorage wq_debug
+      // is set, and the debug build keeps that flag so logs follow the visitor across pages.
+      if (__DEBUG__) setDebug(on !== false), store(DEBUG_KEY, on === false ? null : '1');
+      else console.info(DEBUG_HINT);
+    },
+  };
+
+  if (__DEBUG__ && (/[?&]whopq_debug=1/.test(location.search) || store(DEBUG_KEY))) setDebug(true);
+
+  return (command, ...args) => {
+    try {
+      const f = commands[command];
+      if (!f) return __DEBUG__ && warn('unknown command ' + JSON.stringify(command) + '; call dropped');
+      f(...args);
+    } catch (e) {
+      // A bug of ours (or a hostile page patch) must not become the host page's exception.
+      __DEBUG__ && warn('internal error, call dropped', e);
+    }
+  };
+}
