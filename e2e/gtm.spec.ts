@@ -1,0 +1,127 @@
+// The GTM tag template (gtm/whopq.tpl) run the way Tag Manager runs it: its sandboxed code in a
+// real Chromium page, GTM's APIs provided by small real implementations that enforce the template's
+// declared permissions (e2e/gtmSandbox.ts), loading the real built bundle (dist/whopq.js) from a
+// first-party path, and the events reaching a real local HTTP endpoint.
+import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { USER_FIELDS, type Conversion } from '../src/shared/conversion';
+import { installSandbox, readTemplate } from './gtmSandbox';
+
+const template = readTemplate('gtm/whopq.tpl');
+const SITE = 'https://shop.example';
+
+interface Recorder {
+  events: Conversion[];
+  bundleLoads: number;
+  server: Server;
+  port: number;
+}
+
+/** A stand-in relay on 127.0.0.1: serves the built bundle at /wq/p.js and records POST /wq/e. */
+async function startRecorder(): Promise<Recorder> {
+  const rec = { events: [] as Conversion[], bundleLoads: 0 } as Recorder;
+  rec.server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/wq/p.js') {
+        rec.bundleLoads++;
+        res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync('dist/whopq.js'));
+      } else if (req.method === 'POST' && req.url === '/wq/e') {
+        const parsed = JSON.parse(body) as { events?: Conversion[] } & Conversion;
+        const events = parsed.events ?? [parsed];
+        rec.events.push(...events);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: events.length, duplicates: 0, rejected: [] }));
+      } else if (req.method === 'GET' && req.url?.startsWith('/landing')) {
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Landing</title><h1>Book a call</h1>');
+      } else res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => rec.server.listen(0, '127.0.0.1', resolve));
+  rec.port = (rec.server.address() as AddressInfo).port;
+  return rec;
+}
+
+let rec: Recorder;
+test.beforeEach(async () => {
+  rec = await startRecorder();
+});
+test.afterEach(async () => {
+  await new Promise((resolve) => rec.server.close(resolve));
+});
+
+/** Serves https://shop.example/* from the local recorder, so the page is first-party HTTPS. */
+async function openLanding(page: Page): Promise<void> {
+  await page.route(`${SITE}/**`, async (route) => {
+    const url = new URL(route.request().url());
+    const response = await route.fetch({ url: `http://127.0.0.1:${rec.port}${url.pathname}${url.search}` });
+    await route.fulfill({ response });
+  });
+  await page.goto(`${SITE}/landing?utm_source=meta&fbclid=IwAR123`);
+  await page.evaluate(installSandbox, template.permissions);
+}
+
+const fire = (page: Page, data: Record<string, unknown>) =>
+  page.evaluate(([code, d]) => (window as unknown as { __gtmFire: (c: string, d: unknown) => Promise<string> }).__gtmFire(code, d), [template.code, data] as const);
+
+const base = { companyId: 'biz_gtm1', relayUrl: `${SITE}/wq` };
+
+test('a firing installs the pixel and its event reaches the relay with value, currency and user data', async ({ page }) => {
+  await openLanding(page);
+  const result = await fire(page, {
+    ...base,
+    eventName: 'lead',
+    value: '49.5',
+    currency: 'USD',
+    userFields: [
+      { field: 'email', value: 'ada@example.com' },
+      { field: 'first_name', value: '' },
+    ],
+  });
+  expect(result).toBe('success');
+  await expect.poll(() => rec.events.length, { timeout: 15_000 }).toBe(1);
+  const event = rec.events[0]!;
+  expect(event).toMatchObject({ company_id: 'biz_gtm1', event_name: 'lead', value: 49.5, currency: 'usd', action_source: 'website' });
+  expect(event.user?.email).toBe('ada@example.com');
+  expect(event.user?.first_name).toBeUndefined();
+  expect(event.context?.utm_source).toBe('meta');
+  expect(event.context?.fbclid).toBe('IwAR123');
+  expect(event.url).toBe(`${SITE}/landing?utm_source=meta&fbclid=IwAR123`);
+});
+
+test('several firings and page code share one queue and one bundle: each event sent once', async ({ page }) => {
+  await openLanding(page);
+  // Two firings back to back, before the bundle has loaded: both are queued and replayed in order.
+  const [first, second] = await Promise.all([fire(page, { ...base, eventName: 'lead', eventId: 'gtm-ev-1' }), fire(page, { ...base, eventName: 'book_call', eventId: 'gtm-ev-2' })]);
+  expect([first, second]).toEqual(['success', 'success']);
+  await page.evaluate(() => (window as unknown as { whopq: (...a: unknown[]) => void }).whopq('track', 'contact', {}, { event_id: 'page-ev-3' }));
+  await expect.poll(() => rec.events.length, { timeout: 15_000 }).toBe(3);
+  expect(rec.events.map((e) => [e.event_id, e.event_name, e.custom_name ?? null])).toEqual([
+    ['gtm-ev-1', 'lead', null],
+    ['gtm-ev-2', 'custom', 'book_call'],
+    ['page-ev-3', 'contact', null],
+  ]);
+  expect(rec.bundleLoads).toBe(1);
+  // A pixel-only firing (no event name) sends nothing more.
+  expect(await fire(page, base)).toBe('success');
+  await page.evaluate(() => (window as unknown as { whopq: (...a: unknown[]) => void }).whopq('flush'));
+  expect(rec.events).toHaveLength(3);
+});
+
+test('a relay URL outside the declared inject_script permission fails the tag and loads nothing', async ({ page }) => {
+  await openLanding(page);
+  expect(await fire(page, { ...base, relayUrl: `http://127.0.0.1:${rec.port}/wq`, eventName: 'lead' })).toBe('failure');
+  expect(await page.evaluate(() => typeof (window as unknown as { whopq?: unknown }).whopq)).toBe('undefined');
+  expect(rec.bundleLoads).toBe(0);
+});
+
+test('the template offers exactly the API user fields and declares only what its code uses', () => {
+  const table = template.parameters.find((p) => p.name === 'userFields') as { simpleTableColumns: Array<{ name: string; selectItems?: Array<{ value: string }> }> };
+  const field = table.simpleTableColumns.find((c) => c.name === 'field')!;
+  expect(field.selectItems!.map((i) => i.value)).toEqual([...USER_FIELDS]);
+  const required = [...template.code.matchAll(/require\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
+  expect(required.sort()).toEqual(['callInWindow', 'createArgumentsQueue', 'getType', 'injectScript', 'logToConsole', 'makeNumber', 'makeString', 'queryPermission', 'templateStorage']);
+  expect(Object.keys(template.permissions.globals).sort()).toEqual(['whopq', 'whopq.q']);
+});
