@@ -98,7 +98,8 @@ describe('forwarder', () => {
   });
 
   it('retries 500s with backoff until Whop accepts', async () => {
-    whop.setMode((_req, n) => (n <= 4 ? '500' : 'ok'));
+    // Each event's first request fails.
+    whop.setMode((req) => (whop.requests.filter((r) => r.body?.event_id === req.body?.event_id).length === 1 ? '500' : 'ok'));
     await outbox.append(events(4));
     start();
     await drained({ delivered: 4 });
@@ -180,6 +181,19 @@ describe('forwarder', () => {
     await drained({ delivered: 10 });
     expect(fwd.status().paused).toEqual([]);
     expect(whop.duplicates()).toEqual([]);
+  });
+
+  it('stays paused when a probe meets a 500 (it proves nothing about the key)', async () => {
+    whop.setMode('401');
+    await outbox.append(events(3));
+    const fwd = start();
+    await vi.waitFor(() => expect(fwd.status().paused).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    whop.setMode('500');
+    await vi.waitFor(() => expect(whop.requests.filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 20 });
+    expect(fwd.status().paused).toEqual([{ company_id: 'biz_a', reason: expect.stringMatching(/HTTP 401/) }]);
+    whop.setMode('ok');
+    await drained({ delivered: 3 });
+    expect(fwd.status().paused).toEqual([]);
   });
 
   it('stop() waits for the send in flight and settles it', async () => {

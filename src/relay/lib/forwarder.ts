@@ -156,6 +156,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   async function handle(record: OutboxRecord): Promise<void> {
     const { company_id, event_id } = record;
+    let probe: _Pause | undefined;
     try {
       const pause = paused.get(company_id);
       if (pause && (pause._probing || Date.now() < pause._probeAt)) {
@@ -164,10 +165,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         await outbox.settle(company_id, event_id, { kind: 'retry', at: Date.now(), next_attempt_at: next, error: record.last_error ?? pause._reason });
         return;
       }
-      if (pause) pause._probing = true;
+      if (pause) (probe = pause)._probing = true;
       const report = await forwardOne(record, { client, maxAgeMs: options.maxAgeMs, backoff: options.backoff });
       await settle(record, report);
     } catch (error) {
+      // The event stays leased and comes back when the lease lapses; a failed probe must not block later ones.
+      if (probe) probe._probing = false;
       log.error('forwarder: could not settle an event', { company_id, event_id, error: (error as Error).message });
     }
   }
@@ -187,7 +190,18 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       await outbox.settle(company_id, event_id, { kind: 'retry', at: outcome.at, next_attempt_at: probeAt, error: outcome.error });
       return;
     }
-    if (paused.delete(company_id)) log.info('forwarder: company resumed', { company_id });
+    const pause = paused.get(company_id);
+    if (pause) {
+      // Only an answer that got past Whop's auth (2xx, 400, 422) proves the key works again; a 5xx
+      // or timeout says nothing, so the company stays paused until the next probe.
+      if (report.status != null && report.status < 500 && report.status !== 408 && report.status !== 429) {
+        paused.delete(company_id);
+        log.info('forwarder: company resumed', { company_id });
+      } else {
+        pause._probing = false;
+        pause._probeAt = outcome.at + pauseProbeMs;
+      }
+    }
     if (report.retryAfterMs != null) holdUntil = Math.max(holdUntil, outcome.at + report.retryAfterMs);
     await outbox.settle(company_id, event_id, outcome);
     if (outcome.kind === 'delivered') metrics?.inc('delivered_total');
