@@ -20,6 +20,7 @@ main{max-width:1200px;margin:0 auto;padding:20px 24px 48px}
 .count.on{outline:2px solid var(--c)}
 .count b{display:block;font-size:24px;font-weight:650}
 .count span{color:var(--mute);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.chart h2 span{text-transform:none;letter-spacing:0;font-weight:400;margin-left:6px}
 .chart h2,.list h2{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--mute);margin:0 0 6px;font-weight:600}
 .chart svg{width:100%;height:64px;display:block}
 .list{margin-top:16px;padding:0}
@@ -29,7 +30,7 @@ th,td{text-align:left;padding:8px 14px;border-top:1px solid var(--line);vertical
 th{font-size:12px;color:var(--mute);font-weight:600}
 tr.ev{cursor:pointer}
 tr.ev:hover{background:#f9fafb}
-.pill{display:inline-block;border-radius:999px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;background:var(--c)}
+.pill{display:inline-block;white-space:nowrap;border-radius:999px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;background:var(--c)}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 .mute{color:var(--mute)}
 .err{color:var(--dead)}
@@ -72,11 +73,10 @@ function chart(series,now){var svg=$('chart');while(svg.firstChild)svg.removeChi
 var NS='http://www.w3.org/2000/svg',W=600,H=64,n=60,start=Math.floor(now/60000)*60000-(n-1)*60000,by={},max=1,total=0;
 series.forEach(function(p){by[p[0]]=p[1]});
 for(var i=0;i<n;i++){var c=by[start+i*60000]||0;if(c>max)max=c;total+=c}
-for(var j=0;j<n;j++){var t=start+j*60000,v=by[t]||0,h=v?Math.max(2,Math.round((H-14)*v/max)):0,r=document.createElementNS(NS,'rect');
+for(var j=0;j<n;j++){var t=start+j*60000,v=by[t]||0,h=v?Math.max(2,Math.round((H-4)*v/max)):0,r=document.createElementNS(NS,'rect');
 r.setAttribute('x',String(j*W/n+1));r.setAttribute('width',String(W/n-2));r.setAttribute('y',String(H-h));r.setAttribute('height',String(h));r.setAttribute('fill','#ff6243');r.setAttribute('rx','1');
 var tt=document.createElementNS(NS,'title');tt.textContent=new Date(t).toLocaleTimeString()+': '+v+' event'+(v===1?'':'s');r.appendChild(tt);svg.appendChild(r)}
-var lbl=document.createElementNS(NS,'text');lbl.setAttribute('x','2');lbl.setAttribute('y','10');lbl.setAttribute('font-size','10');lbl.setAttribute('fill','#667085');
-lbl.textContent='max '+max+'/min, '+total+' in the last hour';svg.appendChild(lbl)}
+$('chart-note').textContent=total+' in the last hour, peak '+max+'/min'}
 function render(d){last=d;var now=d.now;
 STATES.forEach(function(s){var c=$('c-'+s);c.querySelector('b').textContent=String(d.counts[s]||0);c.classList.toggle('on',filter===s)});
 chart(d.per_minute||[],now);
@@ -126,7 +126,7 @@ export function inspectorPage(nonce: string, label: string): string {
 <div class="right"><span id="status">loading…</span><button id="pause" type="button">Pause</button></div></header>
 <main><section class="top">
 ${_countCard('pending', 'Pending')}${_countCard('retrying', 'Retrying')}${_countCard('delivered', 'Delivered')}${_countCard('dead', 'Dead-lettered')}${_countCard('dry_run', 'Dry-run')}
-<div class="card chart"><h2>Events per minute, last hour</h2><svg id="chart" viewBox="0 0 600 64" preserveAspectRatio="none" role="img" aria-label="events per minute"></svg></div>
+<div class="card chart"><h2>Events per minute <span class="mute" id="chart-note"></span></h2><svg id="chart" viewBox="0 0 600 64" preserveAspectRatio="none" role="img" aria-label="events per minute"></svg></div>
 </section>
 <section class="card list"><h2 id="shown">Recent events</h2>
 <table><thead><tr><th>Received</th><th>Event</th><th>Source</th><th>Page</th><th>State</th><th>Delivery</th></tr></thead><tbody id="rows"></tbody></table>
