@@ -1,7 +1,7 @@
 // First-party cookies on the registrable domain, so a touch captured on www.shop.com is still
-// there on checkout.shop.com. A hand-written helper instead of js-cookie: js-cookie 3.0.8 adds
-// 503 B gzip to this bundle, this file 170 B (measured with esbuild + gzip -9 on dist/whopq.js);
-// we need get/set/remove with fixed attributes, none of js-cookie's converters or JSON API.
+// there on checkout.shop.com. A hand-written helper instead of js-cookie: get/set/remove through
+// js-cookie 3.0.8 is 880 B gzip, this file 263 B (each bundled alone by esbuild --minify, gzip -9),
+// and we need none of its converters or attribute API, only fixed attributes.
 
 /** The cookie's decoded value, or undefined when absent or malformed. */
 export function getCookie(name: string): string | undefined {

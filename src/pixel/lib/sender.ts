@@ -16,6 +16,8 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let busy = false;
+  /** A flush asked for while one runs (e.g. `track` right after `init`): run again after it. */
+  let again = false;
 
   const later = (ms: number) => {
     clearTimeout(timer);
@@ -44,9 +46,13 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
   }
 
   function flush(): void {
+    if (busy) again = true;
     if (busy || timer || !allowed() || navigator.onLine === false) return;
     busy = true;
-    const done = () => (busy = false);
+    const done = () => {
+      busy = false;
+      if (again) (again = false), flush();
+    };
     const locks = navigator.locks;
     // One tab sends the shared queue at a time; a tab that finds the lock taken looks again
     // shortly, in case the holder finished just before this tab's event landed.

@@ -1,0 +1,184 @@
+// @vitest-environment happy-dom
+// The dispatcher against a real HTTP relay stand-in (node:http on an ephemeral port).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Conversion } from '../../shared/conversion';
+import { clearQueue, loadQueue, QUEUE_KEY, setPersist } from './queue';
+import { createWhopq, type Whopq } from './whopq';
+
+interface Relay {
+  url: string;
+  events: Conversion[];
+  server: Server;
+}
+
+/** A relay stand-in answering `statuses` in turn (then 200), recording every event it receives. */
+async function relay(statuses: number[] = []): Promise<Relay> {
+  const events: Conversion[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      res.setHeader('access-control-allow-origin', '*');
+      if (req.method != 'POST') return res.writeHead(204).end();
+      const status = statuses.shift() ?? 200;
+      if (status == 200) events.push(...JSON.parse(body).events);
+      res.writeHead(status, { 'retry-after': '0' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/wq`, events, server };
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in ' + ms + ' ms');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// Names of cookies with a value (happy-dom keeps a cookie deleted by max-age=0 as an empty value).
+const cookieNames = () => document.cookie.split('; ').filter((c) => c.split('=')[1]).map((c) => c.split('=')[0]);
+
+let r: Relay;
+let whopq: Whopq;
+beforeEach(async () => {
+  localStorage.clear();
+  for (const c of cookieNames()) document.cookie = c + '=;path=/;max-age=0';
+  setPersist(true);
+  clearQueue();
+  history.replaceState(null, '', '/landing?fbclid=FB1&utm_source=meta&utm_campaign=spring');
+  r = await relay();
+  whopq = createWhopq();
+});
+afterEach(async () => {
+  // Every test ends with nothing queued, so no timer of this instance sends in the next test.
+  await until(() => loadQueue().length == 0);
+  r.server.close();
+  vi.restoreAllMocks();
+});
+
+describe('whopq commands', () => {
+  it('init + track delivers one event with the URL context and the page fields', async () => {
+    whopq('init', 'biz_A', { relay: r.url });
+    whopq('identify', { email: 'ada@example.com' });
+    whopq('track', 'lead', { value: 10, currency: 'EUR' });
+    await until(() => r.events.length == 1);
+    const e = r.events[0];
+    expect(e).toMatchObject({
+      company_id: 'biz_A',
+      event_name: 'lead',
+      action_source: 'website',
+      value: 10,
+      currency: 'eur',
+      context: { fbclid: 'FB1', utm_source: 'meta', utm_campaign: 'spring' },
+      user: { email: 'ada@example.com' },
+    });
+    expect(e.url).toContain('/landing?fbclid=FB1');
+    expect(new Date(e.event_time!).toISOString()).toBe(e.event_time);
+    expect(e.event_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(e.user!.anonymous_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(e.context).not.toHaveProperty('ip_address');
+    expect(e.context).not.toHaveProperty('user_agent');
+    expect(cookieNames()).toEqual(expect.arrayContaining(['wq_t', 'wq_aid']));
+  });
+
+  it('sends one event per initialised company, each with its own event_id, unless one is named', async () => {
+    whopq('init', 'biz_A', { relay: r.url });
+    whopq('init', 'biz_B');
+    whopq('track', 'booked_call');
+    await until(() => r.events.length == 2);
+    expect(r.events.map((e) => e.company_id).sort()).toEqual(['biz_A', 'biz_B']);
+    expect(r.events[0].event_id).not.toBe(r.events[1].event_id);
+    expect(r.events[0]).toMatchObject({ event_name: 'custom', custom_name: 'booked_call' });
+    whopq('track', 'lead', {}, { company_id: 'biz_B', event_id: 'order-7' });
+    await until(() => r.events.length == 3);
+    expect(r.events[2]).toMatchObject({ company_id: 'biz_B', event_id: 'order-7' });
+  });
+
+  it('retries 503 with backoff and delivers the same event_id once the relay recovers', async () => {
+    r.server.close();
+    r = await relay([503, 503]);
+    whopq('init', 'biz_A', { relay: r.url });
+    whopq('track', 'lead');
+    const id = loadQueue()[0].e.event_id;
+    await until(() => r.events.length == 1);
+    expect(r.events[0].event_id).toBe(id);
+  });
+
+  it('drops a batch the relay refuses for good (400)', async () => {
+    r.server.close();
+    r = await relay([400]);
+    whopq('init', 'biz_A', { relay: r.url });
+    whopq('track', 'lead');
+    await until(() => loadQueue().length == 0);
+    expect(r.events).toEqual([]);
+  });
+});
+
+describe('consent', () => {
+  it('pending: holds events in memory, writes no cookie or storage, sends nothing; grant: they flow', async () => {
+    whopq('init', 'biz_A', { relay: r.url, requireConsent: true });
+    whopq('track', 'lead');
+    expect(loadQueue()).toHaveLength(1);
+    expect(localStorage.getItem(QUEUE_KEY)).toBeNull();
+    expect(localStorage.getItem('wq_aid')).toBeNull();
+    expect(cookieNames()).toEqual([]);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.events).toEqual([]);
+    whopq('consent', 'grant');
+    await until(() => r.events.length == 1);
+    expect(r.events[0].context).toMatchObject({ fbclid: 'FB1' });
+    expect(cookieNames()).toEqual(expect.arrayContaining(['wq_t', 'wq_aid']));
+  });
+
+  it('revoke: clears queue, cookies and storage, and sends nothing after', async () => {
+    whopq('init', 'biz_A', { relay: r.url, requireConsent: true });
+    whopq('consent', 'grant');
+    whopq('consent', 'revoke');
+    whopq('track', 'lead');
+    expect(loadQueue()).toEqual([]);
+    expect(localStorage.getItem(QUEUE_KEY)).toBeNull();
+    expect(localStorage.getItem('wq_aid')).toBeNull();
+    expect(cookieNames()).toEqual([]);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.events).toEqual([]);
+  });
+});
+
+describe('bad calls', () => {
+  it('never throw, warn once each in debug mode, and are dropped', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    whopq('debug', true);
+    const bad: unknown[][] = [
+      [],
+      [42],
+      ['nope'],
+      ['toString'],
+      ['init', null],
+      ['init', 'acme'],
+      ['track', 'lead'], // before init
+    ];
+    for (const args of bad) expect(() => (whopq as (...a: unknown[]) => void)(...args)).not.toThrow();
+    expect(warn).toHaveBeenCalledTimes(bad.length);
+    whopq('init', 'biz_A', { relay: r.url });
+    const badAfterInit: unknown[][] = [
+      ['track'],
+      ['track', {}],
+      ['track', 'lead', { currency: 'zzz' }],
+      ['track', 'lead', { value: 'ten' }],
+      ['track', 'lead', {}, { company_id: 'biz_unknown' }],
+      ['track', 'lead', {}, { user: { email: 1 } }],
+      ['identify', 'ada@example.com'],
+      ['consent', 'maybe'],
+    ];
+    warn.mockClear();
+    for (const args of badAfterInit) expect(() => (whopq as (...a: unknown[]) => void)(...args)).not.toThrow();
+    expect(warn).toHaveBeenCalledTimes(badAfterInit.length);
+    expect(loadQueue()).toEqual([]);
+    whopq('debug', false);
+  });
+});

@@ -1,0 +1,23 @@
+// The size budgets (README, issue 2) as a failing test. `npm test` builds dist/ first; run
+// `node esbuild.config.mjs pixel` before running this file alone.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+
+const gzip = (path: string) => gzipSync(readFileSync(path), { level: 9 }).length;
+
+describe('pixel size budgets', () => {
+  it('dist/whopq.js is at most 3,000 bytes gzipped', () => {
+    expect(gzip('dist/whopq.js')).toBeLessThanOrEqual(3000);
+  });
+
+  it('the snippet is at most 500 bytes minified', () => {
+    expect(readFileSync('dist/snippet.min.js', 'utf8').trim().length).toBeLessThanOrEqual(500);
+  });
+
+  it('the lean bundle carries no log words (they live in dist/whopq.debug.js)', () => {
+    const lean = readFileSync('dist/whopq.js', 'utf8');
+    expect(lean).not.toContain('call dropped');
+    expect(readFileSync('dist/whopq.debug.js', 'utf8')).toContain('call dropped');
+  });
+});
