@@ -1,0 +1,100 @@
+import type { BackoffOptions } from '../lib/backoff';
+import { backoffDelay } from '../lib/backoff';
+import { forwardOne, type PauseSignal } from '../lib/forwardOne';
+import type { Outcome, OutboxInput } from '../lib/outbox';
+import type { WhopClient } from '../lib/whopClient';
+import type { CfDurableObjectNamespace, CfMessage, CfMessageBatch, CfQueue } from './cloudflare';
+import { dedupClient } from './dedupClient';
+
+/** What lands on the dead-letter queue: the event as ingested, and why Whop will never take it. */
+export interface DeadLetter extends OutboxInput {
+  error: string;
+  attempts: number;
+}
+
+export interface ConsumerOptions {
+  dedup: CfDurableObjectNamespace;
+  client: WhopClient;
+  /** Where refused (400/422) and exhausted events go. Without it they are only marked dead in the ledger. */
+  deadLetters?: CfQueue<DeadLetter>;
+  /** Sends per event before it is dead-lettered. Default 10. */
+  maxAttempts?: number;
+  /** Dead-letter events older than this since receipt (ms). Default 7 days. */
+  maxAgeMs?: number;
+  /** Retry backoff. Default base 1 s, max 5 min, full jitter. */
+  backoff?: BackoffOptions;
+  /** After a 401/403/404, the event comes back after this long (s). Default 300. */
+  pauseDelaySeconds?: number;
+  /**
+   * The events queue itself. A paused event is sent to it again as a new message (and the old one
+   * acknowledged) so a long pause does not use up the queue's `max_retries` and dead-letter events
+   * Whop would take once the key is fixed. Without it the message is retried in place.
+   */
+  requeue?: CfQueue<OutboxInput>;
+  /** How long one consumer holds an event while sending it (ms); past it another may retry. Default 30_000. */
+  leaseMs?: number;
+  /** A copy of an event that is being sent elsewhere comes back after this long (s). Default 2. */
+  busyDelaySeconds?: number;
+  now?: () => number;
+}
+
+// Cloudflare Queues accepts delays up to 12 hours (https://developers.cloudflare.com/queues/configuration/batching-retries/).
+const _MAX_DELAY_S = 43_200;
+const _seconds = (ms: number) => Math.min(_MAX_DELAY_S, Math.max(0, Math.ceil(ms / 1000)));
+
+/**
+ * The Queue consumer: forwards each message's event to Whop with `forwardOne` (the same policy as
+ * the Node forwarder) and settles it in the company's `DedupStore`. Delivery from the Queue is
+ * at-least-once; the ledger makes it once per event_id towards Whop: a redelivered or duplicate
+ * message whose event is delivered is acknowledged without a POST, and one being sent elsewhere
+ * waits for that lease. Retries use `message.retry({ delaySeconds })` with backoff or Retry-After.
+ */
+export async function consumeBatch(batch: CfMessageBatch<OutboxInput>, options: ConsumerOptions): Promise<void> {
+  await Promise.all(batch.messages.map((message) => _consumeOne(message, options)));
+}
+
+async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOptions): Promise<void> {
+  const now = options.now ?? Date.now;
+  const event = message.body;
+  try {
+    const ledger = dedupClient(options.dedup, event.company_id);
+    const begun = await ledger.begin(event.event_id, now(), options.leaseMs ?? 30_000);
+    if (begun.go === 'done') return message.ack();
+    if (begun.go === 'busy') return message.retry({ delaySeconds: _seconds(Math.min(begun.waitMs, (options.busyDelaySeconds ?? 2) * 1000)) });
+
+    const report = await forwardOne({ body: event.body, received_at: event.received_at, attempts: begun.attempts }, {
+      client: options.client,
+      maxAgeMs: options.maxAgeMs,
+      backoff: options.backoff,
+      now,
+    });
+    let outcome: Outcome | PauseSignal = report.outcome;
+    const maxAttempts = options.maxAttempts ?? 10;
+    if (outcome.kind === 'retry' && begun.attempts >= maxAttempts) {
+      outcome = { kind: 'dead', at: outcome.at, error: `gave up after ${begun.attempts} attempts: ${outcome.error}` };
+    }
+
+    if (outcome.kind === 'delivered') {
+      // Acknowledge even if the ledger write fails: a retry would send the event a second time.
+      await ledger.settle(event.event_id, outcome).catch(() => undefined);
+      return message.ack();
+    }
+    if (outcome.kind === 'dead') {
+      // Dead-letter first: if that write fails the message is retried and the ledger still says "sending".
+      await options.deadLetters?.send({ ...event, error: outcome.error, attempts: begun.attempts }, { contentType: 'json' });
+      await ledger.settle(event.event_id, outcome);
+      return message.ack();
+    }
+    await ledger.settle(event.event_id, outcome).catch(() => undefined);
+    if (outcome.kind === 'pause') {
+      const delaySeconds = _seconds((options.pauseDelaySeconds ?? 300) * 1000);
+      if (!options.requeue) return message.retry({ delaySeconds });
+      await options.requeue.send(event, { contentType: 'json', delaySeconds });
+      return message.ack();
+    }
+    message.retry({ delaySeconds: _seconds(outcome.next_attempt_at - now()) });
+  } catch {
+    // The ledger or the dead-letter queue is unreachable: try the message again later.
+    message.retry({ delaySeconds: _seconds(backoffDelay(message.attempts, options.backoff)) });
+  }
+}

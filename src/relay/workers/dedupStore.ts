@@ -1,0 +1,199 @@
+import type { Outcome } from '../lib/outbox';
+import type { PauseSignal } from '../lib/forwardOne';
+import type { CfDurableObjectState } from './cloudflare';
+
+/**
+ * Where one event_id stands in the ledger. `reserved`: ingest is writing it to the Queue (a lapsed
+ * reservation means that write never finished, so the id is free again); `queued`: on the Queue,
+ * not yet delivered; `sending`: a consumer holds it until `l`; then `delivered` / `dead` for good;
+ * `dry_run`: accepted with no API key configured, never sent.
+ */
+type _State = 'reserved' | 'queued' | 'sending' | 'delivered' | 'dead' | 'dry_run';
+
+interface _Entry {
+  s: _State;
+  /** When it entered this state (epoch ms). */
+  t: number;
+  /** Delivery attempts started. */
+  a: number;
+  /** Lease end of `reserved` / `sending` (epoch ms). */
+  l?: number;
+  /** Last error (Whop's body or a transport error). */
+  e?: string;
+  /** Whop's conversion id. */
+  w?: string | null;
+}
+
+interface _Counts {
+  pending: number;
+  delivered: number;
+  dead: number;
+  dry_run: number;
+}
+
+/** What `begin` tells a consumer: send now, drop the message (already settled), or come back later. */
+export type BeginAnswer = { go: 'send'; attempts: number } | { go: 'done' } | { go: 'busy'; waitMs: number };
+
+/** Ledger entries of delivered/dead events are kept this long, then purged by an alarm (30 days). */
+const _RETENTION_MS = 30 * 24 * 3_600_000;
+const _DAY_MS = 24 * 3_600_000;
+const _ZERO: _Counts = { pending: 0, delivered: 0, dead: 0, dry_run: 0 };
+
+const _bucket = (state: _State | undefined): keyof _Counts | null =>
+  state === undefined ? null : state === 'delivered' || state === 'dead' || state === 'dry_run' ? state : 'pending';
+
+/**
+ * The dedup ledger for ONE company: a Durable Object, addressed by `idFromName(company_id)`.
+ *
+ * Why a Durable Object and not KV or D1: dedup needs a read-then-write that no two requests can
+ * interleave ("is this event_id new? then it is mine"). KV is eventually consistent (a resend
+ * landing in another location within ~60 s reads a stale "absent" and is enqueued twice), and D1 has
+ * the UNIQUE constraint but no leases without extra round trips. A Durable Object is a single
+ * thread per key with transactional storage (input/output gates), so check-and-set is atomic and
+ * every read sees the last write, at ingest and at delivery alike. One object per company keeps each
+ * seller's traffic on its own object (about a thousand requests a second per object).
+ */
+export class DedupStore {
+  constructor(private readonly _state: CfDurableObjectState) {}
+
+  /** RPC over fetch: `POST https://dedup/<op>` with a JSON body; answers JSON. */
+  async fetch(request: Request): Promise<Response> {
+    const op = new URL(request.url).pathname.slice(1);
+    const input = (await request.json()) as never;
+    switch (op) {
+      case 'reserve': return Response.json(await this.reserve(input));
+      case 'confirm': return Response.json(await this.confirm(input));
+      case 'release': return Response.json(await this.release(input));
+      case 'begin': return Response.json(await this.begin(input));
+      case 'settle': return Response.json(await this.settle(input));
+      case 'stats': return Response.json(await this.stats());
+      default: return new Response('unknown op', { status: 404 });
+    }
+  }
+
+  /** Periodic purge of settled entries past retention, in bounded pages. */
+  async alarm(): Promise<void> {
+    const storage = this._state.storage;
+    const now = Date.now();
+    const counts = { ..._ZERO, ...(await storage.get<_Counts>('c')) };
+    let start: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const entries = await storage.list<_Entry>({ prefix: 'e:', start, limit: 500 });
+      if (entries.size === 0) break;
+      const drop: string[] = [];
+      for (const [key, entry] of entries) {
+        start = key + '\0';
+        const bucket = _bucket(entry.s);
+        if (bucket !== 'pending' && now - entry.t > _RETENTION_MS && bucket) {
+          drop.push(key);
+          counts[bucket]--;
+        }
+      }
+      if (drop.length) await storage.delete(drop);
+    }
+    await storage.put({ c: counts });
+    await storage.setAlarm(now + _DAY_MS);
+  }
+
+  /** Claims new ids for ingest; `false` for an id already known (a resend). */
+  async reserve(input: { ids: string[]; now: number; leaseMs: number; dryRun?: boolean }): Promise<boolean[]> {
+    const storage = this._state.storage;
+    const keys = input.ids.map((id) => `e:${id}`);
+    const found = await storage.get<_Entry>([...new Set(keys)]);
+    const counts = { ..._ZERO, ...(await storage.get<_Counts>('c')) };
+    const writes: Record<string, _Entry | _Counts> = {};
+    const fresh = keys.map((key) => {
+      const entry = (writes[key] as _Entry | undefined) ?? found.get(key);
+      // A reservation whose Queue write never completed (its request died) frees the id again.
+      const lapsed = entry?.s === 'reserved' && (entry.l ?? 0) < input.now;
+      if (entry && !lapsed) return false;
+      if (!entry) counts[input.dryRun ? 'dry_run' : 'pending']++;
+      writes[key] = input.dryRun ? { s: 'dry_run', t: input.now, a: 0 } : { s: 'reserved', t: input.now, a: 0, l: input.now + input.leaseMs };
+      return true;
+    });
+    writes.c = counts;
+    await storage.put(writes);
+    if ((await storage.getAlarm()) === null) await storage.setAlarm(input.now + _DAY_MS);
+    return fresh;
+  }
+
+  /** The Queue accepted these: they now wait for the consumer. */
+  async confirm(input: { ids: string[]; now: number }): Promise<null> {
+    await this._move(input.ids, (entry) => (entry.s === 'reserved' ? { s: 'queued', t: input.now, a: entry.a } : null));
+    return null;
+  }
+
+  /** The Queue write failed: forget the reservations so the browser's retry is taken as new. */
+  async release(input: { ids: string[] }): Promise<null> {
+    const storage = this._state.storage;
+    const found = await storage.get<_Entry>(input.ids.map((id) => `e:${id}`));
+    const drop = [...found].filter(([, entry]) => entry.s === 'reserved').map(([key]) => key);
+    if (drop.length) {
+      const counts = { ..._ZERO, ...(await storage.get<_Counts>('c')) };
+      counts.pending -= drop.length;
+      await storage.delete(drop);
+      await storage.put({ c: counts });
+    }
+    return null;
+  }
+
+  /** A consumer wants to send `id`: only one may hold it at a time, and never after it settled. */
+  async begin(input: { id: string; now: number; leaseMs: number }): Promise<BeginAnswer> {
+    const storage = this._state.storage;
+    const key = `e:${input.id}`;
+    const entry = await storage.get<_Entry>(key);
+    if (entry && (entry.s === 'delivered' || entry.s === 'dead' || entry.s === 'dry_run')) return { go: 'done' };
+    if (entry?.s === 'sending' && (entry.l ?? 0) > input.now) return { go: 'busy', waitMs: (entry.l ?? 0) - input.now };
+    const attempts = (entry?.a ?? 0) + 1;
+    const writes: Record<string, _Entry | _Counts> = { [key]: { s: 'sending', t: input.now, a: attempts, l: input.now + input.leaseMs } };
+    if (!entry) {
+      // Purged, or put on the Queue by other code than ingest: count it as pending from now.
+      const counts = { ..._ZERO, ...(await storage.get<_Counts>('c')) };
+      counts.pending++;
+      writes.c = counts;
+    }
+    await storage.put(writes);
+    return { go: 'send', attempts };
+  }
+
+  /** Records one attempt's outcome. A pause keeps the event pending and marks the company paused. */
+  async settle(input: { id: string; outcome: Outcome | PauseSignal }): Promise<null> {
+    const { outcome } = input;
+    await this._move([input.id], (entry) => {
+      if (outcome.kind === 'delivered') return { s: 'delivered', t: outcome.at, a: entry.a, w: outcome.whop_id };
+      if (outcome.kind === 'dead') return { s: 'dead', t: outcome.at, a: entry.a, e: outcome.error };
+      return { s: 'queued', t: outcome.at, a: entry.a, e: outcome.error };
+    });
+    if (outcome.kind === 'pause') await this._state.storage.put({ p: { status: outcome.status, error: outcome.error, at: outcome.at } });
+    else if (outcome.kind === 'delivered') await this._state.storage.delete(['p']);
+    return null;
+  }
+
+  /** Counters and the pause flag, for /ready and /metrics. */
+  async stats(): Promise<{ counts: _Counts; paused: { status: number; error: string; at: number } | null }> {
+    const storage = this._state.storage;
+    return { counts: { ..._ZERO, ...(await storage.get<_Counts>('c')) }, paused: (await storage.get<{ status: number; error: string; at: number }>('p')) ?? null };
+  }
+
+  /** Applies `next` to each existing entry (null: leave it) and keeps the counters in step. */
+  private async _move(ids: string[], next: (entry: _Entry) => _Entry | null): Promise<void> {
+    const storage = this._state.storage;
+    const found = await storage.get<_Entry>(ids.map((id) => `e:${id}`));
+    const counts = { ..._ZERO, ...(await storage.get<_Counts>('c')) };
+    const writes: Record<string, _Entry | _Counts> = {};
+    for (const [key, entry] of found) {
+      const moved = next(entry);
+      if (!moved) continue;
+      const from = _bucket(entry.s);
+      const to = _bucket(moved.s);
+      if (from && to && from !== to) {
+        counts[from]--;
+        counts[to]++;
+      }
+      writes[key] = moved;
+    }
+    if (Object.keys(writes).length === 0) return;
+    writes.c = counts;
+    await storage.put(writes);
+  }
+}

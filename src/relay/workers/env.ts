@@ -1,0 +1,27 @@
+import type { OutboxInput } from '../lib/outbox';
+import type { CfDurableObjectNamespace, CfQueue } from './cloudflare';
+import type { DeadLetter } from './consumer';
+
+/** The Worker's bindings and variables (see examples/cloudflare/wrangler.toml). */
+export interface WorkerEnv {
+  /** Producer binding of the events queue (the outbox). */
+  WHOPQ_QUEUE: CfQueue<OutboxInput>;
+  /** Producer binding of the dead-letter queue: events Whop refused for good, with the reason. */
+  WHOPQ_DLQ?: CfQueue<DeadLetter>;
+  /** The `DedupStore` Durable Object namespace. */
+  WHOPQ_DEDUP: CfDurableObjectNamespace;
+  /** Whop company API key (a secret: `wrangler secret put WHOP_API_KEY`). Unset: dry run. */
+  WHOP_API_KEY?: string;
+  /** Whop's API root. Default `https://api.whop.com/api/v1`. */
+  WHOP_API_BASE?: string;
+  /** Allowed company ids, comma-separated. */
+  WHOPQ_COMPANIES: string;
+  /** Allowed page origins, comma-separated. Default: same origin only. */
+  WHOPQ_ORIGINS?: string;
+  /** Where the relay is mounted. Default `/wq`. */
+  WHOPQ_BASE_PATH?: string;
+  /** Sends per event before it is dead-lettered. Default 10. */
+  WHOPQ_MAX_ATTEMPTS?: string;
+  /** First retry waits up to this long (ms). Default 1000. */
+  WHOPQ_BACKOFF_BASE_MS?: string;
+}
