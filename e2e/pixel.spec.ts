@@ -1,0 +1,171 @@
+// The pixel in a real Chromium, loaded through the snippet from a tiny first-party server that also
+// stands in for the relay's ingest (POST /wq/e) and records every body it receives.
+// Needs the built pixel: `node esbuild.config.mjs pixel && npx playwright test e2e/pixel.spec.ts`.
+import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+interface Received {
+  status: number;
+  events: Record<string, any>[];
+}
+
+interface Site {
+  base: string;
+  received: Received[];
+  /** Statuses the ingest answers in turn; 200 once empty. */
+  statuses: number[];
+  server: Server;
+}
+
+const bundle = readFileSync('dist/whopq.js');
+const debugBundle = readFileSync('dist/whopq.debug.js');
+const snippet = readFileSync('dist/snippet.min.js', 'utf8').trim();
+const NONCE = 'r4nd0mN0nce';
+
+/** A landing page: the snippet (twice when asked) and init. CSP allows only the nonce. */
+function landing(opts: { twice?: boolean; extraBundle?: boolean }): string {
+  const tag = `<script nonce="${NONCE}">${snippet}</script>`;
+  return `<!doctype html><html><head>${tag}${opts.twice ? tag : ''}
+<script nonce="${NONCE}">whopq('init', 'biz_e2eTest');</script>
+${opts.extraBundle ? `<script nonce="${NONCE}" src="/wq/p.js"></script>` : ''}
+</head><body><h1>Landing</h1><a id="next" href="/thanks">next</a></body></html>`;
+}
+
+async function startSite(): Promise<Site> {
+  const site = { received: [], statuses: [] } as unknown as Site;
+  site.server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    if (req.method == 'POST' && url.pathname == '/wq/e') {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const status = site.statuses.shift() ?? 200;
+        site.received.push({ status, events: JSON.parse(body).events });
+        res.writeHead(status, status == 503 ? { 'retry-after': '1' } : {}).end('{}');
+      });
+      return;
+    }
+    const csp = { 'content-security-policy': `script-src 'nonce-${NONCE}'`, 'content-type': 'text/html' };
+    if (url.pathname == '/wq/p.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    if (url.pathname == '/wq/p.debug.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(debugBundle);
+    if (url.pathname == '/landing') return res.writeHead(200, csp).end(landing({}));
+    if (url.pathname == '/twice') return res.writeHead(200, csp).end(landing({ twice: true, extraBundle: true }));
+    // A page without the pixel: whatever arrives after navigating here was sent by the page before.
+    if (url.pathname == '/thanks') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><p>Thanks</p>');
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => site.server.listen(0, '127.0.0.1', r));
+  site.base = `http://127.0.0.1:${(site.server.address() as AddressInfo).port}`;
+  return site;
+}
+
+/** The events the relay accepted (2xx) so far. */
+const accepted = (site: Site) => site.received.filter((r) => r.status == 200).flatMap((r) => r.events);
+
+/**
+ * Waits until the relay has accepted an event matching `partial` and returns it; on timeout the
+ * failure shows everything the relay received.
+ */
+async function expectEvent(site: Site, partial: Record<string, unknown>, timeout = 15_000): Promise<Record<string, any>> {
+  let found: Record<string, any> | undefined;
+  await expect
+    .poll(
+      () => {
+        found = accepted(site).find((e) => {
+          try {
+            expect(e).toMatchObject(partial);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        return found ? 'found' : JSON.stringify(site.received, null, 1);
+      },
+      { timeout, message: `no accepted event matching ${JSON.stringify(partial)}` },
+    )
+    .toBe('found');
+  return found!;
+}
+
+let site: Site;
+test.beforeEach(async () => {
+  site = await startSite();
+});
+test.afterEach(() => {
+  site.server.close();
+});
+
+test('an event tracked on a page opened from an ad carries the click context', async ({ page }) => {
+  await page.goto(site.base + '/landing?fbclid=IwAR_e2e&utm_source=meta&utm_campaign=spring');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await page.evaluate(() => (window as any).whopq('track', 'lead', { value: 5, currency: 'usd' }));
+  const e = await expectEvent(site, { event_name: 'lead' });
+  expect(e).toMatchObject({
+    company_id: 'biz_e2eTest',
+    action_source: 'website',
+    value: 5,
+    currency: 'usd',
+    context: { fbclid: 'IwAR_e2e', utm_source: 'meta', utm_campaign: 'spring' },
+  });
+  expect(e.url).toBe(site.base + '/landing?fbclid=IwAR_e2e&utm_source=meta&utm_campaign=spring');
+  expect(e.context.ip_address).toBeUndefined();
+  expect(e.user.anonymous_id).toMatch(/^[0-9a-f]{32}$/);
+  // The touch is persisted first-party for later pages.
+  const cookies = await page.context().cookies();
+  expect(cookies.map((c) => c.name)).toEqual(expect.arrayContaining(['wq_t', 'wq_aid']));
+});
+
+test('an event tracked right before navigating away still arrives', async ({ page }) => {
+  await page.goto(site.base + '/landing?gclid=G_e2e');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await Promise.all([
+    page.waitForURL('**/thanks'),
+    page.evaluate(() => {
+      (window as any).whopq('track', 'submit_application');
+      location.href = '/thanks';
+    }),
+  ]);
+  const e = await expectEvent(site, { event_name: 'submit_application' });
+  expect(e.context).toMatchObject({ gclid: 'G_e2e' });
+});
+
+test('a relay answering 503 gets the event again, same event_id, once it recovers', async ({ page }) => {
+  site.statuses.push(503);
+  await page.goto(site.base + '/landing');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await page.evaluate(() => (window as any).whopq('track', 'schedule'));
+  const e = await expectEvent(site, { event_name: 'schedule' });
+  expect(site.received[0]).toMatchObject({ status: 503, events: [{ event_id: e.event_id }] });
+  expect(accepted(site).filter((x) => x.event_name == 'schedule')).toHaveLength(1);
+});
+
+test('snippet pasted twice and the bundle loaded twice, under a nonce-only CSP: one pixel, one event', async ({ page }) => {
+  const csp: string[] = [];
+  page.on('console', (m) => m.text().includes('Content Security Policy') && csp.push(m.text()));
+  await page.goto(site.base + '/twice?ttclid=TT1');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await page.evaluate(() => (window as any).whopq('track', 'contact'));
+  await expectEvent(site, { event_name: 'contact', context: { ttclid: 'TT1' } });
+  // A later event on the same page arriving means anything sent before it has arrived too.
+  await page.evaluate(() => (window as any).whopq('track', 'lead'));
+  await expectEvent(site, { event_name: 'lead' });
+  expect(accepted(site).filter((x) => x.event_name == 'contact')).toHaveLength(1);
+  expect(csp).toEqual([]);
+});
+
+test('the next page load confirms beaconed events by fetch, with the same event_id', async ({ page }) => {
+  await page.goto(site.base + '/landing');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  // Offline: fetch pauses, so the event waits in the queue.
+  await page.context().setOffline(true);
+  await page.evaluate(() => (window as any).whopq('track', 'complete_registration'));
+  const queued = await page.evaluate(() => JSON.parse(localStorage.getItem('wq_q1') || '[]'));
+  expect(queued).toHaveLength(1);
+  await page.context().setOffline(false);
+  await page.goto(site.base + '/landing');
+  const e = await expectEvent(site, { event_name: 'complete_registration' });
+  expect(e.event_id).toBe(queued[0].e.event_id);
+  await expect.poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length)).toBe(0);
+});
