@@ -17,7 +17,7 @@ export interface ConsumerOptions {
   client: WhopClient;
   /** Where refused (400/422) and exhausted events go. Without it they are only marked dead in the ledger. */
   deadLetters?: CfQueue<DeadLetter>;
-  /** Sends per event before it is dead-lettered. Default 10. */
+  /** Sends per event before it is dead-lettered. Default: no limit (only `maxAgeMs`), as on Node. */
   maxAttempts?: number;
   /** Dead-letter events older than this since receipt (ms). Default 7 days. */
   maxAgeMs?: number;
@@ -26,9 +26,11 @@ export interface ConsumerOptions {
   /** After a 401/403/404, the event comes back after this long (s). Default 300. */
   pauseDelaySeconds?: number;
   /**
-   * The events queue itself. A paused event is sent to it again as a new message (and the old one
-   * acknowledged) so a long pause does not use up the queue's `max_retries` and dead-letter events
-   * Whop would take once the key is fixed. Without it the message is retried in place.
+   * The events queue itself. An event to retry (or paused) is sent to it again as a new delayed
+   * message and the old one acknowledged, so a long Whop outage does not use up the queue's
+   * `max_retries` (at most 100) and dead-letter events Whop would take later: like the Node
+   * forwarder, only `maxAgeMs` (and `maxAttempts`, when set) give up on an event. Without it the
+   * message is retried in place with `message.retry({ delaySeconds })`.
    */
   requeue?: CfQueue<OutboxInput>;
   /** How long one consumer holds an event while sending it (ms); past it another may retry. Default 30_000. */
@@ -47,7 +49,7 @@ const _seconds = (ms: number) => Math.min(_MAX_DELAY_S, Math.max(0, Math.ceil(ms
  * the Node forwarder) and settles it in the company's `DedupStore`. Delivery from the Queue is
  * at-least-once; the ledger makes it once per event_id towards Whop: a redelivered or duplicate
  * message whose event is delivered is acknowledged without a POST, and one being sent elsewhere
- * waits for that lease. Retries use `message.retry({ delaySeconds })` with backoff or Retry-After.
+ * waits for that lease. Retries wait for the backoff delay or Whop's Retry-After (see `requeue`).
  */
 export async function consumeBatch(batch: CfMessageBatch<OutboxInput>, options: ConsumerOptions): Promise<void> {
   await Promise.all(batch.messages.map((message) => _consumeOne(message, options)));
@@ -69,7 +71,7 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
       now,
     });
     let outcome: Outcome | PauseSignal = report.outcome;
-    const maxAttempts = options.maxAttempts ?? 10;
+    const maxAttempts = options.maxAttempts ?? Infinity;
     if (outcome.kind === 'retry' && begun.attempts >= maxAttempts) {
       outcome = { kind: 'dead', at: outcome.at, error: `gave up after ${begun.attempts} attempts: ${outcome.error}` };
     }
@@ -86,13 +88,11 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
       return message.ack();
     }
     await ledger.settle(event.event_id, outcome).catch(() => undefined);
-    if (outcome.kind === 'pause') {
-      const delaySeconds = _seconds((options.pauseDelaySeconds ?? 300) * 1000);
-      if (!options.requeue) return message.retry({ delaySeconds });
-      await options.requeue.send(event, { contentType: 'json', delaySeconds });
-      return message.ack();
-    }
-    message.retry({ delaySeconds: _seconds(outcome.next_attempt_at - now()) });
+    const delaySeconds = _seconds(outcome.kind === 'pause' ? (options.pauseDelaySeconds ?? 300) * 1000 : outcome.next_attempt_at - now());
+    if (!options.requeue) return message.retry({ delaySeconds });
+    // Re-sent before the ack: if the ack is lost too, the ledger drops the extra copy.
+    await options.requeue.send(event, { contentType: 'json', delaySeconds });
+    message.ack();
   } catch {
     // The ledger or the dead-letter queue is unreachable: try the message again later.
     message.retry({ delaySeconds: _seconds(backoffDelay(message.attempts, options.backoff)) });

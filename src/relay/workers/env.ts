@@ -20,7 +20,7 @@ export interface WorkerEnv {
   WHOPQ_ORIGINS?: string;
   /** Where the relay is mounted. Default `/wq`. */
   WHOPQ_BASE_PATH?: string;
-  /** Sends per event before it is dead-lettered. Default 10. */
+  /** Sends per event before it is dead-lettered. Default: no limit; events older than 7 days are. */
   WHOPQ_MAX_ATTEMPTS?: string;
   /** First retry waits up to this long (ms). Default 1000. */
   WHOPQ_BACKOFF_BASE_MS?: string;
