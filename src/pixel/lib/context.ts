@@ -16,19 +16,20 @@ function fields(cookie: string | undefined, min: number, from: number): string |
  */
 export function buildContext(touch: Touch | undefined): ConversionContext {
   const c: Record<string, string> = {};
+  const jar = document.cookie;
   for (const k in touch) if (k != 't' && k != 'gbraid' && k != 'wbraid') c[k] = touch[k] as string;
   // The API has a single Google click field. gbraid/wbraid (iOS-consent-mode clicks) are stored in
   // the same touch as the gclid; a gclid wins, and when only a gbraid/wbraid exists its value goes
   // in `gclid`, since that is the only place Whop reads a Google click from.
   const g = touch && (touch.gclid || touch.gbraid || touch.wbraid);
   if (g) c.gclid = g as string;
-  const fbp = getCookie('_fbp');
+  const fbp = getCookie('_fbp', jar);
   if (fbp) c.fbp = fbp;
-  const fbc = c.fbclid || fields(getCookie('_fbc'), 3, 3);
+  const fbc = c.fbclid || fields(getCookie('_fbc', jar), 3, 3);
   if (fbc) c.fbclid = fbc;
-  const ga = fields(getCookie('_ga'), 3, -2);
+  const ga = fields(getCookie('_ga', jar), 3, -2);
   if (ga) c.ga = ga;
-  const ttp = getCookie('_ttp');
+  const ttp = getCookie('_ttp', jar);
   if (ttp) c.ttp = ttp;
   return c;
 }

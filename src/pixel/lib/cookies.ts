@@ -3,10 +3,14 @@
 // js-cookie 3.0.8 is 880 B gzip, this file 263 B (each bundled alone by esbuild --minify, gzip -9),
 // and we need none of its converters or attribute API, only fixed attributes.
 
-/** The cookie's decoded value, or undefined when absent or malformed. */
-export function getCookie(name: string): string | undefined {
+/**
+ * The cookie's decoded value, or undefined when absent or malformed. Pass `jar` (one read of
+ * document.cookie) when reading several: each read of document.cookie can cost a round trip to
+ * the browser's cookie store.
+ */
+export function getCookie(name: string, jar?: string): string | undefined {
   try {
-    const m = document.cookie.match('(?:^|; )' + name + '=([^;]*)');
+    const m = (jar ?? document.cookie).match('(?:^|; )' + name + '=([^;]*)');
     return m ? decodeURIComponent(m[1]) : undefined;
   } catch {
     return undefined;

@@ -28,7 +28,7 @@ export const itemKey = (i: Item): string => i.e.company_id + ' ' + i.e.event_id;
 function fromStorage(): Item[] | undefined {
   try {
     const v = JSON.parse(store(QUEUE_KEY)!);
-    return Array.isArray(v) ? v : undefined;
+    return v.map ? v : undefined;
   } catch {
     return undefined;
   }

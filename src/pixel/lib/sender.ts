@@ -47,7 +47,7 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
 
   function flush(): void {
     if (busy) again = true;
-    if (busy || timer || !allowed() || navigator.onLine === false) return;
+    if (busy || timer || !allowed() || !navigator.onLine) return;
     busy = true;
     const done = () => {
       busy = false;

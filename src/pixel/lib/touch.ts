@@ -30,10 +30,10 @@ export function touchFromUrl(search: string, extra?: Record<string, string>, now
   return touch;
 }
 
-/** The stored touch if it is younger than the attribution window, else undefined. */
+/** The stored touch if it is younger than the attribution window, else undefined (also when absent: parsing undefined throws). */
 export function readTouch(windowDays: number, now = Date.now()): Touch | undefined {
   try {
-    const t = JSON.parse(getCookie(TOUCH_COOKIE) || 'null');
+    const t = JSON.parse(getCookie(TOUCH_COOKIE)!);
     return t && now - t.t < windowDays * 864e5 ? t : undefined;
   } catch {
     return undefined;

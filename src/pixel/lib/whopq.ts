@@ -66,23 +66,26 @@ export function createWhopq(): Whopq {
   const domain = () => (dom ||= opts.cookieDomain || registrableDomain());
   const granted = () => consent == Consent.Granted;
 
-  /** Reads the URL; a new touch replaces the stored one. Cookies only with consent. */
-  function capture(): void {
+  /**
+   * Reads the URL; a new touch replaces the stored one. The cookie is written only for a new touch
+   * (its window runs from the click, not from the last page view) or when consent arrives.
+   */
+  function capture(write?: boolean): void {
     const fresh = touchFromUrl(location.search, opts.params);
     touch = fresh || readTouch(days()) || touch;
     if (fresh) __DEBUG__ && log('captured a new ad touch from the URL', fresh);
-    if (touch && granted()) writeTouch(touch, days(), domain());
+    if (touch && (fresh || write) && granted()) writeTouch(touch, days(), domain());
   }
 
-  // No prototype, so `whopq('toString')` is an unknown command, not Object.prototype's method.
+  // In the lean build Object.prototype's names (`whopq('toString')`) reach harmless built-ins or
+  // throw into the catch below; the debug build looks up own commands only, to name the mistake.
   const commands: Record<string, (...a: any[]) => void> = {
-    __proto__: null as any,
     init(id: string, o: unknown) {
       // A non-string id is coerced by test() and fails it.
       if (!/^biz_\w+$/.test(id)) return __DEBUG__ && warn('init needs a company id like "biz_XXXXXXXXXXXXXX", got ' + JSON.stringify(id));
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('init options must be an object');
       opts = { ...opts, ...(o as InitOptions) };
-      if (opts.debug) commands.debug();
+      if (__DEBUG__ && opts.debug) setDebug(true);
       if (!companies.includes(id)) companies.push(id);
       __DEBUG__ && log('initialised ' + id);
       if (!sender) {
@@ -106,7 +109,7 @@ export function createWhopq(): Whopq {
       if (bad(u)) return __DEBUG__ && warn(u + '; call dropped');
       if (__DEBUG__ && event_id != null && typeof event_id != 'string') return warn('event_id must be a string; call dropped');
       if (company_id != null && !companies.includes(company_id)) return __DEBUG__ && warn('company_id ' + company_id + ' was not initialised; call dropped');
-      aid = anonymousId(granted(), domain(), aid);
+      aid ||= anonymousId(granted(), domain());
       const base = {
         ...d,
         event_time: new Date().toISOString(),
@@ -122,7 +125,9 @@ export function createWhopq(): Whopq {
         enqueue({ e, t: Date.now() });
         __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
       }
-      sender();
+      // Delivery starts in a task of its own: the caller (often a click or submit handler) pays only
+      // for capture and the durable enqueue above.
+      setTimeout(sender);
     },
 
     identify(u: unknown) {
@@ -137,7 +142,7 @@ export function createWhopq(): Whopq {
         consent = Consent.Granted;
         setPersist(true);
         if (sender) {
-          capture();
+          capture(true);
           aid = anonymousId(true, domain(), aid);
           sender();
         }
@@ -170,7 +175,7 @@ export function createWhopq(): Whopq {
 
   return (command, ...args) => {
     try {
-      const f = commands[command];
+      const f = !__DEBUG__ || {}.hasOwnProperty.call(commands, command) ? commands[command] : undefined;
       if (!f) return __DEBUG__ && warn('unknown command ' + JSON.stringify(command) + '; call dropped');
       f(...args);
     } catch (e) {
