@@ -1,0 +1,189 @@
+import { clientIp, parseCidrs } from './lib/clientIp';
+import { createIngest } from './lib/createIngest';
+import { silentLogger, type Logger } from './lib/logger';
+import { createMetrics, type Metrics } from './lib/metrics';
+import type { Outbox } from './lib/outbox';
+import { createRateLimiter, type RateLimitOptions } from './lib/rateLimiter';
+import { serveBundle, type BundleSource } from './lib/serveBundle';
+import { createStatusRoutes } from './lib/statusRoutes';
+import { errorResponse, whopError } from './lib/whopError';
+
+export interface RelayOptions {
+  /** Where accepted events are stored before the 200 (required). */
+  outbox: Outbox;
+  /** Company ids this relay accepts events for; others are refused (403). Default: any. */
+  companies?: readonly string[];
+  /**
+   * Page origins allowed to post events (`https://shop.example`). A request with another `Origin`
+   * is refused (403); one without `Origin` (a server-side call) or from the relay's own host is
+   * allowed. Listed cross-origin pages also get CORS answers. Default: any origin, no CORS headers.
+   */
+  origins?: readonly string[];
+  /** Proxies (IPs or CIDRs, v4 and v6) whose X-Forwarded-For/Forwarded is believed. Default none. */
+  trustedProxies?: readonly string[];
+  /** Where the relay is mounted. Default `/wq`. */
+  basePath?: string;
+  /** The pixel bundle served at `<basePath>/p.js`. Default none (404). */
+  bundle?: BundleSource;
+  /** Largest ingest body in bytes; past it 413. Default 65_536 (sendBeacon's usual cap). */
+  maxBodyBytes?: number;
+  /** Most events in one batch; past it 400. Default 50. */
+  maxBatch?: number;
+  /** Per-IP token bucket on ingest (429 + Retry-After), or false to turn it off. Default 20/s, burst 60, 50_000 IPs. */
+  rateLimit?: RateLimitOptions | false;
+  /** `Domain` of the cookies the relay sets (the registrable domain, e.g. `shop.example`). Default: host-only. */
+  cookieDomain?: string;
+  /** Events are stored but never forwarded (no API key). Reported by /ready. Default false. */
+  dryRun?: boolean;
+  /** A Whop API key is configured (the relay itself never sees it). Default false. */
+  hasApiKey?: boolean;
+  /** The forwarder, whose paused companies make /ready answer 503. Default none. */
+  forwarder?: { status(): { paused: Array<{ company_id: string; reason: string }> } };
+  /** JSON-lines logger. Default silent. */
+  logger?: Logger;
+  /** Metrics registry (share it with the forwarder). Default a new one. */
+  metrics?: Metrics;
+  /** Token for /metrics (and what the caller gives the inspector): `Authorization: Bearer` or `?token=`. Default none. */
+  adminToken?: string;
+  /** Production: /metrics is served only with an adminToken. Default false. */
+  production?: boolean;
+  /** Handler for `<basePath>/inspect*` (the event inspector). Default none (404). */
+  inspector?: (request: Request) => Promise<Response>;
+}
+
+/** The relay: a Fetch handler. `conn.remoteAddress` is the socket peer (the adapter's job). */
+export interface Relay {
+  fetch(request: Request, conn?: { remoteAddress?: string }): Promise<Response>;
+  /** The registry /metrics renders (the forwarder may feed the same one). */
+  readonly metrics: Metrics;
+}
+
+const _notFound = () => errorResponse(404, whopError('Not found', null, null, 'not_found'));
+
+function _sameToken(given: string | null, token: string): boolean {
+  if (given === null) return false;
+  let diff = given.length ^ token.length;
+  for (let i = 0; i < token.length; i++) diff |= (given.charCodeAt(i) || 0) ^ token.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
+ * Creates the relay handler. Runtime-neutral (Request/Response and Web Crypto only): the Node
+ * adapter, Workers, Bun and Deno all mount the same object. Routes, under `basePath`: `POST /e`
+ * (ingest), `GET /p.js`, `/health`, `/ready`, `/metrics`, `/inspect*` (docs/PROTOCOL.md).
+ */
+export function createRelay(options: RelayOptions): Relay {
+  const base = (options.basePath ?? '/wq').replace(/\/+$/, '');
+  const logger = options.logger ?? silentLogger;
+  const metrics = options.metrics ?? createMetrics();
+  const trusted = parseCidrs(options.trustedProxies ?? []);
+  const origins = options.origins ? new Set(options.origins.map((o) => o.replace(/\/+$/, '').toLowerCase())) : null;
+  const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit);
+  const bundle = options.bundle === undefined ? null : serveBundle(options.bundle);
+  const { adminToken, production = false } = options;
+  const status = createStatusRoutes({ outbox: options.outbox, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
+  const ingest = createIngest({
+    outbox: options.outbox,
+    companies: options.companies ? new Set(options.companies) : null,
+    maxBodyBytes: options.maxBodyBytes ?? 65_536,
+    maxBatch: options.maxBatch ?? 50,
+    cookieDomain: options.cookieDomain,
+    retryAfter: 5,
+    metrics,
+    logger,
+  });
+
+  /** The CORS origin to echo for a listed cross-origin page, else null (same-origin needs none). */
+  const corsOrigin = (origin: string | null, url: URL): string | null => {
+    if (!origin || !origins) return null;
+    const o = origin.toLowerCase();
+    return origins.has(o) && !_sameHost(o, url) ? origin : null;
+  };
+  const originAllowed = (origin: string | null, url: URL) => !origin || !origins || origins.has(origin.toLowerCase()) || _sameHost(origin, url);
+
+  const route = async (request: Request, url: URL, conn?: { remoteAddress?: string }): Promise<Response> => {
+    const path = url.pathname.slice(base.length);
+    const method = request.method;
+    if (path === '/e') {
+      const origin = request.headers.get('origin');
+      if (method === 'OPTIONS') {
+        const allow = corsOrigin(origin, url);
+        if (!allow) return errorResponse(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
+        return new Response(null, {
+          status: 204,
+          headers: { 'access-control-allow-origin': allow, 'access-control-allow-credentials': 'true', 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '86400', vary: 'Origin' },
+        });
+      }
+      if (method !== 'POST') return errorResponse(405, whopError('Use POST.', 'method_not_allowed'), {}, { allow: 'POST, OPTIONS' });
+      if (!originAllowed(origin, url)) {
+        metrics.inc('rejected_total', { reason: 'origin_not_allowed' });
+        return errorResponse(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
+      }
+      const ip = clientIp(request.headers, conn?.remoteAddress, trusted);
+      if (limiter) {
+        const decision = limiter.take(ip ?? 'unknown', Date.now());
+        if (!decision.ok) {
+          metrics.inc('rejected_total', { reason: 'rate_limited' });
+          return _withCors(errorResponse(429, whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'), {}, { 'retry-after': String(decision.retryAfter) }), corsOrigin(origin, url));
+        }
+      }
+      return _withCors(await ingest(request, ip), corsOrigin(origin, url));
+    }
+    if (path.startsWith('/inspect')) return options.inspector ? options.inspector(request) : _notFound();
+    if (method !== 'GET' && method !== 'HEAD') return errorResponse(405, whopError('Use GET.', 'method_not_allowed'), {}, { allow: 'GET, HEAD' });
+    switch (path) {
+      case '/p.js':
+        return bundle ? bundle(request) : _notFound();
+      case '/health':
+        return status.health();
+      case '/ready':
+        return status.ready();
+      case '/metrics': {
+        if (production && !adminToken) return _notFound();
+        if (adminToken) {
+          const auth = request.headers.get('authorization');
+          const given = auth && /^bearer /i.test(auth) ? auth.slice(7).trim() : url.searchParams.get('token');
+          if (!_sameToken(given, adminToken)) return errorResponse(401, whopError('The metrics need the admin token.', null, null, 'unauthorized'), {}, { 'www-authenticate': 'Bearer' });
+        }
+        return status.metrics();
+      }
+    }
+    return _notFound();
+  };
+
+  return {
+    metrics,
+    async fetch(request, conn) {
+      let url: URL;
+      try {
+        url = new URL(request.url);
+      } catch {
+        return errorResponse(400, whopError('Bad request URL.'));
+      }
+      if (url.pathname !== base && !url.pathname.startsWith(base + '/')) return _notFound();
+      try {
+        return await route(request, url, conn);
+      } catch (error) {
+        // Never let one request take the process down; say nothing of the cause to the client.
+        logger.error('relay: unhandled error', { path: url.pathname, error: (error as Error)?.name ?? 'unknown' });
+        return errorResponse(500, whopError('Internal error.', null, null, 'api_error'));
+      }
+    },
+  };
+}
+
+function _sameHost(origin: string, url: URL): boolean {
+  try {
+    return new URL(origin).host === url.host;
+  } catch {
+    return false;
+  }
+}
+
+function _withCors(response: Response, origin: string | null): Response {
+  if (!origin) return response;
+  response.headers.set('access-control-allow-origin', origin);
+  response.headers.set('access-control-allow-credentials', 'true');
+  response.headers.append('vary', 'Origin');
+  return response;
+}

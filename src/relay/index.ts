@@ -1,0 +1,18 @@
+// The relay's public API (`whopq/relay`): the runtime-neutral handler and what plugs into it.
+// The Node server and CLI live in `./node` (they import node:*).
+export { createRelay } from './createRelay';
+export type { Relay, RelayOptions } from './createRelay';
+export { MemoryOutbox } from './lib/memoryOutbox';
+export type { MemoryOutboxOptions } from './lib/memoryOutbox';
+export { OutboxUnavailableError } from './lib/outbox';
+export type { Outbox, OutboxInput, OutboxRecord, OutboxState, OutboxStats, Outcome, PullOutbox } from './lib/outbox';
+export { createMetrics } from './lib/metrics';
+export type { GaugeReader, Metrics } from './lib/metrics';
+export { createLogger, silentLogger } from './lib/logger';
+export type { Logger, LoggerOptions } from './lib/logger';
+export type { RateLimitOptions } from './lib/rateLimiter';
+export type { BundleSource } from './lib/serveBundle';
+export { validateEvent } from './lib/validateEvent';
+export type { WhopErrorBody } from './lib/whopError';
+export { createInspector } from './inspector/index';
+export type { InspectorOptions } from './inspector/index';

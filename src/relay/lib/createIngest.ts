@@ -1,0 +1,139 @@
+import type { Conversion } from '../../shared/conversion';
+import { COOKIE_SAFE, MAX_COOKIE_AGE, newFbp, parseCookies, serializeCookie } from './cookies';
+import { enrichEvent } from './enrichEvent';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { OutboxUnavailableError, type Outbox, type OutboxInput } from './outbox';
+import { BodyTooLargeError, readBody } from './readBody';
+import { validateEvent } from './validateEvent';
+import { errorResponse, whopError, type WhopErrorBody } from './whopError';
+
+export interface IngestConfig {
+  outbox: Outbox;
+  /** Allowed company ids; null allows any. */
+  companies: ReadonlySet<string> | null;
+  maxBodyBytes: number;
+  maxBatch: number;
+  cookieDomain: string | undefined;
+  /** Seconds a 503 asks the browser to wait. */
+  retryAfter: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+interface _Rejected {
+  index: number;
+  error: WhopErrorBody;
+}
+
+const _TYPES = new Set(['text/plain', 'application/json']);
+/** Meta's `_fbp` format, `fb.<subdomainIndex>.<ms>.<random>`. */
+const _FBP = /^fb\.\d\.\d{10,16}\.\d{1,20}$/;
+
+/**
+ * The ingest endpoint (`POST <basePath>/e`, docs/PROTOCOL.md): reads the body within the limit,
+ * parses, validates every event, enriches the good ones with the request's facts, appends them to
+ * the outbox in one all-or-nothing write and answers only after that write. Bad events are listed
+ * by index; a batch with no good event stores nothing.
+ */
+export function createIngest(config: IngestConfig): (request: Request, ip: string | null) => Promise<Response> {
+  const { metrics, logger } = config;
+  const refuse = (status: number, error: WhopErrorBody, extra?: Record<string, unknown>, headers?: Record<string, string>) => {
+    metrics.inc('rejected_total', { reason: error.code ?? error.type });
+    return errorResponse(status, error, extra, headers);
+  };
+
+  return async (request, ip) => {
+    const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!_TYPES.has(type)) {
+      return refuse(415, whopError('Send the events as text/plain or application/json.', 'unsupported_media_type'));
+    }
+    let text: string;
+    try {
+      text = await readBody(request, config.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return refuse(413, whopError(`The body is larger than ${config.maxBodyBytes} bytes.`, 'body_too_large'));
+      // The client went away or sent a broken stream: nothing to answer that it would read.
+      return refuse(400, whopError('The request body could not be read.', 'body_unreadable'));
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return refuse(400, whopError('The body is not valid JSON.', 'invalid_json'));
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return refuse(400, whopError('The body must be {"events":[…]} or one event object.', 'parameter_invalid'));
+    }
+    let events: unknown[];
+    if (Object.prototype.hasOwnProperty.call(parsed, 'events')) {
+      const keys = Object.keys(parsed);
+      const list = (parsed as { events: unknown }).events;
+      if (keys.length !== 1) return refuse(400, whopError(`Unknown parameter: ${keys.find((k) => k !== 'events')}.`, 'parameter_unknown', keys.find((k) => k !== 'events')));
+      if (!Array.isArray(list)) return refuse(400, whopError('events must be an array.', 'parameter_invalid', 'events'));
+      if (list.length === 0) return refuse(400, whopError('events is empty.', 'parameter_missing', 'events'));
+      if (list.length > config.maxBatch) return refuse(400, whopError(`At most ${config.maxBatch} events a batch.`, 'batch_too_large', 'events'));
+      events = list;
+    } else {
+      events = [parsed];
+    }
+    metrics.inc('received_total', undefined, events.length);
+
+    const rejected: _Rejected[] = [];
+    const good: Array<{ _index: number; _event: Conversion }> = [];
+    events.forEach((event, index) => {
+      const error = validateEvent(event);
+      if (error) return rejected.push({ index, error });
+      const e = event as Conversion;
+      if (config.companies && !config.companies.has(e.company_id)) {
+        return rejected.push({ index, error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id') });
+      }
+      good.push({ _index: index, _event: e });
+    });
+    for (const r of rejected) metrics.inc('rejected_total', { reason: r.error.code ?? r.error.type });
+    if (good.length === 0) {
+      const first = rejected[0]!;
+      // Every event was for a company this relay does not serve: that is a permission refusal.
+      const status = rejected.every((r) => r.error.code === 'company_not_allowed') ? 403 : 400;
+      return errorResponse(status, events.length === 1 ? first.error : whopError(`All ${events.length} events were rejected; see rejected.`, first.error.code, first.error.param), { rejected });
+    }
+
+    const cookies = parseCookies(request.headers.get('cookie'));
+    const now = Date.now();
+    // `_fbp` missing from the jar: keep the one the page read (a script-set cookie Safari would
+    // expire within 7 days), else make one, and set it server-side so it lasts Meta's 90 days.
+    let fbpCookie: string | null = null;
+    let fbpNew: string | null = null;
+    if (!cookies.get('_fbp')) {
+      const sent = good.map((g) => g._event.context?.fbp).find((v) => v && _FBP.test(v));
+      fbpCookie = sent ?? (fbpNew = newFbp(now));
+    }
+    const facts = { ip, userAgent: request.headers.get('user-agent'), cookies, newFbp: fbpNew };
+    const inputs: OutboxInput[] = good.map(({ _event }) => {
+      const body = enrichEvent(_event, facts);
+      if (!body.event_id) body.event_id = crypto.randomUUID();
+      return { company_id: body.company_id, event_id: body.event_id, body, received_at: now };
+    });
+
+    let fresh: boolean[];
+    try {
+      fresh = await config.outbox.append(inputs);
+    } catch (error) {
+      const known = error instanceof OutboxUnavailableError;
+      logger.error('ingest: outbox append failed', { events: inputs.length, error: known ? error.message : String((error as Error)?.name ?? error) });
+      metrics.inc('store_errors_total');
+      return errorResponse(503, whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'), {}, { 'retry-after': String(config.retryAfter) });
+    }
+    const accepted = fresh.filter(Boolean).length;
+    const duplicates = fresh.length - accepted;
+    metrics.inc('accepted_total', undefined, accepted);
+    if (duplicates) metrics.inc('duplicates_total', undefined, duplicates);
+
+    const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    const attrs = { maxAge: MAX_COOKIE_AGE, secure: new URL(request.url).protocol === 'https:', domain: config.cookieDomain };
+    const aid = [...inputs].reverse().find((i) => i.body.user?.anonymous_id)?.body.user?.anonymous_id;
+    if (aid && COOKIE_SAFE.test(aid)) headers.append('set-cookie', serializeCookie('wq_aid', aid, attrs));
+    if (fbpCookie) headers.append('set-cookie', serializeCookie('_fbp', fbpCookie, { ...attrs, maxAge: 90 * 24 * 60 * 60 }));
+    return new Response(JSON.stringify({ accepted, duplicates, rejected }), { status: 200, headers });
+  };
+}

@@ -1,0 +1,38 @@
+/** The body was longer than allowed; the handler answers 413. */
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
+/**
+ * Reads a request body as UTF-8 text, at most `maxBytes`. A declared Content-Length over the limit
+ * is refused before reading; otherwise the stream is read chunk by chunk and cancelled as soon as it
+ * passes the limit, so a client cannot make the relay buffer more than `maxBytes`.
+ */
+export async function readBody(request: Request, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLargeError();
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => {});
+      throw new BodyTooLargeError();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return _decoder.decode(chunks[0]);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return _decoder.decode(all);
+}
+
+const _decoder = new TextDecoder();

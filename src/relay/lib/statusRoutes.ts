@@ -1,0 +1,72 @@
+import type { Metrics } from './metrics';
+import type { Outbox, OutboxStats } from './outbox';
+import { jsonResponse } from './whopError';
+
+export interface StatusConfig {
+  outbox: Outbox;
+  dryRun: boolean;
+  hasApiKey: boolean;
+  forwarder?: { status(): { paused: Array<{ company_id: string; reason: string }> } };
+  metrics: Metrics;
+}
+
+/**
+ * `/health`, `/ready` and the outbox gauges for `/metrics`. Readiness is what a load balancer
+ * should route on: the store answers, a key is set (or the relay is knowingly in dry-run), and no
+ * company is paused because Whop refused the key.
+ */
+export function createStatusRoutes(config: StatusConfig) {
+  const { outbox, metrics } = config;
+
+  // One stats() read serves every gauge of a scrape.
+  let cached: { _at: number; _stats: Promise<OutboxStats> } | null = null;
+  const stats = () => {
+    const now = Date.now();
+    if (!cached || now - cached._at > 1000) cached = { _at: now, _stats: outbox.stats() };
+    return cached._stats;
+  };
+  metrics.gauge('queue_depth', 'Events waiting to be forwarded.', async () => [{ value: (await stats()).pending }]);
+  metrics.gauge('oldest_pending_age_seconds', 'Age of the oldest event waiting to be forwarded.', async () => {
+    const s = await stats();
+    return [{ value: s.oldest_pending_at === null ? 0 : Math.max(0, (Date.now() - s.oldest_pending_at) / 1000) }];
+  });
+  metrics.gauge('outbox_events', 'Stored events by state.', async () => {
+    const s = await stats();
+    return (['pending', 'delivered', 'dead', 'dry_run'] as const).map((state) => ({ labels: { state }, value: s[state] }));
+  });
+  metrics.describe('received_total', 'Events received at ingest.');
+  metrics.describe('accepted_total', 'Events stored (new).');
+  metrics.describe('duplicates_total', 'Events already stored (resends), dropped at ingest.');
+  metrics.describe('rejected_total', 'Events or requests refused at ingest, by reason.');
+  metrics.describe('delivered_total', 'Events Whop accepted.');
+  metrics.describe('retried_total', 'Forwarding attempts to be retried, by status.');
+  metrics.describe('dead_lettered_total', 'Events Whop refused for good, by status.');
+  metrics.describe('upstream_latency_seconds', "Whop's response time.");
+
+  return {
+    health: () => jsonResponse(200, { ok: true }),
+    async ready(): Promise<Response> {
+      const reasons: string[] = [];
+      let queue: OutboxStats | null = null;
+      try {
+        queue = await outbox.stats();
+      } catch (error) {
+        reasons.push(`the event store cannot be read: ${(error as Error)?.message ?? 'unknown error'}`);
+      }
+      if (!config.hasApiKey && !config.dryRun) reasons.push('no Whop API key is configured (set WHOP_API_KEY, or run in dry-run)');
+      const paused = config.forwarder?.status().paused ?? [];
+      for (const p of paused) reasons.push(`forwarding for ${p.company_id} is paused: ${p.reason}`);
+      const ready = reasons.length === 0;
+      return jsonResponse(ready ? 200 : 503, {
+        ready,
+        mode: config.dryRun ? 'dry-run' : 'forwarding',
+        reasons,
+        paused,
+        queue: queue && { pending: queue.pending, delivered: queue.delivered, dead: queue.dead, dry_run: queue.dry_run, oldest_pending_at: queue.oldest_pending_at },
+      });
+    },
+    async metrics(): Promise<Response> {
+      return new Response(await metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' } });
+    },
+  };
+}

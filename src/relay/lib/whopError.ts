@@ -1,0 +1,25 @@
+/** Whop's error body: `{"error":{"type","message","code","param"}}` (spec: CreateConversion 400). */
+export interface WhopErrorBody {
+  type: string;
+  message: string;
+  code: string | null;
+  param: string | null;
+}
+
+/** Builds Whop's error object; `type` defaults to `invalid_request_error`. */
+export function whopError(message: string, code: string | null = null, param: string | null = null, type = 'invalid_request_error'): WhopErrorBody {
+  return { type, message, code, param };
+}
+
+/** A JSON response that is never cached and never sniffed. */
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers },
+  });
+}
+
+/** An error response in Whop's shape, optionally with more top-level fields (e.g. `rejected`). */
+export function errorResponse(status: number, error: WhopErrorBody, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
+  return jsonResponse(status, { error, ...extra }, headers);
+}
