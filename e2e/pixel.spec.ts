@@ -2,6 +2,7 @@
 // stands in for the relay's ingest (POST /wq/e) and records every body it receives.
 // Needs the built pixel: `node esbuild.config.mjs pixel && npx playwright test e2e/pixel.spec.ts`.
 import { expect, test } from '@playwright/test';
+import { CHROMIUM_ARGS, chromiumLaunchOptions } from '../scripts/chromium.mjs';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,6 +90,10 @@ async function expectEvent(site: Site, partial: Record<string, unknown>, timeout
   return found!;
 }
 
+// Chromium resolves *.whopq-test.co.uk to the test server, so the cookie-domain probe meets a real
+// public suffix (co.uk) from the browser's own list. Other hosts resolve as usual.
+test.use({ launchOptions: { ...chromiumLaunchOptions(), args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP *.whopq-test.co.uk 127.0.0.1'] } });
+
 let site: Site;
 test.beforeEach(async () => {
   site = await startSite();
@@ -168,4 +173,20 @@ test('the next page load confirms beaconed events by fetch, with the same event_
   const e = await expectEvent(site, { event_name: 'complete_registration' });
   expect(e.event_id).toBe(queued[0].e.event_id);
   await expect.poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length)).toBe(0);
+});
+
+test.describe('on a real domain name', () => {
+  test('the touch and id cookies go on the registrable domain, not the public suffix', async ({ page }) => {
+    const port = new URL(site.base).port;
+    await page.goto(`http://www.shop.whopq-test.co.uk:${port}/landing?ttclid=TT_dom`);
+    await page.waitForFunction(() => (window as any).whopq?.version);
+    await page.evaluate(() => (window as any).whopq('track', 'lead'));
+    await expectEvent(site, { event_name: 'lead', context: { ttclid: 'TT_dom' } });
+    const cookies = await page.context().cookies();
+    const ours = cookies.filter((c) => c.name.startsWith('wq_'));
+    expect(ours.map((c) => [c.name, c.domain]).sort()).toEqual([
+      ['wq_aid', '.whopq-test.co.uk'],
+      ['wq_t', '.whopq-test.co.uk'],
+    ]);
+  });
 });

@@ -14,7 +14,6 @@ type Installed = ((...a: unknown[]) => void) & { version?: string; q?: Iterable<
   if (prev && prev.version) return;
   const whopq: Installed = createWhopq() as Installed;
   whopq.version = VERSION;
-  whopq.q = [];
   w.whopq = whopq;
   for (const args of (prev && prev.q) || []) whopq(...(args as unknown[]));
 })();

@@ -40,9 +40,12 @@ export function loadQueue(now = Date.now()): Item[] {
   return mem.filter((i) => i && now - i.t < MAX_AGE);
 }
 
-/** Replaces the queue with `items`, trimmed to the bounds (oldest dropped first). */
-export function saveQueue(items: Item[], now = Date.now()): void {
-  items = items.filter((i) => now - i.t < MAX_AGE).slice(-MAX_ITEMS);
+/**
+ * Replaces the queue with `items`, trimmed to the count and byte bounds (oldest dropped first).
+ * Expired events are left out by loadQueue, which every caller's list comes from.
+ */
+export function saveQueue(items: Item[]): void {
+  items = items.slice(-MAX_ITEMS);
   let json = JSON.stringify(items);
   while (json.length > MAX_BYTES && items.length > 1) json = JSON.stringify((items = items.slice(1)));
   mem = items;
