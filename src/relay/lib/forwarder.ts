@@ -1,21 +1,9 @@
 import type { BackoffOptions } from './backoff';
 import { forwardOne, type ForwardReport } from './forwardOne';
+import { silentLogger, type Logger } from './logger';
+import type { Metrics } from './metrics';
 import type { OutboxRecord, PullOutbox } from './outbox';
 import { createWhopClient, type WhopClient } from './whopClient';
-
-type _Fields = Record<string, unknown>;
-/** What the forwarder logs through (the relay's JSON-lines logger fits). No bodies, no PII, no key. */
-export interface ForwarderLogger {
-  info(msg: string, fields?: _Fields): void;
-  warn(msg: string, fields?: _Fields): void;
-  error(msg: string, fields?: _Fields): void;
-}
-
-/** What the forwarder counts (the relay's metrics registry fits). */
-export interface ForwarderMetrics {
-  inc(name: string, labels?: Record<string, string>, value?: number): void;
-  observe(name: string, value: number, labels?: Record<string, string>): void;
-}
 
 /** Optional outbox hooks (SqliteOutbox has both) that let the forwarder sleep instead of poll. */
 interface _Wakeable {
@@ -40,8 +28,13 @@ export interface ForwarderOptions {
   pauseProbeMs?: number;
   /** Longest sleep when idle (ms), a safety net for outboxes without `onAppend`. Default 5_000. */
   idlePollMs?: number;
-  logger?: ForwarderLogger;
-  metrics?: ForwarderMetrics;
+  /** Logs pauses, resumes, retries and dead letters (ids and statuses only). Default silent. */
+  logger?: Logger;
+  /**
+   * Counts `delivered_total`, `retried_total{reason}`, `dead_lettered_total{reason}`,
+   * `forward_paused_total{status}` and observes `upstream_latency_seconds`. Share the relay's registry.
+   */
+  metrics?: Pick<Metrics, 'inc' | 'observe'>;
   /** Replaces the @whop/sdk client (another transport, e.g. in a different runtime). */
   client?: WhopClient;
 }
@@ -62,7 +55,6 @@ interface _Pause {
 }
 
 const _noop = () => {};
-const _silent: ForwarderLogger = { info: _noop, warn: _noop, error: _noop };
 
 /**
  * The Node-side delivery loop: claims due events from a pull outbox, sends each with `forwardOne`
@@ -78,7 +70,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const idlePollMs = options.idlePollMs ?? 5_000;
   // A lease outlives the send it covers (timeout plus reading the body), so no event is sent twice in parallel.
   const leaseMs = timeoutMs * 2 + 5_000;
-  const log = options.logger ?? _silent;
+  const log = options.logger ?? silentLogger;
   const metrics = options.metrics;
   const client = options.client ?? createWhopClient({ apiKey: options.apiKey, baseURL: options.baseURL, timeoutMs });
 

@@ -1,0 +1,133 @@
+// The full Node path in one process: node:http (serve) → createRelay → SqliteOutbox (a real file)
+// → forwarder → the fake Whop API. A batch posted like the pixel posts it arrives at Whop enriched,
+// once; a refused key shows on /ready and heals by itself.
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRelay } from '../src/relay/createRelay';
+import { createForwarder, type Forwarder } from '../src/relay/lib/forwarder';
+import { createLogger } from '../src/relay/lib/logger';
+import { createMetrics } from '../src/relay/lib/metrics';
+import { serve } from '../src/relay/node/serve';
+import { SqliteOutbox } from '../src/relay/node/sqliteOutbox';
+import { startFakeWhop, type FakeWhop } from './fakeWhop';
+
+const KEY = 'k_integration_secret_4f2a';
+const COMPANY = 'biz_integration';
+let dir: string;
+let whop: FakeWhop;
+let outbox: SqliteOutbox;
+let forwarder: Forwarder;
+let server: Server;
+let base: string;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'whopq-relay-'));
+  whop = await startFakeWhop({ apiKey: KEY });
+  outbox = new SqliteOutbox({ path: join(dir, 'outbox.db') });
+  const metrics = createMetrics();
+  // No `secrets` redaction here: the test checks that the key is never handed to the logger at all.
+  const logger = createLogger({ write: (line) => logs.push(line) });
+  forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, metrics, logger, timeoutMs: 1000, backoff: { baseMs: 20, maxMs: 200 }, pauseProbeMs: 200 });
+  const relay = createRelay({ outbox, companies: [COMPANY], hasApiKey: true, forwarder, metrics, logger, rateLimit: false });
+  server = serve(relay, { port: 0 });
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/wq`;
+  forwarder.start();
+});
+
+afterAll(async () => {
+  await forwarder.stop();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await outbox.close();
+  await whop.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function pixelEvent(i: number, extra: Record<string, unknown> = {}) {
+  return {
+    company_id: COMPANY,
+    event_name: i % 2 ? 'lead' : 'schedule',
+    event_id: `evt_int_${i}`,
+    event_time: new Date().toISOString(),
+    action_source: 'website',
+    url: `https://seller.example/landing?utm_source=meta&fbclid=IwAR${i}`,
+    referrer_url: 'https://l.facebook.com/',
+    context: { fbclid: `IwAR${i}`, utm_source: 'meta' },
+    user: { anonymous_id: `anon_${i}` },
+    ...extra,
+  };
+}
+
+async function ingest(events: unknown[]): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  const res = await fetch(`${base}/e`, {
+    method: 'POST',
+    // What sendBeacon and a preflight-free fetch send.
+    headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': 'Mozilla/5.0 (integration) Chrome/130', cookie: '_fbp=fb.1.1700000000000.42; _ga=GA1.1.111.222' },
+    body: JSON.stringify({ events }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+async function get(path: string) {
+  const res = await fetch(`${base}${path}`);
+  return { status: res.status, text: await res.text() };
+}
+
+describe('relay + SqliteOutbox + forwarder + Whop', () => {
+  it('takes a batch at /wq/e and delivers each event once to Whop, enriched and spec-valid', async () => {
+    const batch = Array.from({ length: 12 }, (_, i) => pixelEvent(i));
+    const first = await ingest(batch);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ accepted: 12, duplicates: 0, rejected: [] });
+    // The browser resends (it never saw the answer): dropped at ingest.
+    expect((await ingest(batch)).body).toMatchObject({ accepted: 0, duplicates: 12 });
+
+    await vi.waitFor(() => expect(whop.conversions).toHaveLength(12), { timeout: 10_000, interval: 25 });
+    expect(whop.duplicates()).toEqual([]);
+    for (const { body, request } of whop.conversions) {
+      expect(request.headers.authorization).toBe(`Bearer ${KEY}`);
+      expect(request.errors).toEqual([]);
+      expect(body.company_id).toBe(COMPANY);
+      expect(body.context).toMatchObject({ ip_address: '127.0.0.1', user_agent: 'Mozilla/5.0 (integration) Chrome/130', fbp: 'fb.1.1700000000000.42' });
+      const sent = batch.find((e) => e.event_id === body.event_id)!;
+      expect(body).toMatchObject({ event_name: sent.event_name, url: sent.url, user: sent.user });
+    }
+    await vi.waitFor(async () => expect((await outbox.stats()).delivered).toBe(12), { timeout: 5000, interval: 25 });
+    const metrics = await get('/metrics');
+    expect(metrics.text).toMatch(/^whopq_delivered_total 12$/m);
+    expect(metrics.text).toMatch(/^whopq_upstream_latency_seconds_count 12$/m);
+    expect((await get('/ready')).status).toBe(200);
+  });
+
+  it('reports a refused key on /ready, keeps the events, and resumes when Whop accepts again', async () => {
+    whop.setMode('401');
+    expect((await ingest([pixelEvent(100), pixelEvent(101)])).body).toMatchObject({ accepted: 2 });
+    await vi.waitFor(
+      async () => {
+        const ready = await get('/ready');
+        expect(ready.status).toBe(503);
+        expect(JSON.parse(ready.text)).toMatchObject({ ready: false, paused: [{ company_id: COMPANY }] });
+      },
+      { timeout: 10_000, interval: 25 },
+    );
+    expect((await outbox.stats()).pending).toBe(2);
+    whop.setMode('ok');
+    await vi.waitFor(async () => expect((await get('/ready')).status).toBe(200), { timeout: 10_000, interval: 25 });
+    await vi.waitFor(() => expect(whop.conversions).toHaveLength(14), { timeout: 10_000, interval: 25 });
+    expect(whop.duplicates()).toEqual([]);
+  });
+
+  it('never puts the key in a response or a log line', async () => {
+    for (const path of ['/ready', '/metrics', '/health']) expect((await get(path)).text).not.toContain(KEY);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs.join('\n')).not.toContain(KEY);
+  });
+});
