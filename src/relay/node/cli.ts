@@ -1,0 +1,204 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRelay, type Relay } from '../createRelay';
+import { createInspector } from '../inspector/index';
+import { parseCidrs } from '../lib/clientIp';
+import { createForwarder, type Forwarder } from '../lib/forwarder';
+import { createLogger, type Logger } from '../lib/logger';
+import { createMetrics } from '../lib/metrics';
+import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
+import { serve } from './serve';
+import { SqliteOutbox } from './sqliteOutbox';
+
+export { configProblems, relayConfigFromEnv };
+export type { RelayConfig };
+
+export interface StartRelayExtras {
+  /** Answers what the relay does not serve (paths outside basePath), e.g. the demo pages. Undefined → 404. */
+  fallback?: (request: Request) => Promise<Response | null | undefined>;
+  /** Where the startup summary goes. Default console.log; pass `() => {}` to silence it. */
+  print?: (line: string) => void;
+  /** JSON-lines logger. Default one writing to stdout with the key and admin token redacted. */
+  logger?: Logger;
+  /** The pixel bundle file. Default dist/whopq.js next to this build. */
+  bundlePath?: string;
+}
+
+/** A started relay: close() stops the server, lets in-flight sends settle and closes the store. */
+export interface RunningRelay {
+  url: string;
+  server: Server;
+  relay: Relay;
+  outbox: SqliteOutbox;
+  forwarder: Forwarder | null;
+  close(): Promise<void>;
+}
+
+/** dist/whopq.js, found from dist/relay/cli.js (built) or src/relay/node/cli.ts (source). */
+function _defaultBundle(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const candidates = [resolve(here, '../whopq.js'), resolve(here, '../../../dist/whopq.js'), resolve('dist/whopq.js')];
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+}
+
+/**
+ * Starts the Node relay from a configuration: SQLite outbox in `dataDir`, the forwarder when a key
+ * is set, the inspector in dry-run or with an admin token, the pixel bundle at `<basePath>/p.js`,
+ * and `fallback` for every other path (how `whopq demo` serves its pages around the relay).
+ * Throws, before listening, when the configuration has errors.
+ */
+export async function startRelay(config: RelayConfig, extras: StartRelayExtras = {}): Promise<RunningRelay> {
+  const print = extras.print ?? ((line: string) => console.log(line));
+  const { errors, warnings } = configProblems(config);
+  try {
+    parseCidrs(config.trustedProxies);
+  } catch (error) {
+    errors.push(`WHOPQ_TRUSTED_PROXIES: ${(error as Error).message}`);
+  }
+  if (errors.length) throw new Error(errors.join('\n'));
+
+  const secrets = [config.apiKey, config.adminToken].filter((s): s is string => !!s);
+  const logger = extras.logger ?? createLogger({ secrets });
+  const dryRun = !config.apiKey && !config.production;
+  mkdirSync(config.dataDir, { recursive: true });
+  const outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
+  const metrics = createMetrics();
+  const forwarder = config.apiKey ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: 8, logger, metrics }) : null;
+
+  const bundlePath = extras.bundlePath ?? _defaultBundle();
+  let bundle: Uint8Array | undefined;
+  try {
+    bundle = readFileSync(bundlePath);
+  } catch {
+    warnings.push(`The pixel bundle ${bundlePath} is missing (run npm run build): ${config.basePath}/p.js answers 404.`);
+  }
+  const inspector = dryRun || config.adminToken
+    ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
+    : undefined;
+
+  const relay = createRelay({
+    outbox,
+    companies: config.companies.length ? config.companies : undefined,
+    origins: config.origins.length ? config.origins : undefined,
+    trustedProxies: config.trustedProxies,
+    basePath: config.basePath,
+    bundle,
+    cookieDomain: config.cookieDomain,
+    dryRun,
+    hasApiKey: !!config.apiKey,
+    forwarder: forwarder ?? undefined,
+    logger,
+    metrics,
+    adminToken: config.adminToken,
+    production: config.production,
+    inspector,
+  });
+  const base = config.basePath.replace(/\/+$/, '');
+  const handler = {
+    async fetch(request: Request, conn?: { remoteAddress?: string }): Promise<Response> {
+      const path = new URL(request.url).pathname;
+      if (path === base || path.startsWith(base + '/') || !extras.fallback) return relay.fetch(request, conn);
+      return (await extras.fallback(request)) ?? relay.fetch(request, conn);
+    },
+  };
+
+  const server = serve(handler, { port: config.port, host: config.host, trustedProxies: config.trustedProxies });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('listening', ok);
+      server.once('error', fail);
+    });
+  } catch (error) {
+    await outbox.close();
+    throw error;
+  }
+  forwarder?.start();
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${shownHost}:${port}`;
+
+  print(`whopq relay listening on ${url} (${config.host}:${port})`);
+  print(dryRun
+    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop (set WHOP_API_KEY to forward)'
+    : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}` : '  mode: holding — events are stored until WHOP_API_KEY is set');
+  print(`  ingest:  POST ${url}${base}/e`);
+  print(`  pixel:   ${url}${base}/p.js`);
+  print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
+  if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
+  print(`  store:   ${resolve(config.dataDir, 'whopq.db')}`);
+  for (const w of warnings) print(`  note: ${w}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    server,
+    relay,
+    outbox,
+    forwarder,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeIdleConnections();
+        });
+        await forwarder?.stop();
+        await outbox.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `whopq relay`: starts from the environment and closes cleanly on SIGTERM/SIGINT. */
+export async function runRelay(env: Record<string, string | undefined> = process.env): Promise<RunningRelay> {
+  const running = await startRelay(relayConfigFromEnv(env));
+  closeOnSignals(running);
+  return running;
+}
+
+/** Closes a running relay on SIGTERM/SIGINT (a second signal exits at once). */
+export function closeOnSignals(running: { close(): Promise<void> }): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`whopq: ${signal}, closing (finishing sends in flight)…`);
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Subcommands of the `whopq` binary. */
+export const commands: Record<string, { help: string; run: (args: string[]) => Promise<unknown> }> = {
+  relay: { help: 'start the relay (configured by environment variables)', run: () => runRelay() },
+};
+
+const _USAGE = `whopq — first-party conversion pixel and relay for Whop
+
+Commands:
+${'{commands}'}
+
+Relay environment: WHOP_API_KEY, WHOP_COMPANY_ID (comma list), WHOPQ_ORIGINS, WHOPQ_TRUSTED_PROXIES,
+PORT (8787), HOST (0.0.0.0), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
+WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN.`;
+
+/** The `whopq` binary's entry (bin/whopq.mjs). */
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    console.log(_USAGE.replace('{commands}', Object.entries(commands).map(([n, c]) => `  whopq ${n.padEnd(8)} ${c.help}`).join('\n')));
+    if (name && name !== 'help' && name !== '--help' && name !== '-h') process.exitCode = 1;
+    return;
+  }
+  try {
+    await command.run(args);
+  } catch (error) {
+    console.error(`whopq ${name}: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}

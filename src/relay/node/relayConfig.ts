@@ -1,0 +1,66 @@
+/** Everything `whopq relay` needs, as read from the environment. */
+export interface RelayConfig {
+  /** WHOP_API_KEY. Absent: dry-run (unless production). */
+  apiKey?: string;
+  /** WHOP_COMPANY_ID, comma list. Empty: any company accepted. */
+  companies: string[];
+  /** WHOPQ_ORIGINS, comma list of page origins. Empty: any origin. */
+  origins: string[];
+  /** WHOPQ_TRUSTED_PROXIES, comma list of IPs/CIDRs. */
+  trustedProxies: string[];
+  /** PORT, default 8787. */
+  port: number;
+  /** HOST, default 0.0.0.0 (every interface: the relay sits behind the site's proxy or in a container). */
+  host: string;
+  /** WHOPQ_DATA_DIR, default ./.data (holds whopq.db). */
+  dataDir: string;
+  /** WHOP_API_BASE_URL, default https://api.whop.com/api/v1. */
+  baseURL: string;
+  /** WHOPQ_ADMIN_TOKEN: protects /metrics and the inspector. */
+  adminToken?: string;
+  /** WHOPQ_PRODUCTION=1|true: no dry-run without a key, metrics/inspector only with a token. */
+  production: boolean;
+  /** WHOPQ_BASE_PATH, default /wq. */
+  basePath: string;
+  /** WHOPQ_COOKIE_DOMAIN: the registrable domain for the relay's cookies. Default host-only. */
+  cookieDomain?: string;
+}
+
+const _list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const _flag = (v: string | undefined) => /^(1|true|yes|on)$/i.test((v ?? '').trim());
+
+/** Reads the relay's configuration from environment variables (names in `RelayConfig`). */
+export function relayConfigFromEnv(env: Record<string, string | undefined>): RelayConfig {
+  const port = Number(env.PORT ?? 8787);
+  return {
+    apiKey: env.WHOP_API_KEY?.trim() || undefined,
+    companies: _list(env.WHOP_COMPANY_ID),
+    origins: _list(env.WHOPQ_ORIGINS),
+    trustedProxies: _list(env.WHOPQ_TRUSTED_PROXIES),
+    port: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 8787,
+    host: env.HOST?.trim() || '0.0.0.0',
+    dataDir: env.WHOPQ_DATA_DIR?.trim() || './.data',
+    baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
+    adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
+    production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
+    basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
+    cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
+  };
+}
+
+/** What is wrong or risky about a configuration, in plain words (empty when all is well). */
+export function configProblems(config: RelayConfig): { errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  if (!config.apiKey) {
+    if (config.production) errors.push('WHOP_API_KEY is not set: events are stored but cannot be forwarded, and /ready answers 503.');
+    else warnings.push('WHOP_API_KEY is not set: dry-run, events are validated and stored but not sent to Whop.');
+  }
+  if (config.companies.length === 0) warnings.push('WHOP_COMPANY_ID is not set: events for any company id are accepted.');
+  if (config.origins.length === 0) warnings.push('WHOPQ_ORIGINS is not set: pages on any origin may post events.');
+  for (const o of config.origins) if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
+  if (config.production && !config.adminToken) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
+  if (!config.production && !config.adminToken && config.apiKey) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics is open to anyone who can reach the relay.');
+  if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
+  return { errors, warnings };
+}

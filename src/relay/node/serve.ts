@@ -1,0 +1,133 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isTrusted, parseCidrs } from '../lib/clientIp';
+
+/** Anything with the relay's fetch signature (the relay, or the relay wrapped with more routes). */
+export interface FetchHandler {
+  fetch(request: Request, conn?: { remoteAddress?: string }): Promise<Response>;
+}
+
+export interface ServeOptions {
+  /** Default 8787; 0 picks a free port (read it from `server.address()`). */
+  port?: number;
+  /** Default `127.0.0.1`; `0.0.0.0` or `::` to listen on every interface. */
+  host?: string;
+  /**
+   * Proxies whose `X-Forwarded-Proto`/`X-Forwarded-Host` describe the URL the browser used (so
+   * cookies get `Secure` behind a TLS-terminating proxy). Default none.
+   */
+  trustedProxies?: readonly string[];
+  /** Closes requests that have not finished sending within this many ms (slow clients). Default 15_000. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The request body as a web stream with backpressure (pause/resume). Cancelling only stops
+ * reading: the socket stays up so the 413 can still be sent, then `Connection: close` ends it.
+ */
+function _body(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on('data', (chunk: Buffer) => {
+        if (!open) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.on('end', () => open && ((open = false), controller.close()));
+      const fail = () => open && ((open = false), controller.error(new Error('request aborted')));
+      req.on('error', fail);
+      req.on('close', () => !req.complete && fail());
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      open = false;
+      req.pause();
+    },
+  }, { highWaterMark: 4 });
+}
+
+function _toRequest(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>): Request {
+  const peer = req.socket.remoteAddress;
+  const viaProxy = !!peer && isTrusted(peer, trusted);
+  const fwdProto = viaProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() : '';
+  const fwdHost = viaProxy ? String(req.headers['x-forwarded-host'] ?? '').split(',')[0]!.trim() : '';
+  const proto = fwdProto === 'https' || fwdProto === 'http' ? fwdProto : (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const host = fwdHost || req.headers.host || 'localhost';
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    try {
+      headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    } catch {
+      // A header value Fetch refuses (control characters): leave it out rather than fail the request.
+    }
+  }
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  return new Request(`${proto}://${host}${req.url ?? '/'}`, {
+    method,
+    headers,
+    body: hasBody ? _body(req) : undefined,
+    duplex: hasBody ? 'half' : undefined,
+  } as RequestInit);
+}
+
+async function _send(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (!response.body) return void res.end();
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return void reader.cancel().catch(() => {});
+      if (!res.write(value)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  }
+}
+
+function _close(headers: Headers): Headers {
+  const h = new Headers(headers);
+  h.set('connection', 'close');
+  return h;
+}
+
+/**
+ * Serves a relay over node:http: each IncomingMessage becomes a Fetch `Request` (body streamed, the
+ * socket's address as `conn.remoteAddress`), the `Response` is streamed back. A client that
+ * disconnects mid-request costs one failed read, never the process.
+ */
+export function serve(handler: FetchHandler, options: ServeOptions = {}): Server {
+  const trusted = parseCidrs(options.trustedProxies ?? []);
+  const server = createServer(async (req, res) => {
+    res.on('error', () => {}); // A reset socket while answering is the client's business.
+    req.on('error', () => {});
+    let response: Response;
+    try {
+      response = await handler.fetch(_toRequest(req, trusted), { remoteAddress: req.socket.remoteAddress });
+    } catch {
+      response = new Response('{"error":{"type":"api_error","message":"Internal error.","code":null,"param":null}}', { status: 500, headers: { 'content-type': 'application/json' } });
+    }
+    if (res.destroyed) return;
+    // The body was not read to its end (413, or refused before reading): close rather than drain it.
+    if (!req.complete) response = new Response(response.body, { status: response.status, headers: _close(response.headers) });
+    await _send(res, response).catch(() => res.destroy());
+  });
+  server.requestTimeout = options.requestTimeoutMs ?? 15_000;
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.listen(options.port ?? 8787, options.host ?? '127.0.0.1');
+  return server;
+}
