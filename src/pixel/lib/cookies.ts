@@ -31,11 +31,11 @@ export function setCookie(name: string, value: string, days: number, domain?: st
 /**
  * The registrable domain ("eTLD+1"): set a test cookie on ever longer suffixes of the host until
  * the browser keeps one; browsers refuse cookies on public suffixes (co.uk, github.io), so the
- * first that sticks is the site's own. IPs and single-label hosts (localhost) get host-only cookies.
+ * first that sticks is the site's own. Single-label hosts (localhost) get host-only cookies (no
+ * suffix to try); on an IP only the full address can stick, which is host-only in effect.
  * Callers probe once per page: each probe writes cookies.
  */
 export function registrableDomain(host = location.hostname): string | undefined {
-  if (/^[\d.]+$|:|^[^.]+$/.test(host)) return;
   const parts = host.split('.');
   for (let i = parts.length - 2; i >= 0; i--) {
     const d = parts.slice(i).join('.');

@@ -39,11 +39,11 @@ export interface TrackOptions {
   company_id?: string;
 }
 
-/** localStorage flag that makes the snippet load the debug build. */
+/** localStorage flag (set by hand) that makes the snippet load the debug build on every page. */
 export const DEBUG_KEY = 'wq_debug';
 
 /** What the lean build prints when debug output is asked for at run time. */
-export const DEBUG_HINT = 'whopq: logs need ?whopq_debug=1';
+export const DEBUG_HINT = 'whopq: for logs open the page with ?whopq_debug=1';
 
 /** The `whopq` function: a command name and its arguments. */
 export type Whopq = (command: string, ...args: unknown[]) => void;
@@ -85,7 +85,7 @@ export function createWhopq(): Whopq {
       if (!/^biz_\w+$/.test(id)) return __DEBUG__ && warn('init needs a company id like "biz_XXXXXXXXXXXXXX", got ' + JSON.stringify(id));
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('init options must be an object');
       opts = { ...opts, ...(o as InitOptions) };
-      if (__DEBUG__ && opts.debug) setDebug(true);
+      if (opts.debug) commands.debug();
       if (!companies.includes(id)) companies.push(id);
       __DEBUG__ && log('initialised ' + id);
       if (!sender) {
@@ -165,8 +165,8 @@ export function createWhopq(): Whopq {
     debug(on: unknown) {
       // The lean build has no words to print (they cost 1 kB gzip, a third of the budget): the
       // snippet loads dist/whopq.debug.js when the URL has whopq_debug=1 or localStorage wq_debug
-      // is set, and the debug build keeps that flag so logs follow the visitor across pages.
-      if (__DEBUG__) setDebug(on !== false), store(DEBUG_KEY, on === false ? null : '1');
+      // is set (by hand: the pixel writes no storage of its own for this, consent or not).
+      if (__DEBUG__) setDebug(on !== false);
       else console.info(DEBUG_HINT);
     },
   };
