@@ -8,7 +8,7 @@ import { SqliteOutbox } from './sqliteOutbox';
 
 let dir: string;
 const open: SqliteOutbox[] = [];
-function outbox(options: { dryRun?: boolean; maxBytes?: number } = {}): SqliteOutbox {
+function outbox(options: { dryRun?: boolean; maxBytes?: number; retainMs?: number } = {}): SqliteOutbox {
   const o = new SqliteOutbox({ path: join(dir, 'outbox.db'), ...options });
   open.push(o);
   return o;
@@ -132,6 +132,17 @@ describe('SqliteOutbox', () => {
     expect(stats.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(3);
     expect(stats.per_minute.every(([m]) => m % 60_000 === 0)).toBe(true);
     expect((await o.recent(2)).map((r) => r.event_id)).toEqual(['c', 'b']);
+  });
+
+  it('prunes settled events past the retention, never pending ones', async () => {
+    const o = outbox({ retainMs: 60_000 });
+    const t = Date.now();
+    await o.append([event('old-delivered', t - 120_000), event('old-dead', t - 120_000), event('old-pending', t - 120_000), event('new-delivered', t)]);
+    await o.settle('biz_a', 'old-delivered', { kind: 'delivered', at: t, whop_id: null });
+    await o.settle('biz_a', 'old-dead', { kind: 'dead', at: t, error: 'HTTP 400' });
+    await o.settle('biz_a', 'new-delivered', { kind: 'delivered', at: t, whop_id: null });
+    expect(await o.prune(t)).toBe(2);
+    expect(onDisk().map((r) => r.event_id)).toEqual(['old-pending', 'new-delivered']);
   });
 
   it('rejects with OutboxUnavailableError and writes nothing of the batch when the disk is full', async () => {

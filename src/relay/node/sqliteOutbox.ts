@@ -23,6 +23,12 @@ export interface SqliteOutboxOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Caps the database size; past it appends fail (503) instead of filling the disk. Default: no cap. */
   maxBytes?: number;
+  /**
+   * Delivered, dead and dry-run events are deleted this long after receipt (ms), checked every
+   * 10 minutes. Keep it well past the pixel's 7-day queue expiry: a deleted id is no longer
+   * recognised as a duplicate. Default 30 days; 0 keeps everything.
+   */
+  retainMs?: number;
 }
 
 /** One write waiting for the next group commit. */
@@ -88,7 +94,9 @@ export class SqliteOutbox implements PullOutbox {
   private _insert: Database.Statement;
   private _flushTx: Database.Transaction<(queue: _Pending[]) => unknown[]>;
   private _appended = false;
-  private _s: Record<'claim' | 'delivered' | 'retry' | 'dead' | 'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue', Database.Statement>;
+  private _retainMs: number;
+  private _pruneTimer: ReturnType<typeof setInterval> | null = null;
+  private _s: Record<'claim' | 'delivered' | 'retry' | 'dead' | 'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue' | 'prune', Database.Statement>;
 
   constructor(options: SqliteOutboxOptions) {
     this._dryRun = options.dryRun ?? false;
@@ -135,7 +143,31 @@ export class SqliteOutbox implements PullOutbox {
       minutes: prepare('SELECT (received_at / 60000) * 60000 AS m, count(*) AS n FROM events WHERE received_at >= ? GROUP BY m ORDER BY m'),
       recent: prepare(`SELECT ${_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?`),
       nextDue: prepare("SELECT min(next_attempt_at) AS t FROM events WHERE state = 'pending'"),
+      prune: prepare(
+        `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run') AND received_at < ? LIMIT 5000)`,
+      ),
     };
+    this._retainMs = options.retainMs ?? 30 * 24 * 3_600_000;
+    if (this._retainMs > 0) {
+      const prune = () => void this.prune().catch(() => {}); // a failed prune is retried next round
+      prune();
+      this._pruneTimer = setInterval(prune, 600_000);
+      this._pruneTimer.unref?.();
+    }
+  }
+
+  /**
+   * Deletes settled events received before `now - retainMs`, in chunks of 5,000 per commit so
+   * ingest never waits long behind it. Resolves with how many were deleted.
+   */
+  async prune(now: number = Date.now()): Promise<number> {
+    if (this._retainMs <= 0) return 0;
+    let total = 0;
+    for (;;) {
+      const n = await this._write(() => this._s.prune.run(now - this._retainMs).changes);
+      total += n;
+      if (n < 5000) return total;
+    }
   }
 
   append(events: readonly OutboxInput[]): Promise<boolean[]> {
@@ -248,6 +280,7 @@ export class SqliteOutbox implements PullOutbox {
     // Appends already queued in this turn still commit; later ones are refused.
     if (this._queue.length) this._flush();
     this._closed = true;
+    if (this._pruneTimer) clearInterval(this._pruneTimer);
     this._listeners.clear();
     this._db.close();
   }
