@@ -1,4 +1,4 @@
-// Builds everything into dist/: `node esbuild.config.mjs [pixel|relay]` (no argument: both).
+// Builds everything into dist/: `node esbuild.config.mjs [pixel|relay|workers]` (no argument: pixel and relay).
 // The pixel is size-critical: minified, `_`-prefixed properties mangled (STYLE.md §3), debug-only
 // code removed by the compile-time flag __DEBUG__ (STYLE.md §5).
 import { build } from 'esbuild';
@@ -40,3 +40,5 @@ export async function buildRelay() {
 const which = process.argv[2];
 if (!which || which === 'pixel') await buildPixel();
 if (!which || which === 'relay') await buildRelay();
+// The Cloudflare Worker (dist/workers/index.js, pixel inlined) only on request: `node esbuild.config.mjs workers`.
+if (which === 'workers') await (await import('./scripts/buildWorker.mjs')).buildWorker({ outfile: 'dist/workers/index.js' });

@@ -1,0 +1,51 @@
+import { createRelay, type Relay } from '../createRelay';
+import type { WorkerEnv } from './env';
+import { QueueOutbox } from './queueOutbox';
+
+/** The pixel bundle, inlined at build time by scripts/buildWorker.mjs (null when it was not built). */
+declare const __WHOPQ_PIXEL__: string | null;
+
+/** The relay plus what the Worker's fetch needs around it. */
+export interface WorkerRelay {
+  relay: Relay;
+  basePath: string;
+  /** Reloads the paused companies from the ledgers (the core's readiness check is synchronous). */
+  refreshPaused(): Promise<void>;
+}
+
+// One relay per isolate and env: bindings and vars do not change while an isolate lives, and the
+// relay keeps state worth keeping between requests (rate-limit buckets, metrics, the bundle's ETag).
+const _relays = new WeakMap<object, WorkerRelay>();
+
+const _list = (value: string | undefined): string[] => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+/** The relay core wired to Workers bindings: a `QueueOutbox`, companies and origins from vars. */
+export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
+  const cached = _relays.get(env);
+  if (cached) return cached;
+  const companies = _list(env.WHOPQ_COMPANIES);
+  const dryRun = !env.WHOP_API_KEY;
+  const basePath = (env.WHOPQ_BASE_PATH || '/wq').replace(/\/+$/, '');
+  const outbox = new QueueOutbox({ queue: env.WHOPQ_QUEUE, dedup: env.WHOPQ_DEDUP, companies, dryRun });
+  let paused: Array<{ company_id: string; reason: string }> = [];
+  const relay = createRelay({
+    outbox,
+    companies,
+    origins: _list(env.WHOPQ_ORIGINS),
+    basePath,
+    bundle: typeof __WHOPQ_PIXEL__ === 'string' ? __WHOPQ_PIXEL__ : undefined,
+    dryRun,
+    hasApiKey: !dryRun,
+    // The consumer records 401/403/404 in each company's ledger; /ready reads them from there.
+    forwarder: { status: () => ({ paused }) },
+  });
+  const made: WorkerRelay = {
+    relay,
+    basePath,
+    async refreshPaused() {
+      paused = await outbox.paused().catch(() => paused);
+    },
+  };
+  _relays.set(env, made);
+  return made;
+}

@@ -1,0 +1,44 @@
+// The relay on Cloudflare Workers: the same Fetch handler as on Node, a Cloudflare Queue as the
+// outbox, a Queue consumer forwarding to Whop, and a Durable Object per company as the dedup ledger.
+// wrangler.toml: examples/cloudflare/wrangler.toml. Deploy notes: docs/DEPLOY.md.
+import type { OutboxInput } from '../lib/outbox';
+import { createWhopClient } from '../lib/whopClient';
+import type { CfExecutionContext, CfMessageBatch } from './cloudflare';
+import { consumeBatch } from './consumer';
+import { createWorkerRelay } from './createWorkerRelay';
+import type { WorkerEnv } from './env';
+
+/** The Worker: `fetch` serves /wq/* (ingest writes to the Queue), `queue` delivers to Whop. */
+const worker = {
+  async fetch(request: Request, env: WorkerEnv, _ctx?: CfExecutionContext): Promise<Response> {
+    const { relay, basePath, refreshPaused } = createWorkerRelay(env);
+    if (new URL(request.url).pathname === `${basePath}/ready`) await refreshPaused();
+    // Cloudflare sets CF-Connecting-IP itself (a client cannot forge it through Cloudflare's edge).
+    return relay.fetch(request, { remoteAddress: request.headers.get('cf-connecting-ip') ?? undefined });
+  },
+  async queue(batch: CfMessageBatch<OutboxInput>, env: WorkerEnv, _ctx?: CfExecutionContext): Promise<void> {
+    if (!env.WHOP_API_KEY) {
+      // Dry run: ingest never enqueues without a key, so this only drains messages from an older deploy.
+      for (const message of batch.messages) message.retry({ delaySeconds: 300 });
+      return;
+    }
+    await consumeBatch(batch, {
+      dedup: env.WHOPQ_DEDUP,
+      client: createWhopClient({ apiKey: env.WHOP_API_KEY, baseURL: env.WHOP_API_BASE || undefined }),
+      deadLetters: env.WHOPQ_DLQ,
+      requeue: env.WHOPQ_QUEUE,
+      maxAttempts: _int(env.WHOPQ_MAX_ATTEMPTS),
+      backoff: { baseMs: _int(env.WHOPQ_BACKOFF_BASE_MS) },
+    });
+  },
+};
+
+const _int = (value: string | undefined): number | undefined => (value && /^\d+$/.test(value) ? Number(value) : undefined);
+
+export default worker;
+export { DedupStore } from './dedupStore';
+export { QueueOutbox } from './queueOutbox';
+export type { QueueOutboxOptions } from './queueOutbox';
+export { consumeBatch } from './consumer';
+export type { ConsumerOptions, DeadLetter } from './consumer';
+export type { WorkerEnv } from './env';

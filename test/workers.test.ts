@@ -1,0 +1,216 @@
+// The Cloudflare Workers relay, for real in workerd (through Miniflare): the bundled Worker ingests
+// over its fetch handler into a Cloudflare Queue, its queue consumer forwards to the fake Whop API
+// on 127.0.0.1, a DedupStore Durable Object keeps event_ids, and a second Worker drains the
+// dead-letter queue into a local recorder. Queue outcomes are read from Miniflare's own log lines
+// ("QUEUE <name> <acked>/<total>"), so no test reaches into the Worker's internals.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Log, LogLevel, Miniflare } from 'miniflare';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildWorker } from '../scripts/buildWorker.mjs';
+import type { Conversion } from '../src/shared/conversion';
+import { startFakeWhop, type FakeWhop } from './fakeWhop';
+
+const COMPANY = 'biz_workers1';
+const ORIGIN = 'https://shop.example';
+const queueLog: string[] = [];
+
+/** Keeps Miniflare's log lines (queue batch results, retries) for the assertions, printing only errors. */
+class RecordingLog extends Log {
+  override logWithLevel(level: LogLevel, message: string): void {
+    queueLog.push(message);
+    if (level <= LogLevel.ERROR) super.logWithLevel(level, message);
+  }
+}
+
+// A second Worker that consumes the dead-letter queue and posts what it gets to a local recorder.
+const DLQ_SINK = `export default { async queue(batch, env) {
+  await fetch(env.SINK, { method: 'POST', body: JSON.stringify(batch.messages.map((m) => m.body)) });
+  batch.ackAll();
+} };`;
+
+let whop: FakeWhop;
+let mf: Miniflare;
+let sink: Server;
+const deadLetters: Array<{ event_id: string; error: string; attempts: number }> = [];
+
+const event = (event_id: string, extra: Partial<Conversion> = {}): Conversion => ({
+  company_id: COMPANY,
+  event_name: 'lead',
+  event_id,
+  event_time: new Date().toISOString(),
+  action_source: 'website',
+  url: `${ORIGIN}/landing`,
+  user: { anonymous_id: 'anon-1', email: 'ada@example.com' },
+  ...extra,
+});
+
+const ingest = async (events: Conversion[]) => {
+  const response = await mf.dispatchFetch(`${ORIGIN}/wq/e`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', origin: ORIGIN, 'cf-connecting-ip': '203.0.113.7', 'user-agent': 'Mozilla/5.0 (workers test)' },
+    body: JSON.stringify({ events }),
+  });
+  return { status: response.status, body: (await response.json()) as { accepted: number; duplicates: number; rejected: unknown[] } };
+};
+
+/** Polls `check` until it returns true, failing after `ms`. */
+async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const posted = (id: string) => whop.requests.filter((r) => r.body?.event_id === id);
+const delivered = (id: string) => whop.conversions.filter((c) => c.body.event_id === id);
+/** Messages the events queue has acknowledged so far, summed from Miniflare's "QUEUE whopq-events <acked>/<n>" lines. */
+const acks = () => queueLog.reduce((n, line) => n + Number(/^QUEUE whopq-events (\d+)\/\d+/.exec(line)?.[1] ?? 0), 0);
+
+beforeAll(async () => {
+  whop = await startFakeWhop();
+  sink = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      deadLetters.push(...(JSON.parse(body) as typeof deadLetters));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const script = await buildWorker();
+  mf = new Miniflare({
+    log: new RecordingLog(LogLevel.DEBUG),
+    workers: [
+      {
+        name: 'relay',
+        modules: true,
+        script,
+        compatibilityDate: '2025-07-18',
+        bindings: {
+          WHOP_API_KEY: whop.apiKey,
+          WHOP_API_BASE: whop.url,
+          WHOPQ_COMPANIES: COMPANY,
+          WHOPQ_ORIGINS: ORIGIN,
+          WHOPQ_MAX_ATTEMPTS: '3',
+          WHOPQ_BACKOFF_BASE_MS: '200',
+        },
+        queueProducers: { WHOPQ_QUEUE: 'whopq-events', WHOPQ_DLQ: 'whopq-dead' },
+        queueConsumers: { 'whopq-events': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30, deadLetterQueue: 'whopq-dead' } },
+        durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
+      },
+      {
+        name: 'dlq-sink',
+        modules: true,
+        script: DLQ_SINK,
+        compatibilityDate: '2025-07-18',
+        bindings: { SINK: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/` },
+        queueConsumers: { 'whopq-dead': { maxBatchTimeout: 0.05 } },
+      },
+    ],
+  });
+  await mf.ready;
+}, 60_000);
+
+afterAll(async () => {
+  await mf?.dispose();
+  await whop?.close();
+  await new Promise((resolve) => sink?.close(resolve));
+});
+
+beforeEach(() => whop.setMode('ok'));
+
+describe('Cloudflare Workers relay in workerd', () => {
+  it('ingest → Queue → consumer → Whop: the event arrives once, with the IP from CF-Connecting-IP', async () => {
+    const answer = await ingest([event('cf-basic-1'), event('cf-basic-2', { event_name: 'schedule', value: 30, currency: 'usd' })]);
+    expect(answer).toEqual({ status: 200, body: { accepted: 2, duplicates: 0, rejected: [] } });
+    await until(() => delivered('cf-basic-1').length === 1 && delivered('cf-basic-2').length === 1, 'both conversions');
+    const body = delivered('cf-basic-2')[0]!.body;
+    expect(body).toMatchObject({ company_id: COMPANY, event_name: 'schedule', value: 30, currency: 'usd' });
+    expect(body.context?.ip_address).toBe('203.0.113.7');
+    expect(body.context?.user_agent).toBe('Mozilla/5.0 (workers test)');
+    expect(delivered('cf-basic-2')[0]!.request.errors).toEqual([]);
+  });
+
+  it('a 500 from Whop is retried from the Queue with a delay, then delivered exactly once', async () => {
+    whop.setMode((req) => (req.body?.event_id === 'cf-retry-1' && posted('cf-retry-1').length === 1 ? '500' : 'ok'));
+    expect((await ingest([event('cf-retry-1')])).body.accepted).toBe(1);
+    await until(() => delivered('cf-retry-1').length === 1, 'the retried conversion');
+    expect(posted('cf-retry-1').map((r) => r.status)).toEqual([500, 200]);
+  });
+
+  it('dedup at ingest: a resent event_id is not enqueued again, sequentially or concurrently', async () => {
+    const before = acks();
+    expect((await ingest([event('cf-dup-1')])).body).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect((await ingest([event('cf-dup-1')])).body).toMatchObject({ accepted: 0, duplicates: 1 });
+    // The same new event from five tabs at once: exactly one of them stores it.
+    const racing = await Promise.all([1, 2, 3, 4, 5].map(() => ingest([event('cf-dup-2')])));
+    expect(racing.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(racing.reduce((n, r) => n + r.body.accepted, 0)).toBe(1);
+    expect(racing.reduce((n, r) => n + r.body.duplicates, 0)).toBe(4);
+    // Every message this test enqueued has been handled once both are acknowledged.
+    await until(() => acks() >= before + 2, 'both messages to be acknowledged');
+    expect(posted('cf-dup-1')).toHaveLength(1);
+    expect(posted('cf-dup-2')).toHaveLength(1);
+    expect(whop.duplicates()).toEqual([]);
+  });
+
+  it('at-least-once: a redelivered message for a delivered event is acknowledged without a POST', async () => {
+    const before = acks();
+    await ingest([event('cf-redeliver-1')]);
+    await until(() => delivered('cf-redeliver-1').length === 1, 'the first delivery');
+    const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
+    // The same message again, as the Queue redelivers one whose ack was lost.
+    await queue.send({ company_id: COMPANY, event_id: 'cf-redeliver-1', body: delivered('cf-redeliver-1')[0]!.body, received_at: Date.now() });
+    await until(() => acks() >= before + 2, 'the original and the redelivered message to be acknowledged');
+    expect(posted('cf-redeliver-1')).toHaveLength(1);
+  });
+
+  it('at-least-once: two copies of one event handled at the same time give one POST', async () => {
+    // Two deliveries of the same message in one batch are handled concurrently, like two consumer
+    // invocations on Cloudflare: the ledger lets one send and holds the other back.
+    const before = acks();
+    const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
+    const copy = { company_id: COMPANY, event_id: 'cf-twins-1', body: event('cf-twins-1'), received_at: Date.now() };
+    await queue.sendBatch([{ body: copy }, { body: copy }]);
+    await until(() => queueLog.some((line) => /QUEUE whopq-events 1\/2/.test(line)), 'one copy sent and one held back');
+    // The held copy comes back, finds the event delivered and is acknowledged without a POST.
+    await until(() => acks() >= before + 2, 'the held copy to be acknowledged');
+    expect(delivered('cf-twins-1')).toHaveLength(1);
+    expect(posted('cf-twins-1')).toHaveLength(1);
+  });
+
+  it('a 422 goes to the dead-letter queue with Whop\'s error at once; a 500 that never ends after max attempts', async () => {
+    whop.setMode((req) => (req.body?.event_id === 'cf-dead-422' ? '422' : req.body?.event_id === 'cf-dead-500' ? '500' : 'ok'));
+    await ingest([event('cf-dead-422'), event('cf-dead-500')]);
+    await until(() => deadLetters.some((d) => d.event_id === 'cf-dead-422') && deadLetters.some((d) => d.event_id === 'cf-dead-500'), 'both dead letters', 20_000);
+    expect(posted('cf-dead-422')).toHaveLength(1);
+    expect(deadLetters.find((d) => d.event_id === 'cf-dead-422')!.error).toMatch(/^HTTP 422: /);
+    expect(posted('cf-dead-500')).toHaveLength(3);
+    expect(deadLetters.find((d) => d.event_id === 'cf-dead-500')).toMatchObject({ attempts: 3, error: expect.stringMatching(/^gave up after 3 attempts: HTTP 500/) });
+    // Dead is final: the event is not sent again when it is resent by the browser.
+    expect((await ingest([event('cf-dead-422')])).body).toMatchObject({ accepted: 0, duplicates: 1 });
+  });
+
+  it('/wq/ready turns 503 naming the company after Whop refuses the key, and the event is kept', async () => {
+    expect((await mf.dispatchFetch(`${ORIGIN}/wq/ready`)).status).toBe(200);
+    whop.setMode((req) => (req.body?.event_id === 'cf-pause-1' ? '401' : 'ok'));
+    await ingest([event('cf-pause-1')]);
+    await until(() => posted('cf-pause-1').length === 1, 'the refused send');
+    let ready: Response | undefined;
+    const deadline = Date.now() + 15_000;
+    while ((ready = await mf.dispatchFetch(`${ORIGIN}/wq/ready`)).status === 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toContain(COMPANY);
+    // Not dead-lettered: it waits in the Queue for the key to be fixed.
+    expect(deadLetters.some((d) => d.event_id === 'cf-pause-1')).toBe(false);
+  });
+
+  it('serves the pixel bundle from the first-party path', async () => {
+    const response = await mf.dispatchFetch(`${ORIGIN}/wq/p.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/javascript/);
+    expect(await response.text()).toContain('whopq');
+  });
+});
