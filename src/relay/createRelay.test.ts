@@ -1,0 +1,410 @@
+import { describe, expect, it } from 'vitest';
+import { createRelay, type RelayOptions } from './createRelay';
+import { createLogger } from './lib/logger';
+import { MemoryOutbox } from './lib/memoryOutbox';
+
+const COMPANY = 'biz_test123';
+const PEER = '203.0.113.7';
+
+let seq = 0;
+const event = (over: Record<string, unknown> = {}) => ({
+  company_id: COMPANY,
+  event_name: 'lead',
+  event_id: `evt_${++seq}`,
+  event_time: '2026-11-24T10:00:00.000Z',
+  action_source: 'website',
+  url: 'https://shop.example/',
+  user: { anonymous_id: 'aid-123' },
+  ...over,
+});
+
+function setup(options: Partial<RelayOptions> = {}) {
+  const outbox = new MemoryOutbox();
+  const relay = createRelay({ outbox, companies: [COMPANY], rateLimit: false, ...options });
+  return { outbox, relay };
+}
+
+function post(body: unknown, init: { headers?: Record<string, string>; url?: string } = {}) {
+  return new Request(init.url ?? 'http://shop.example/wq/e', {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain;charset=UTF-8', ...init.headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+describe('ingest', () => {
+  it('stores a batch before answering, and reports resends as duplicates', async () => {
+    const { outbox, relay } = setup();
+    const batch = { events: [event(), event()] };
+    const res = await relay.fetch(post(batch), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+    expect(outbox.all().map((r) => r.event_id)).toEqual(batch.events.map((e) => e.event_id));
+    const again = await relay.fetch(post(batch), { remoteAddress: PEER });
+    expect(await again.json()).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
+    expect(outbox.all()).toHaveLength(2);
+  });
+
+  it('takes a single event object as application/json, and generates a missing event_id', async () => {
+    const { outbox, relay } = setup();
+    const { event_id: _, ...noId } = event();
+    const res = await relay.fetch(post(noId, { headers: { 'content-type': 'application/json' } }), { remoteAddress: PEER });
+    expect(await res.json()).toMatchObject({ accepted: 1 });
+    expect(outbox.all()[0]!.event_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(outbox.all()[0]!.body.event_id).toBe(outbox.all()[0]!.event_id);
+  });
+
+  it('accepts the good events of a mixed batch and lists the bad ones by index', async () => {
+    const { outbox, relay } = setup();
+    const good = event();
+    const res = await relay.fetch(post({ events: [event({ event_name: 'purchase' }), good, event({ value: '12' }), event({ colour: 'red' })] }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.accepted).toBe(1);
+    expect(body.rejected).toEqual([
+      { index: 0, error: { type: 'invalid_request_error', code: 'parameter_invalid', param: 'event_name', message: expect.stringContaining('event_name') } },
+      { index: 2, error: expect.objectContaining({ code: 'parameter_invalid', param: 'value' }) },
+      { index: 3, error: expect.objectContaining({ code: 'parameter_unknown', param: 'colour' }) },
+    ]);
+    expect(outbox.all().map((r) => r.event_id)).toEqual([good.event_id]);
+  });
+
+  it.each([
+    ['missing company_id', { company_id: undefined }, 'parameter_missing', 'company_id'],
+    ['missing event_name', { event_name: undefined }, 'parameter_missing', 'event_name'],
+    ['bad enum', { action_source: 'billboard' }, 'parameter_invalid', 'action_source'],
+    ['bad currency', { currency: 'USD' }, 'parameter_invalid', 'currency'],
+    ['bad date-time', { event_time: 'yesterday' }, 'parameter_invalid', 'event_time'],
+    ['impossible date', { event_time: '2026-13-45T99:00:00Z' }, 'parameter_invalid', 'event_time'],
+    ['number as string', { value: '9.99' }, 'parameter_invalid', 'value'],
+    ['object as string', { context: 'x' }, 'parameter_invalid', 'context'],
+    ['unknown nested field', { context: { fbclidd: 'x' } }, 'parameter_unknown', 'context.fbclidd'],
+    ['nested wrong type', { user: { email: 42 } }, 'parameter_invalid', 'user.email'],
+    ['bad gender', { user: { gender: 'x' } }, 'parameter_invalid', 'user.gender'],
+    ['huge string', { url: 'https://x/' + 'a'.repeat(9000) }, 'parameter_invalid', 'url'],
+    ['huge nested string', { user: { email: 'a'.repeat(2000) } }, 'parameter_invalid', 'user.email'],
+    ['custom without custom_name', { event_name: 'custom' }, 'parameter_missing', 'custom_name'],
+    ['empty event_id', { event_id: '' }, 'parameter_invalid', 'event_id'],
+    ['null required', { company_id: null }, 'parameter_invalid', 'company_id'],
+  ])('refuses %s with 400 in Whop\'s shape', async (_name, over, code, param) => {
+    const { outbox, relay } = setup();
+    const res = await relay.fetch(post({ events: [event(over)] }), { remoteAddress: PEER });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error).toEqual({ type: 'invalid_request_error', message: expect.any(String), code, param });
+    expect(body.rejected).toEqual([{ index: 0, error: body.error }]);
+    expect(outbox.all()).toHaveLength(0);
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('refuses a %s key, top-level or nested, without touching prototypes', async (key) => {
+    const { outbox, relay } = setup();
+    const top = JSON.stringify(event()).replace('{', `{"${key}":{"polluted":true},`);
+    const nested = JSON.stringify(event()).replace('"user":{', `"user":{"${key}":{"polluted":true},`);
+    for (const text of [top, nested]) {
+      const res = await relay.fetch(post(`{"events":[${text}]}`), { remoteAddress: PEER });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.param).toMatch(new RegExp(`${key}$`));
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(outbox.all()).toHaveLength(0);
+  });
+
+  it('answers invalid_json, bad shapes, 415 and 405 in Whop\'s shape', async () => {
+    const { relay } = setup();
+    const cases: Array<[Request, number, string]> = [
+      [post('{"events":[{'), 400, 'invalid_json'],
+      [post('[1,2]'), 400, 'parameter_invalid'],
+      [post('"lead"'), 400, 'parameter_invalid'],
+      [post({ events: {} }), 400, 'parameter_invalid'],
+      [post({ events: [] }), 400, 'parameter_missing'],
+      [post({ events: [event()], extra: 1 }), 400, 'parameter_unknown'],
+      [post({ events: [event()] }, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type'],
+      [new Request('http://shop.example/wq/e', { method: 'PUT', body: '{}' }), 405, 'method_not_allowed'],
+    ];
+    for (const [request, status, code] of cases) {
+      const res = await relay.fetch(request, { remoteAddress: PEER });
+      expect(res.status, code).toBe(status);
+      const body = await res.json();
+      expect(body.error).toMatchObject({ type: expect.any(String), message: expect.any(String), code });
+      expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+    }
+  });
+
+  it('refuses a batch over maxBatch and a body over maxBodyBytes (413), storing nothing', async () => {
+    const { outbox, relay } = setup({ maxBatch: 3, maxBodyBytes: 2048 });
+    const big = await relay.fetch(post({ events: [event(), event(), event(), event()] }), { remoteAddress: PEER });
+    expect(big.status).toBe(400);
+    expect((await big.json()).error).toMatchObject({ code: 'batch_too_large', param: 'events' });
+    const huge = await relay.fetch(post({ events: [event({ custom_name: 'x'.repeat(1000), event_name: 'custom' }), event({ referrer_url: 'y'.repeat(1500) })] }), { remoteAddress: PEER });
+    expect(huge.status).toBe(413);
+    expect((await huge.json()).error.code).toBe('body_too_large');
+    expect(outbox.all()).toHaveLength(0);
+  });
+
+  it('stops reading a streamed body as soon as it passes the limit', async () => {
+    const { relay } = setup({ maxBodyBytes: 1024 });
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        if (pulled > 1000) return controller.close();
+        controller.enqueue(new Uint8Array(512).fill(32));
+      },
+    });
+    const request = new Request('http://shop.example/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: stream, duplex: 'half' } as RequestInit);
+    const res = await relay.fetch(request, { remoteAddress: PEER });
+    expect(res.status).toBe(413);
+    expect(pulled).toBeLessThan(10);
+  });
+
+  it('refuses companies outside the allowlist (403 when none is allowed)', async () => {
+    const { outbox, relay } = setup();
+    const res = await relay.fetch(post({ events: [event({ company_id: 'biz_other' })] }), { remoteAddress: PEER });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error).toMatchObject({ code: 'company_not_allowed', param: 'company_id' });
+    const mixed = await relay.fetch(post({ events: [event({ company_id: 'biz_other' }), event()] }), { remoteAddress: PEER });
+    expect(await mixed.json()).toMatchObject({ accepted: 1, rejected: [{ index: 0, error: { code: 'company_not_allowed' } }] });
+    expect(outbox.all().every((r) => r.company_id === COMPANY)).toBe(true);
+  });
+
+  it('answers 503 with Retry-After when the store fails, and stores nothing', async () => {
+    const { outbox, relay } = setup();
+    outbox.failing = true;
+    const res = await relay.fetch(post({ events: [event(), event()] }), { remoteAddress: PEER });
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await res.json()).error.code).toBe('store_unavailable');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    outbox.failing = false;
+    expect(outbox.all()).toHaveLength(0);
+  });
+
+  it('answers 503 when the store throws something unexpected, and the next request works', async () => {
+    const outbox = new MemoryOutbox();
+    const broken = Object.assign(Object.create(outbox), { append: async () => { throw new TypeError('disk on fire'); } });
+    const relay = createRelay({ outbox: broken, rateLimit: false });
+    expect((await relay.fetch(post(event()), { remoteAddress: PEER })).status).toBe(503);
+    expect((await relay.fetch(new Request('http://shop.example/wq/health'))).status).toBe(200);
+  });
+});
+
+describe('enrichment', () => {
+  const stored = async (relay: ReturnType<typeof setup>['relay'], outbox: MemoryOutbox, request: Request, remoteAddress?: string) => {
+    const res = await relay.fetch(request, { remoteAddress });
+    expect(res.status).toBe(200);
+    return outbox.all().at(-1)!.body;
+  };
+
+  it('takes the IP from the socket and the UA from the request, overwriting what the browser sent', async () => {
+    const { outbox, relay } = setup();
+    const body = await stored(relay, outbox, post({ events: [event({ context: { ip_address: '1.1.1.1', user_agent: 'liar', gclid: 'g1' } })] }, { headers: { 'user-agent': 'Mozilla/5.0 Test', 'x-forwarded-for': '9.9.9.9' } }), PEER);
+    expect(body.context).toEqual({ ip_address: PEER, user_agent: 'Mozilla/5.0 Test', gclid: 'g1', fbp: expect.stringMatching(/^fb\.1\.\d{13}\.\d+$/) });
+  });
+
+  it('ignores X-Forwarded-For and Forwarded from an untrusted peer (spoofing)', async () => {
+    const { outbox, relay } = setup({ trustedProxies: ['10.0.0.0/8'] });
+    const body = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': '198.51.100.1', forwarded: 'for=198.51.100.2' } }), PEER);
+    expect(body.context?.ip_address).toBe(PEER);
+  });
+
+  it('takes the rightmost untrusted X-Forwarded-For hop through trusted proxies', async () => {
+    const { outbox, relay } = setup({ trustedProxies: ['10.0.0.0/8', '192.0.2.10'] });
+    // The client wrote the first entry itself; the proxies appended the rest.
+    const body = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.9, 192.0.2.10' } }), '10.1.2.3');
+    expect(body.context?.ip_address).toBe('198.51.100.9');
+  });
+
+  it('handles IPv6 peers, IPv6 proxy ranges, IPv4-mapped addresses and Forwarded', async () => {
+    const { outbox, relay } = setup({ trustedProxies: ['fd00::/8', '::1'] });
+    expect((await stored(relay, outbox, post(event()), '2001:db8::42')).context?.ip_address).toBe('2001:db8::42');
+    expect((await stored(relay, outbox, post(event()), '::ffff:203.0.113.9')).context?.ip_address).toBe('203.0.113.9');
+    const fwd = await stored(relay, outbox, post(event(), { headers: { forwarded: 'for=1.2.3.4;proto=https, for="[2001:db8:cafe::17]:4711";by=x' } }), 'fd12::1');
+    expect(fwd.context?.ip_address).toBe('2001:db8:cafe::17');
+    const xff = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': '2001:db8::99, fd00::5' } }), '::1');
+    expect(xff.context?.ip_address).toBe('2001:db8::99');
+    // A trusted peer that forwards nothing usable: the peer itself is all we know.
+    const junk = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': 'unknown' } }), '::1');
+    expect(junk.context?.ip_address).toBe('::1');
+  });
+
+  it('fills fbp, fbclid, ga and ttp from cookies only where the event has none', async () => {
+    const { outbox, relay } = setup();
+    const cookie = '_fbp=fb.1.1700000000000.123456; _fbc=fb.1.1700000000000.IwAR.abc-def; _ga=GA1.1.987654321.1700000000; _ttp=ttp_cookie; other=1';
+    const filled = await stored(relay, outbox, post(event(), { headers: { cookie } }), PEER);
+    expect(filled.context).toMatchObject({ fbp: 'fb.1.1700000000000.123456', fbclid: 'IwAR.abc-def', ga: '987654321.1700000000', ttp: 'ttp_cookie' });
+    const kept = await stored(relay, outbox, post(event({ context: { fbclid: 'from_url', ga: 'mine' } }), { headers: { cookie } }), PEER);
+    expect(kept.context).toMatchObject({ fbclid: 'from_url', ga: 'mine', fbp: 'fb.1.1700000000000.123456' });
+  });
+});
+
+describe('cookies', () => {
+  it('re-sets wq_aid and creates _fbp with Lax, Path=/, Max-Age, Secure on https and the cookie domain', async () => {
+    const { outbox, relay } = setup({ cookieDomain: 'shop.example' });
+    const res = await relay.fetch(post({ events: [event()] }, { url: 'https://shop.example/wq/e' }), { remoteAddress: PEER });
+    const cookies = res.headers.getSetCookie();
+    expect(cookies).toHaveLength(2);
+    const aid = cookies.find((c) => c.startsWith('wq_aid='))!;
+    expect(aid).toBe(`wq_aid=aid-123; Max-Age=${400 * 86400}; Path=/; SameSite=Lax; Domain=shop.example; Secure`);
+    const fbp = cookies.find((c) => c.startsWith('_fbp='))!;
+    const value = /^_fbp=([^;]+)/.exec(fbp)![1]!;
+    expect(value).toMatch(/^fb\.1\.\d{13}\.\d{1,10}$/);
+    expect(fbp).toContain('; Path=/; SameSite=Lax; Domain=shop.example; Secure');
+    expect(outbox.all()[0]!.body.context?.fbp).toBe(value);
+  });
+
+  it('sets no Secure over http, no _fbp when the visitor has one, and no wq_aid without an anonymous id', async () => {
+    const { relay } = setup();
+    const res = await relay.fetch(post(event({ user: { email: 'a@b.c' } }), { headers: { cookie: '_fbp=fb.1.1700000000000.5' } }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    const res2 = await relay.fetch(post(event()), { remoteAddress: PEER });
+    for (const c of res2.headers.getSetCookie()) expect(c).not.toContain('Secure');
+  });
+
+  it('never echoes an anonymous id that is not cookie-safe', async () => {
+    const { relay } = setup();
+    const res = await relay.fetch(post(event({ user: { anonymous_id: 'x; Domain=evil.example' } }), { headers: { cookie: '_fbp=fb.1.1700000000000.5' } }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+});
+
+describe('origins and CORS', () => {
+  const origins = ['https://landing.example'];
+
+  it('refuses a foreign Origin, allows none (server-side) and same-host, and adds CORS for listed ones only', async () => {
+    const { relay } = setup({ origins });
+    const foreign = await relay.fetch(post(event(), { headers: { origin: 'https://evil.example' } }), { remoteAddress: PEER });
+    expect(foreign.status).toBe(403);
+    expect((await foreign.json()).error.code).toBe('origin_not_allowed');
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await relay.fetch(post(event()), { remoteAddress: PEER })).status).toBe(200);
+    const same = await relay.fetch(post(event(), { headers: { origin: 'https://shop.example' }, url: 'https://shop.example/wq/e' }), { remoteAddress: PEER });
+    expect(same.status).toBe(200);
+    expect(same.headers.get('access-control-allow-origin')).toBeNull();
+    const listed = await relay.fetch(post(event(), { headers: { origin: 'https://landing.example' } }), { remoteAddress: PEER });
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get('access-control-allow-origin')).toBe('https://landing.example');
+    expect(listed.headers.get('access-control-allow-credentials')).toBe('true');
+  });
+
+  it('answers a preflight for a listed origin only', async () => {
+    const { relay } = setup({ origins });
+    const preflight = (origin: string) =>
+      relay.fetch(new Request('http://shop.example/wq/e', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } }));
+    const ok = await preflight('https://landing.example');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://landing.example');
+    expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
+    expect((await preflight('https://evil.example')).status).toBe(403);
+  });
+});
+
+describe('rate limit', () => {
+  it('answers 429 with Retry-After to a flooding IP while another IP passes', async () => {
+    const { relay } = setup({ rateLimit: { perSecond: 1, burst: 3 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await relay.fetch(post(event()), { remoteAddress: '198.51.100.1' })).status);
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(statuses[4]).toBe(429);
+    const limited = await relay.fetch(post(event()), { remoteAddress: '198.51.100.1' });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await limited.json()).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+    expect((await relay.fetch(post(event()), { remoteAddress: '198.51.100.2' })).status).toBe(200);
+  });
+});
+
+describe('status endpoints', () => {
+  it('/health, /ready with reasons, /metrics with counters and gauges', async () => {
+    const { relay, outbox } = setup({ dryRun: true });
+    expect(await (await relay.fetch(new Request('http://x/wq/health'))).json()).toEqual({ ok: true });
+    const ready = await relay.fetch(new Request('http://x/wq/ready'));
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, mode: 'dry-run', reasons: [] });
+
+    await relay.fetch(post({ events: [event(), event({ value: 'x' })] }), { remoteAddress: PEER });
+    relay.metrics.observe('upstream_latency_seconds', 0.2);
+    const text = await (await relay.fetch(new Request('http://x/wq/metrics'))).text();
+    expect(text).toContain('whopq_received_total 2');
+    expect(text).toContain('whopq_accepted_total 1');
+    expect(text).toContain('whopq_rejected_total{reason="parameter_invalid"} 1');
+    expect(text).toContain('whopq_queue_depth 1');
+    expect(text).toMatch(/whopq_oldest_pending_age_seconds \d/);
+    expect(text).toContain('whopq_upstream_latency_seconds_bucket{le="0.25"} 1');
+    expect(text).toContain('# TYPE whopq_upstream_latency_seconds histogram');
+
+    outbox.failing = true;
+    const down = await relay.fetch(new Request('http://x/wq/ready'));
+    expect(down.status).toBe(503);
+    expect((await down.json()).reasons[0]).toMatch(/store/);
+  });
+
+  it('/ready is 503 without a key outside dry-run, and lists paused companies', async () => {
+    const paused = [{ company_id: COMPANY, reason: 'Whop answered 401' }];
+    const noKey = setup({ dryRun: false, hasApiKey: false }).relay;
+    const body = await (await noKey.fetch(new Request('http://x/wq/ready'))).json();
+    expect(body).toMatchObject({ ready: false, mode: 'forwarding' });
+    expect(body.reasons.join(' ')).toMatch(/API key/);
+    const pausedRelay = setup({ hasApiKey: true, forwarder: { status: () => ({ paused }) } }).relay;
+    const res = await pausedRelay.fetch(new Request('http://x/wq/ready'));
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ ready: false, paused });
+  });
+
+  it('protects /metrics with the admin token, and hides it in production without one', async () => {
+    const { relay } = setup({ adminToken: 's3cret-token' });
+    expect((await relay.fetch(new Request('http://x/wq/metrics'))).status).toBe(401);
+    expect((await relay.fetch(new Request('http://x/wq/metrics?token=nope'))).status).toBe(401);
+    expect((await relay.fetch(new Request('http://x/wq/metrics?token=s3cret-token'))).status).toBe(200);
+    expect((await relay.fetch(new Request('http://x/wq/metrics', { headers: { authorization: 'Bearer s3cret-token' } }))).status).toBe(200);
+    const prod = setup({ production: true }).relay;
+    expect((await prod.fetch(new Request('http://x/wq/metrics'))).status).toBe(404);
+  });
+
+  it('serves the bundle with ETag, 304 and Cache-Control; routes /inspect to the hook; 404 elsewhere', async () => {
+    const seen: string[] = [];
+    const { relay } = setup({ bundle: 'console.log(1)', basePath: '/t/', inspector: async (r) => (seen.push(new URL(r.url).pathname), new Response('inspector')) });
+    const first = await relay.fetch(new Request('http://x/t/p.js'));
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe('console.log(1)');
+    expect(first.headers.get('cache-control')).toBe('public, max-age=300');
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"[0-9a-f]{24}"$/);
+    const again = await relay.fetch(new Request('http://x/t/p.js', { headers: { 'if-none-match': etag } }));
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    expect(await (await relay.fetch(new Request('http://x/t/inspect/data.json'))).text()).toBe('inspector');
+    expect(seen).toEqual(['/t/inspect/data.json']);
+    expect((await relay.fetch(new Request('http://x/wq/p.js'))).status).toBe(404);
+    expect((await relay.fetch(new Request('http://x/t/nope'))).status).toBe(404);
+  });
+});
+
+describe('secrets and logs', () => {
+  it('never puts the key or visitor data into a response or a log line', async () => {
+    const KEY = 'apik_live_SECRET_never_shown_123';
+    const lines: string[] = [];
+    const logger = createLogger({ write: (l) => lines.push(l), secrets: [KEY] });
+    const outbox = new MemoryOutbox();
+    const relay = createRelay({ outbox, logger, hasApiKey: true, rateLimit: false, forwarder: { status: () => ({ paused: [{ company_id: COMPANY, reason: 'unauthorized' }] }) } });
+    const responses: Response[] = [];
+    responses.push(await relay.fetch(post(event({ user: { email: 'visitor@example.com' } })), { remoteAddress: PEER }));
+    outbox.failing = true;
+    responses.push(await relay.fetch(post(event({ user: { email: 'visitor@example.com' } })), { remoteAddress: PEER }));
+    for (const path of ['/wq/ready', '/wq/metrics', '/wq/health', '/wq/nope']) responses.push(await relay.fetch(new Request('http://x' + path)));
+    logger.error('forwarder: failed', { error: `Bearer ${KEY}` });
+    for (const r of responses) {
+      const text = (await r.text()) + JSON.stringify([...r.headers]);
+      expect(text).not.toContain(KEY);
+      expect(text).not.toContain('visitor@example.com');
+    }
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).not.toContain(KEY);
+      expect(line).not.toContain('visitor@example.com');
+      expect(line).not.toContain(PEER);
+      expect(() => JSON.parse(line)).not.toThrow();
+    }
+  });
+});
