@@ -17,6 +17,8 @@ interface Site {
   received: Received[];
   /** Statuses the ingest answers in turn; 200 once empty. */
   statuses: number[];
+  /** Answer 404 for the debug build, like a relay that serves only p.js. */
+  noDebugBuild?: boolean;
   server: Server;
 }
 
@@ -50,7 +52,7 @@ async function startSite(): Promise<Site> {
     }
     const csp = { 'content-security-policy': `script-src 'nonce-${NONCE}'`, 'content-type': 'text/html' };
     if (url.pathname == '/wq/p.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    if (url.pathname == '/wq/p.debug.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(debugBundle);
+    if (url.pathname == '/wq/p.debug.js' && !site.noDebugBuild) return res.writeHead(200, { 'content-type': 'text/javascript' }).end(debugBundle);
     if (url.pathname == '/landing') return res.writeHead(200, csp).end(landing({}));
     if (url.pathname == '/twice') return res.writeHead(200, csp).end(landing({ twice: true, extraBundle: true }));
     // A page without the pixel: whatever arrives after navigating here was sent by the page before.
@@ -173,6 +175,30 @@ test('the next page load confirms beaconed events by fetch, with the same event_
   const e = await expectEvent(site, { event_name: 'complete_registration' });
   expect(e.event_id).toBe(queued[0].e.event_id);
   await expect.poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length)).toBe(0);
+});
+
+test('?whopq_debug=1 loads the debug build, which says each step in plain words', async ({ page }) => {
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(m.text()));
+  await page.goto(site.base + '/landing?whopq_debug=1&fbclid=dbg');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await page.evaluate(() => {
+    (window as any).whopq('track', 'lead');
+    (window as any).whopq('track', 'lead', { currency: 'xyz' });
+  });
+  await expectEvent(site, { event_name: 'lead' });
+  await expect.poll(() => logs.filter((l) => l.startsWith('[whopq] delivered')).length).toBe(1);
+  expect(logs.some((l) => l.startsWith('[whopq] captured a new ad touch'))).toBe(true);
+  expect(logs.some((l) => l.startsWith('[whopq] queued lead for biz_e2eTest'))).toBe(true);
+  expect(logs.filter((l) => l.includes('currency has a bad value "xyz"; call dropped'))).toHaveLength(1);
+});
+
+test('a relay without the debug build: the snippet falls back to the lean bundle', async ({ page }) => {
+  site.noDebugBuild = true;
+  await page.goto(site.base + '/landing?whopq_debug=1');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await page.evaluate(() => (window as any).whopq('track', 'contact'));
+  await expectEvent(site, { event_name: 'contact' });
 });
 
 test.describe('on a real domain name', () => {
