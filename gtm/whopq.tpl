@@ -48,7 +48,7 @@ ___TEMPLATE_PARAMETERS___
         ]
       }
     ],
-    "help": "Your company id, <code>biz_\u2026</code>, as allowed in the relay's WHOPQ_COMPANIES."
+    "help": "Your company id, <code>biz_\u2026</code>, as allowed in the relay's WHOP_COMPANY_ID."
   },
   {
     "type": "TEXT",

@@ -90,8 +90,8 @@ beforeAll(async () => {
         compatibilityDate: '2025-07-18',
         bindings: {
           WHOP_API_KEY: whop.apiKey,
-          WHOP_API_BASE: whop.url,
-          WHOPQ_COMPANIES: COMPANY,
+          WHOP_API_BASE_URL: whop.url,
+          WHOP_COMPANY_ID: COMPANY,
           WHOPQ_ORIGINS: ORIGIN,
           WHOPQ_MAX_ATTEMPTS: '3',
           WHOPQ_BACKOFF_BASE_MS: '200',

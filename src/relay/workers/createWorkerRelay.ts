@@ -23,7 +23,7 @@ const _list = (value: string | undefined): string[] => (value ?? '').split(',').
 export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
   const cached = _relays.get(env);
   if (cached) return cached;
-  const companies = _list(env.WHOPQ_COMPANIES);
+  const companies = _list(env.WHOP_COMPANY_ID);
   const dryRun = !env.WHOP_API_KEY;
   const basePath = (env.WHOPQ_BASE_PATH || '/wq').replace(/\/+$/, '');
   const outbox = new QueueOutbox({ queue: env.WHOPQ_QUEUE, dedup: env.WHOPQ_DEDUP, companies, dryRun });

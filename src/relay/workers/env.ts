@@ -13,9 +13,9 @@ export interface WorkerEnv {
   /** Whop company API key (a secret: `wrangler secret put WHOP_API_KEY`). Unset: dry run. */
   WHOP_API_KEY?: string;
   /** Whop's API root. Default `https://api.whop.com/api/v1`. */
-  WHOP_API_BASE?: string;
+  WHOP_API_BASE_URL?: string;
   /** Allowed company ids, comma-separated. */
-  WHOPQ_COMPANIES: string;
+  WHOP_COMPANY_ID: string;
   /** Allowed page origins, comma-separated. Default: same origin only. */
   WHOPQ_ORIGINS?: string;
   /** Where the relay is mounted. Default `/wq`. */

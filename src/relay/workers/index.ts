@@ -24,7 +24,7 @@ const worker = {
     }
     await consumeBatch(batch, {
       dedup: env.WHOPQ_DEDUP,
-      client: createWhopClient({ apiKey: env.WHOP_API_KEY, baseURL: env.WHOP_API_BASE || undefined }),
+      client: createWhopClient({ apiKey: env.WHOP_API_KEY, baseURL: env.WHOP_API_BASE_URL || undefined }),
       deadLetters: env.WHOPQ_DLQ,
       requeue: env.WHOPQ_QUEUE,
       maxAttempts: _int(env.WHOPQ_MAX_ATTEMPTS),

@@ -1,0 +1,25 @@
+// The whopq relay as a Next.js App Router route: /wq/e (ingest), /wq/p.js (the pixel), /wq/health,
+// /wq/ready, /wq/metrics. Each method hands the request to the same core as `whopq relay`.
+import { relay } from '../../../lib/whopq';
+
+/**
+ * The visitor's IP. Next.js does not expose the socket, so it comes from a header that only the
+ * platform's proxy can set: Vercel writes `x-real-ip` itself and drops a client's copy. Self-hosted
+ * behind your own proxy, name its header in WHOPQ_IP_HEADER; with neither, no IP is sent.
+ */
+const ipHeader = process.env.WHOPQ_IP_HEADER || (process.env.VERCEL ? 'x-real-ip' : '');
+
+function handle(request: Request): Promise<Response> {
+  const remoteAddress = ipHeader ? (request.headers.get(ipHeader) ?? undefined) : undefined;
+  return relay.fetch(request, { remoteAddress });
+}
+
+export const GET = handle;
+export const HEAD = handle;
+export const POST = handle;
+export const OPTIONS = handle;
+
+// Node runtime (the relay uses Web Crypto and Request/Response only, but the outbox you plug in may
+// need Node), and never cached: every answer depends on the request.
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
