@@ -177,6 +177,25 @@ test('the next page load confirms beaconed events by fetch, with the same event_
   await expect.poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length)).toBe(0);
 });
 
+test('two tabs sharing one queue deliver each event once (Web Locks)', async ({ context }) => {
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  for (const p of [a, b]) {
+    await p.goto(site.base + '/landing');
+    await p.waitForFunction(() => (window as any).whopq?.version);
+  }
+  await context.setOffline(true);
+  await a.evaluate(() => (window as any).whopq('track', 'lead', {}, { event_id: 'tab-a' }));
+  await b.evaluate(() => (window as any).whopq('track', 'lead', {}, { event_id: 'tab-b' }));
+  // Both tabs see both events in the shared queue; going online wakes both senders at once.
+  expect(await a.evaluate(() => JSON.parse(localStorage.getItem('wq_q1')!).length)).toBe(2);
+  await context.setOffline(false);
+  await expectEvent(site, { event_id: 'tab-a' });
+  await expectEvent(site, { event_id: 'tab-b' });
+  for (const p of [a, b]) await expect.poll(() => p.evaluate(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length)).toBe(0);
+  const ids = accepted(site).map((e) => e.event_id);
+  expect(ids.sort()).toEqual(['tab-a', 'tab-b']);
+});
+
 test('?whopq_debug=1 loads the debug build, which says each step in plain words', async ({ page }) => {
   const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));
