@@ -25,8 +25,8 @@ export class MemoryOutbox implements Outbox {
 
   async append(events: readonly OutboxInput[]): Promise<boolean[]> {
     if (this.failing) throw new OutboxUnavailableError('memory outbox set to fail');
-    const fresh = events.filter((e, i) => !this._records.has(_id(e)) && events.findIndex((o) => _id(o) === _id(e)) === i);
-    if (this._records.size + fresh.length > this._max) throw new OutboxUnavailableError('memory outbox full');
+    const fresh = new Set(events.map(_id).filter((id) => !this._records.has(id)));
+    if (this._records.size + fresh.size > this._max) throw new OutboxUnavailableError('memory outbox full');
     return events.map((e) => {
       const id = _id(e);
       if (this._records.has(id)) return false;

@@ -8,6 +8,7 @@ import { parseCidrs } from '../lib/clientIp';
 import { createForwarder, type Forwarder } from '../lib/forwarder';
 import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
+import { runDemo } from './demo';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
@@ -86,6 +87,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     basePath: config.basePath,
     bundle,
     cookieDomain: config.cookieDomain,
+    rateLimit: config.rateLimit,
     dryRun,
     hasApiKey: !!config.apiKey,
     forwarder: forwarder ?? undefined,
@@ -175,6 +177,7 @@ export function closeOnSignals(running: { close(): Promise<void> }): void {
 /** Subcommands of the `whopq` binary. */
 export const commands: Record<string, { help: string; run: (args: string[]) => Promise<unknown> }> = {
   relay: { help: 'start the relay (configured by environment variables)', run: () => runRelay() },
+  demo: { help: 'the demo landing page, relay and event inspector on one port (npm start)', run: (args) => runDemo(args) },
 };
 
 const _USAGE = `whopq — first-party conversion pixel and relay for Whop
@@ -184,7 +187,7 @@ ${'{commands}'}
 
 Relay environment: WHOP_API_KEY, WHOP_COMPANY_ID (comma list), WHOPQ_ORIGINS, WHOPQ_TRUSTED_PROXIES,
 PORT (8787), HOST (0.0.0.0), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
-WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN.`;
+WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN, WHOPQ_RATE_LIMIT (20,60 per IP; off).`;
 
 /** The `whopq` binary's entry (bin/whopq.mjs). */
 export async function main(argv: string[]): Promise<void> {

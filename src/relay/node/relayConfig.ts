@@ -24,10 +24,20 @@ export interface RelayConfig {
   basePath: string;
   /** WHOPQ_COOKIE_DOMAIN: the registrable domain for the relay's cookies. Default host-only. */
   cookieDomain?: string;
+  /** WHOPQ_RATE_LIMIT: `<perSecond>[,<burst>]` per IP on ingest, or `off`. Default 20,60. */
+  rateLimit: { perSecond: number; burst: number } | false;
 }
 
 const _list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const _flag = (v: string | undefined) => /^(1|true|yes|on)$/i.test((v ?? '').trim());
+
+function _rate(v: string | undefined): RelayConfig['rateLimit'] {
+  const s = (v ?? '').trim();
+  if (/^(off|false|0)$/i.test(s)) return false;
+  const [rate, burst] = s.split(',').map(Number);
+  const perSecond = rate && rate > 0 ? rate : 20;
+  return { perSecond, burst: burst && burst > 0 ? burst : Math.max(perSecond * 3, 1) };
+}
 
 /** Reads the relay's configuration from environment variables (names in `RelayConfig`). */
 export function relayConfigFromEnv(env: Record<string, string | undefined>): RelayConfig {
@@ -45,6 +55,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
+    rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
   };
 }
 

@@ -1,0 +1,75 @@
+// Ingest throughput and latency (printed, never asserted): the built relay (dist/relay/cli.js,
+// SQLite outbox in WAL with synchronous=FULL, dry-run so nothing leaves the machine) against a bare
+// node:http server answering 204, in the same run, each in its own process, loaded by autocannon
+// from this process.
+// Run: npm run build && node bench/ingest.mjs [seconds=10] [connections=50] [eventsPerRequest=1,10]
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const seconds = Number(process.argv[2] ?? 10);
+const connections = Number(process.argv[3] ?? 50);
+const sizes = (process.argv[4] ?? '1,10').split(',').map(Number);
+
+const SERVERS = {
+  bare: `import { createServer } from 'node:http';
+    const s = createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(204); res.end(); }); });
+    s.listen(0, '127.0.0.1', () => console.log('PORT ' + s.address().port));`,
+  relay: `import { startRelay, relayConfigFromEnv } from './dist/relay/cli.js';
+    const r = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: process.env.DIR, rateLimit: false }, { print: () => {} });
+    console.log('PORT ' + new URL(r.url).port);
+    setInterval(() => console.log('RSS ' + process.memoryUsage().rss), 1000).unref();
+    process.on('SIGTERM', () => r.close().then(() => process.exit(0)));`,
+};
+
+/** Starts one server in a child process; resolves with its port and a way to stop it. */
+function start(kind, dir) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SERVERS[kind]], { env: { ...process.env, DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let maxRss = 0;
+  return new Promise((resolve, reject) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text) => {
+      for (const line of text.split('\n')) {
+        if (line.startsWith('PORT ')) resolve({ port: Number(line.slice(5)), stop: () => (child.kill('SIGTERM'), new Promise((ok) => child.once('exit', ok))), maxRss: () => maxRss });
+        if (line.startsWith('RSS ')) maxRss = Math.max(maxRss, Number(line.slice(4)));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+  });
+}
+
+let id = 0;
+const batch = (n) => JSON.stringify({ events: Array.from({ length: n }, () => ({ company_id: 'biz_bench', event_name: 'lead', event_id: `e${++id}`, action_source: 'website', url: 'https://shop.example/', user: { anonymous_id: 'aid-1' } })) });
+
+function load(port, n) {
+  return autocannon({
+    url: `http://127.0.0.1:${port}/wq/e`,
+    connections,
+    duration: seconds,
+    requests: [{ method: 'POST', headers: { 'content-type': 'text/plain' }, setupRequest: (req) => ({ ...req, body: batch(n) }) }],
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'whopq-ingest-'));
+const rows = [];
+for (const n of sizes) {
+  for (const kind of ['bare', 'relay']) {
+    const server = await start(kind, join(dir, `${kind}-${n}`));
+    const r = await load(server.port, n);
+    await server.stop();
+    const ok = kind === 'bare' ? r['2xx'] : r['2xx'];
+    rows.push({ kind, n, reqs: r.requests.average, events: (ok / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6 });
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+
+console.log(`ingest, ${seconds}s per run, ${connections} connections, autocannon in a second process (${process.version})`);
+console.log('server  ev/req  req/s     events/s  p50 ms  p99 ms  non-2xx  errors  max RSS MB');
+for (const r of rows) console.log(`${r.kind.padEnd(7)} ${String(r.n).padStart(6)}  ${r.reqs.toFixed(0).padStart(7)}  ${r.events.toFixed(0).padStart(9)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.kind === 'relay' ? r.rssMB.toFixed(0) : '-'}`);
+for (const n of sizes) {
+  const bare = rows.find((r) => r.kind === 'bare' && r.n === n);
+  const relay = rows.find((r) => r.kind === 'relay' && r.n === n);
+  console.log(`${n} event(s)/request: relay handles ${(relay.reqs / bare.reqs * 100).toFixed(0)}% of the bare server's requests/s`);
+}

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeWhop, type FakeWhop } from '../../../test/fakeWhop';
+import { startRelay, type RunningRelay } from './cli';
+import { configProblems, relayConfigFromEnv } from './relayConfig';
+
+const dirs: string[] = [];
+const running: Array<RunningRelay | FakeWhop> = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'whopq-cli-'));
+  dirs.push(d);
+  return d;
+};
+
+describe('relayConfigFromEnv', () => {
+  it('reads lists, defaults and flags', () => {
+    const c = relayConfigFromEnv({ WHOP_COMPANY_ID: 'biz_a, biz_b,', WHOPQ_ORIGINS: 'https://a.example', PORT: '9000', WHOPQ_PRODUCTION: 'true', WHOPQ_RATE_LIMIT: 'off' });
+    expect(c).toMatchObject({ companies: ['biz_a', 'biz_b'], origins: ['https://a.example'], port: 9000, production: true, dataDir: './.data', baseURL: 'https://api.whop.com/api/v1', basePath: '/wq', rateLimit: false });
+    expect(relayConfigFromEnv({}).rateLimit).toEqual({ perSecond: 20, burst: 60 });
+    expect(relayConfigFromEnv({}).port).toBe(8787);
+  });
+
+  it('says what is wrong in plain words', () => {
+    const prod = configProblems(relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOPQ_ORIGINS: 'shop.example' }));
+    expect(prod.errors.join('\n')).toMatch(/WHOP_API_KEY is not set/);
+    expect(prod.errors.join('\n')).toMatch(/not an origin/);
+    expect(prod.warnings.join('\n')).toMatch(/WHOPQ_ADMIN_TOKEN/);
+    expect(configProblems(relayConfigFromEnv({})).warnings.join('\n')).toMatch(/dry-run/);
+  });
+});
+
+describe('startRelay', () => {
+  it('refuses to start on a malformed trusted proxy list', async () => {
+    await expect(startRelay({ ...relayConfigFromEnv({ WHOPQ_TRUSTED_PROXIES: 'proxy.local' }), port: 0, dataDir: tmp() }, { print: () => {} })).rejects.toThrow(/WHOPQ_TRUSTED_PROXIES/);
+  });
+
+  it('runs dry-run on SQLite with a fallback for other paths, and closes cleanly', async () => {
+    const printed: string[] = [];
+    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, {
+      print: (l) => printed.push(l),
+      logger: { info() {}, warn() {}, error() {} },
+      fallback: async (r) => (new URL(r.url).pathname === '/' ? new Response('landing') : undefined),
+    });
+    running.push(relay);
+    expect(printed.join('\n')).toMatch(/mode: dry-run/);
+    expect(await (await fetch(relay.url + '/')).text()).toBe('landing');
+    expect((await fetch(relay.url + '/nope')).status).toBe(404);
+    const res = await fetch(relay.url + '/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ company_id: 'biz_x', event_name: 'lead', event_id: 'cli-1' }) });
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect((await relay.outbox.recent(5)).map((r) => [r.event_id, r.state])).toEqual([['cli-1', 'dry_run']]);
+    expect((await fetch(relay.url + '/wq/ready')).status).toBe(200);
+    expect((await fetch(relay.url + '/wq/inspect')).status).toBe(200);
+    await relay.close();
+    running.length = 0;
+  });
+
+  it('forwards with the key, never printing or logging it, and /ready turns 503 when Whop refuses the key', async () => {
+    const KEY = 'apik_cli_test_SECRET_value';
+    const whop = await startFakeWhop({ apiKey: KEY });
+    running.push(whop);
+    const lines: string[] = [];
+    const relay = await startRelay(
+      { ...relayConfigFromEnv({ WHOP_API_KEY: 'apik_wrong_key_value', WHOP_COMPANY_ID: 'biz_cli', WHOPQ_ADMIN_TOKEN: 'admin-token-1' }), port: 0, host: '127.0.0.1', dataDir: tmp(), baseURL: whop.url },
+      { print: (l) => lines.push(l), logger: { info: (m, f) => lines.push(JSON.stringify([m, f])), warn: (m, f) => lines.push(JSON.stringify([m, f])), error: (m, f) => lines.push(JSON.stringify([m, f])) } },
+    );
+    running.unshift(relay);
+    await fetch(relay.url + '/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ company_id: 'biz_cli', event_name: 'lead', event_id: 'cli-2' }) });
+    const deadline = Date.now() + 10_000;
+    let ready = 200;
+    while (Date.now() < deadline && ready === 200) {
+      ready = (await fetch(relay.url + '/wq/ready')).status;
+      if (ready === 200) await new Promise((ok) => setTimeout(ok, 50));
+    }
+    expect(ready).toBe(503);
+    const metrics = await (await fetch(relay.url + '/wq/metrics', { headers: { authorization: 'Bearer admin-token-1' } })).text();
+    expect(metrics).toContain('whopq_accepted_total 1');
+    for (const line of lines) expect(line).not.toContain('apik_wrong_key_value');
+  });
+});
