@@ -1,10 +1,12 @@
 // `whopq demo` (what `npm start` runs): the relay with the demo site and the event inspector on one
 // port, so a newcomer sees a form submission become a conversion in under a minute. Dry-run with
 // nothing configured; forwarding to Whop for real when WHOP_API_KEY and WHOP_COMPANY_ID are set.
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { closeOnSignals, relayConfigFromEnv, startRelay, type RunningRelay } from './cli';
 import { createDemoSite } from './demoSite';
 
 /** The demo's company id when none is configured (dry-run only: Whop would refuse it). */
@@ -67,20 +69,24 @@ export function demoPlan(env: NodeJS.ProcessEnv): DemoPlan {
 }
 
 /** The lines `whopq demo` prints once it listens. Never includes the API key. */
-export function demoBanner(plan: DemoPlan, origin: string, pages?: string): string {
+export function demoBanner(plan: DemoPlan, origin: string, pages?: string, inspectorToken?: string): string {
   const mode = plan.dryRun
-    ? 'dry-run: events are validated and stored, not sent to Whop (set WHOP_API_KEY and WHOP_COMPANY_ID to forward them)'
+    ? 'dry-run — events are validated and stored, not sent to Whop (set WHOP_API_KEY and WHOP_COMPANY_ID to forward them)'
     : `forwarding to Whop for ${plan.companyId}`;
+  const rows: Array<[string, string]> = [
+    ['Landing page', `${origin}/${_EXAMPLE_CLICK}`],
+    ['Event inspector', `${origin}/wq/inspect${inspectorToken ? `?token=${inspectorToken}` : ''}`],
+    ['Tag manager', `${origin}/gtm.html`],
+    ['Single-page app', `${origin}/spa`],
+    ...(pages ? [['Your pages', `${origin}/t/  (from ${pages})`] as [string, string]] : []),
+  ];
   return [
-    `whopq demo listening on ${origin} (${mode})`,
+    `whopq demo listening on ${origin}`,
+    `  mode: ${mode}`,
     '',
-    `  Landing page   ${origin}/${_EXAMPLE_CLICK}`,
-    `  Event inspector ${origin}/wq/inspect`,
-    `  Tag manager     ${origin}/gtm.html`,
-    `  Single-page app ${origin}/spa`,
-    ...(pages ? [`  Your pages      ${origin}/t/  (from ${pages})`] : []),
+    ...rows.map(([label, url]) => `  ${label.padEnd(16)} ${url}`),
     '',
-    `  Submit the form on the landing page, then watch the lead in the inspector.`,
+    '  Submit the form on the landing page, then watch the lead in the inspector.',
     `  Events are stored in ${plan.dataDir}. Ctrl+C stops.`,
   ].join('\n');
 }
@@ -100,4 +106,34 @@ export function demoSite(plan: DemoPlan, args: DemoArgs, root = _packageRoot()):
     companyId: plan.companyId,
     mounts: args.pages ? { '/t/': args.pages } : {},
   });
+}
+
+/**
+ * `whopq demo [--pages <dir>]`: the relay (dry-run, or forwarding when WHOP_API_KEY and
+ * WHOP_COMPANY_ID are set) on 127.0.0.1:PORT with the demo site around it and the inspector on.
+ * When forwarding, the inspector needs a token (WHOPQ_ADMIN_TOKEN, or a random one printed in its
+ * URL), because the events it shows are real visitors'. Closes cleanly on SIGINT/SIGTERM.
+ */
+export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningRelay> {
+  const args = parseDemoArgs(argv);
+  if (typeof args === 'string') throw new Error(args);
+  const plan = demoPlan(env);
+  if (plan.problems.length) throw new Error(plan.problems.join('\n'));
+  const base = relayConfigFromEnv(env);
+  const adminToken = plan.dryRun ? base.adminToken : base.adminToken ?? randomBytes(12).toString('base64url');
+  const config = {
+    ...base,
+    port: plan.port,
+    host: plan.host,
+    dataDir: plan.dataDir,
+    companies: base.companies.length ? base.companies : [plan.companyId],
+    adminToken,
+    // The demo is a local tool: never the production rules (a key is optional here).
+    production: false,
+  };
+  const running = await startRelay(config, { fallback: demoSite(plan, args), print: () => {} });
+  const origin = running.url.replace('//localhost:', '//127.0.0.1:');
+  console.log(demoBanner(plan, origin, args.pages, plan.dryRun ? undefined : adminToken));
+  closeOnSignals(running);
+  return running;
 }
