@@ -13,11 +13,14 @@ const snippet = readFileSync('dist/snippet.min.js', 'utf8').trim();
 
 // Cross-origin isolation (COOP+COEP) gives performance.now() 5 µs resolution instead of 100 µs.
 const isolated = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-const page = `<!doctype html><html><head>
-<script>window.__long = []; new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask', buffered: true });</script>
+const observer = `<script>window.__long = []; new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask', buffered: true });</script>`;
+const page = `<!doctype html><html><head>${observer}
 <script>${snippet}</script>
-<script>whopq('init', 'biz_bench'); whopq('track', 'lead'); window.__firstTrackQueued = performance.now();</script>
+<script>whopq('init', 'biz_bench'); whopq('track', 'lead');</script>
 </head><body>bench</body></html>`;
+// The same page without whopq: long tasks seen here come from the machine, not from the pixel.
+const baseline = `<!doctype html><html><head>${observer}</head><body>bench</body></html>`;
+const LOADS = 5;
 
 let posts = 0;
 const server = createServer((req, res) => {
@@ -27,24 +30,29 @@ const server = createServer((req, res) => {
     return req.on('end', () => res.writeHead(200).end('{"accepted":1}'));
   }
   if (req.url.startsWith('/wq/p.js')) return res.writeHead(200, { 'content-type': 'text/javascript', ...isolated }).end(bundle);
-  res.writeHead(200, { 'content-type': 'text/html', ...isolated }).end(page);
+  res.writeHead(200, { 'content-type': 'text/html', ...isolated }).end(req.url.startsWith('/baseline') ? baseline : page);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}`;
 
 const browser = await chromium.launch(chromiumLaunchOptions());
 try {
+  // Long tasks during load + init + first track, over fresh tabs, with and without the pixel.
+  const longTasks = { pixel: [], baseline: [] };
+  for (let i = 0; i < LOADS; i++) {
+    for (const kind of ['pixel', 'baseline']) {
+      const t = await browser.newPage();
+      await t.goto(base + (kind == 'pixel' ? '/?fbclid=bench&utm_source=bench' : '/baseline'));
+      if (kind == 'pixel') await t.waitForFunction(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length == 0 && window.whopq.version, null, { timeout: 10_000 });
+      await t.waitForTimeout(200);
+      longTasks[kind].push(...(await t.evaluate(() => window.__long)));
+      await t.close();
+    }
+  }
   const tab = await browser.newPage();
-  await tab.goto(base + '/?fbclid=bench&utm_source=bench');
+  await tab.goto(base + '/');
   await tab.waitForFunction(() => window.whopq && window.whopq.version);
-  // Let the first event go out and any long task be reported.
-  await tab.waitForFunction(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length == 0, null, { timeout: 10_000 });
-  await tab.waitForTimeout(200);
-  const load = await tab.evaluate(() => ({
-    longTasks: window.__long,
-    isolated: crossOriginIsolated,
-    bundleEnd: performance.getEntriesByName(location.origin + '/wq/p.js')[0]?.responseEnd,
-  }));
+  const load = { isolated: await tab.evaluate(() => crossOriginIsolated) };
 
   const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
   const figures = async (label, drain) => {
@@ -70,7 +78,8 @@ try {
   console.log(`whopq track cost, Chromium ${browser.version()}, ${CALLS} calls each, crossOriginIsolated=${load.isolated}`);
   await figures('track, sender drains between calls', true);
   await figures('track, back-to-back burst (queue fills to 100)', false);
-  console.log(`long tasks during load + init + first track: ${load.longTasks.length}${load.longTasks.length ? ' (' + load.longTasks.map((d) => d.toFixed(0) + ' ms').join(', ') + ')' : ''}`);
+  const list = (xs) => `${xs.length}${xs.length ? ' (' + xs.map((d) => d.toFixed(0) + ' ms').join(', ') + ')' : ''}`;
+  console.log(`long tasks over ${LOADS} loads + init + first track: ${list(longTasks.pixel)}; same page without whopq: ${list(longTasks.baseline)}`);
   console.log(`batches POSTed to the relay stand-in: ${posts}`);
 } finally {
   await browser.close();
