@@ -32,7 +32,7 @@ const DLQ_SINK = `export default { async queue(batch, env) {
 let whop: FakeWhop;
 let mf: Miniflare;
 let sink: Server;
-const deadLetters: Array<{ event_id: string; error: string; attempts: number }> = [];
+const deadLetters: Array<{ event_id: string; error: string; attempts: number; note?: string }> = [];
 
 const event = (event_id: string, extra: Partial<Conversion> = {}): Conversion => ({
   company_id: COMPANY,
@@ -191,6 +191,13 @@ describe('Cloudflare Workers relay in workerd', () => {
     expect(deadLetters.find((d) => d.event_id === 'cf-dead-500')).toMatchObject({ attempts: 3, error: expect.stringMatching(/^gave up after 3 attempts: HTTP 500/) });
     // Dead is final: the event is not sent again when it is resent by the browser.
     expect((await ingest([event('cf-dead-422')])).body).toMatchObject({ accepted: 0, duplicates: 1 });
+  });
+
+  it('a message that is not an event goes to the dead-letter queue instead of looping', async () => {
+    const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
+    await queue.send({ note: 'written by some other producer' });
+    await until(() => deadLetters.some((d) => d.note === 'written by some other producer'), 'the malformed message in the dead-letter queue');
+    expect(deadLetters.find((d) => d.note)!.error).toBe('malformed queue message');
   });
 
   it('/wq/ready turns 503 naming the company after Whop refuses the key, and the event is kept', async () => {

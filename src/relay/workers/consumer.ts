@@ -1,6 +1,7 @@
 import type { BackoffOptions } from '../lib/backoff';
 import { backoffDelay } from '../lib/backoff';
 import { forwardOne, type PauseSignal } from '../lib/forwardOne';
+import { silentLogger, type Logger } from '../lib/logger';
 import type { Outcome, OutboxInput } from '../lib/outbox';
 import type { WhopClient } from '../lib/whopClient';
 import type { CfDurableObjectNamespace, CfMessage, CfMessageBatch, CfQueue } from './cloudflare';
@@ -37,6 +38,8 @@ export interface ConsumerOptions {
   leaseMs?: number;
   /** A copy of an event that is being sent elsewhere comes back after this long (s). Default 2. */
   busyDelaySeconds?: number;
+  /** Where dead letters, pauses and ledger failures are logged (ids and statuses only). Default silent. */
+  logger?: Logger;
   now?: () => number;
 }
 
@@ -57,7 +60,20 @@ export async function consumeBatch(batch: CfMessageBatch<OutboxInput>, options: 
 
 async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOptions): Promise<void> {
   const now = options.now ?? Date.now;
+  const logger = options.logger ?? silentLogger;
   const event = message.body;
+  if (!event || typeof event.company_id !== 'string' || typeof event.event_id !== 'string' || !event.body) {
+    // Not something ingest wrote (another producer on this queue): keep it for a human, do not retry it.
+    logger.error('queue message is not an event', { message_id: message.id });
+    try {
+      await options.deadLetters?.send({ ...(event as OutboxInput), error: 'malformed queue message', attempts: 0 }, { contentType: 'json' });
+      message.ack();
+    } catch {
+      message.retry();
+    }
+    return;
+  }
+  const ids = { company_id: event.company_id, event_id: event.event_id };
   try {
     const ledger = dedupClient(options.dedup, event.company_id);
     const begun = await ledger.begin(event.event_id, now(), options.leaseMs ?? 30_000);
@@ -81,6 +97,7 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
       await ledger.settle(event.event_id, outcome).catch(() => undefined);
       return message.ack();
     }
+    if (outcome.kind === 'dead' || outcome.kind === 'pause') logger.warn(`event ${outcome.kind}`, { ...ids, status: report.status, attempts: begun.attempts });
     if (outcome.kind === 'dead') {
       // Dead-letter first: if that write fails the message is retried and the ledger still says "sending".
       await options.deadLetters?.send({ ...event, error: outcome.error, attempts: begun.attempts }, { contentType: 'json' });
@@ -93,8 +110,9 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
     // Re-sent before the ack: if the ack is lost too, the ledger drops the extra copy.
     await options.requeue.send(event, { contentType: 'json', delaySeconds });
     message.ack();
-  } catch {
+  } catch (error) {
     // The ledger or the dead-letter queue is unreachable: try the message again later.
+    logger.error('consumer could not settle an event', { ...ids, error: (error as Error).message });
     message.retry({ delaySeconds: _seconds(backoffDelay(message.attempts, options.backoff)) });
   }
 }

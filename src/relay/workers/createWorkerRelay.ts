@@ -1,4 +1,5 @@
 import { createRelay, type Relay } from '../createRelay';
+import { createLogger } from '../lib/logger';
 import type { WorkerEnv } from './env';
 import { QueueOutbox } from './queueOutbox';
 
@@ -36,6 +37,7 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
     bundle: typeof __WHOPQ_PIXEL__ === 'string' ? __WHOPQ_PIXEL__ : undefined,
     dryRun,
     hasApiKey: !dryRun,
+    logger: createLogger({ quiet: true, secrets: env.WHOP_API_KEY ? [env.WHOP_API_KEY] : [] }),
     // The consumer records 401/403/404 in each company's ledger; /ready reads them from there.
     forwarder: { status: () => ({ paused }) },
   });

@@ -2,6 +2,7 @@
 // outbox, a Queue consumer forwarding to Whop, and a Durable Object per company as the dedup ledger.
 // wrangler.toml: examples/cloudflare/wrangler.toml. Deploy notes: docs/DEPLOY.md.
 import type { OutboxInput } from '../lib/outbox';
+import { createLogger } from '../lib/logger';
 import { createWhopClient } from '../lib/whopClient';
 import type { CfExecutionContext, CfMessageBatch } from './cloudflare';
 import { consumeBatch } from './consumer';
@@ -29,6 +30,7 @@ const worker = {
       requeue: env.WHOPQ_QUEUE,
       maxAttempts: _int(env.WHOPQ_MAX_ATTEMPTS),
       backoff: { baseMs: _int(env.WHOPQ_BACKOFF_BASE_MS) },
+      logger: createLogger({ quiet: true, secrets: [env.WHOP_API_KEY] }),
     });
   },
 };
