@@ -25,7 +25,9 @@ main{max-width:1200px;margin:0 auto;padding:20px 24px 48px}
 .chart svg{width:100%;height:64px;display:block}
 .list{margin-top:16px;padding:0}
 .list h2{padding:12px 14px 0}
-table{width:100%;border-collapse:collapse}
+table{width:100%;border-collapse:collapse;table-layout:fixed}
+td{overflow-wrap:anywhere}
+th.w-time{width:96px}th.w-event{width:17%}th.w-src{width:15%}th.w-state{width:124px}th.w-del{width:24%}
 th,td{text-align:left;padding:8px 14px;border-top:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--mute);font-weight:600}
 tr.ev{cursor:pointer}
@@ -68,7 +70,7 @@ case 'delivered':return 'delivered '+ago(e.delivered_at,now)+(e.whop_id?' as '+e
 case 'retrying':return 'attempt '+e.attempts+' failed; next '+(e.next_attempt_at?ago(e.next_attempt_at,now):'soon');
 case 'pending':return e.next_attempt_at&&e.next_attempt_at>now?'due '+ago(e.next_attempt_at,now):'sending';
 case 'dead':return 'refused after '+e.attempts+' attempt'+(e.attempts===1?'':'s');
-case 'dry_run':return 'stored, not forwarded (no API key)';}return ''}
+case 'dry_run':return 'stored; not sent (dry-run, no API key)';}return ''}
 function chart(series,now){var svg=$('chart');while(svg.firstChild)svg.removeChild(svg.firstChild);
 var NS='http://www.w3.org/2000/svg',W=600,H=64,n=60,start=Math.floor(now/60000)*60000-(n-1)*60000,by={},max=1,total=0;
 series.forEach(function(p){by[p[0]]=p[1]});
@@ -129,7 +131,7 @@ ${_countCard('pending', 'Pending')}${_countCard('retrying', 'Retrying')}${_count
 <div class="card chart"><h2>Events per minute <span class="mute" id="chart-note"></span></h2><svg id="chart" viewBox="0 0 600 64" preserveAspectRatio="none" role="img" aria-label="events per minute"></svg></div>
 </section>
 <section class="card list"><h2 id="shown">Recent events</h2>
-<table><thead><tr><th>Received</th><th>Event</th><th>Source</th><th>Page</th><th>State</th><th>Delivery</th></tr></thead><tbody id="rows"></tbody></table>
+<table><thead><tr><th class="w-time">Received</th><th class="w-event">Event</th><th class="w-src">Source</th><th>Page</th><th class="w-state">State</th><th class="w-del">Delivery</th></tr></thead><tbody id="rows"></tbody></table>
 </section></main>
 <script nonce="${nonce}">${_JS}</script></body></html>`;
 }
