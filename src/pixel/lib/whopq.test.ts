@@ -134,6 +134,14 @@ describe('consent', () => {
     expect(cookieNames()).toEqual(expect.arrayContaining(['wq_t', 'wq_aid']));
   });
 
+  it('a grant made before init (a consent manager that answered first) stands', async () => {
+    whopq('consent', 'grant');
+    whopq('init', 'biz_A', { relay: r.url, requireConsent: true });
+    whopq('track', 'lead');
+    await until(() => r.events.length == 1);
+    expect(localStorage.getItem('wq_aid')).toBe(r.events[0].user!.anonymous_id);
+  });
+
   it('revoke: clears queue, cookies and storage, and sends nothing after', async () => {
     whopq('init', 'biz_A', { relay: r.url, requireConsent: true });
     whopq('consent', 'grant');

@@ -55,7 +55,8 @@ const bad = <T>(x: T | string | false): x is string | false => (__DEBUG__ ? type
 export function createWhopq(): Whopq {
   const companies: string[] = [];
   let opts: InitOptions = {};
-  let consent = Consent.Granted;
+  /** Undefined until the page says: then `requireConsent` decides (a CMP may grant before init). */
+  let consent: Consent | undefined;
   let user: ConversionUser = {};
   let touch: Touch | undefined;
   let aid: string | undefined;
@@ -64,7 +65,7 @@ export function createWhopq(): Whopq {
   const days = () => opts.windowDays || 30;
   let dom: string | undefined;
   const domain = () => (dom ||= opts.cookieDomain || registrableDomain());
-  const granted = () => consent == Consent.Granted;
+  const granted = () => (consent ?? (opts.requireConsent ? Consent.Pending : Consent.Granted)) == Consent.Granted;
 
   /**
    * Reads the URL; a new touch replaces the stored one. The cookie is written only for a new touch
@@ -89,7 +90,6 @@ export function createWhopq(): Whopq {
       if (!companies.includes(id)) companies.push(id);
       __DEBUG__ && log('initialised ' + id);
       if (!sender) {
-        if (opts.requireConsent) consent = Consent.Pending;
         setPersist(granted());
         capture();
         sender = createSender(() => (opts.relay || '/wq').replace(/\/$/, '') + '/e', () => granted() && !!companies.length);
