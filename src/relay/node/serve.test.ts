@@ -12,7 +12,7 @@ let server: ReturnType<typeof serve>;
 let base: string;
 
 beforeAll(async () => {
-  server = serve(relay, { port: 0, host: '127.0.0.1' });
+  server = serve(relay, { port: 0, host: '127.0.0.1', bufferBodiesUpTo: 4096 });
   await new Promise((ok) => server.once('listening', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -51,7 +51,8 @@ describe('serve()', () => {
     const arrived = new Promise((ok) => server.once('request', ok));
     const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
     await new Promise((ok) => socket.once('connect', ok));
-    socket.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n{"events":[{"company_id":"biz_1",');
+    // Chunked, so the handler is already reading the stream when the client disappears.
+    socket.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"events":[{"com\r\n');
     // Vanish once the server has the request in hand (its body half sent).
     await arrived;
     socket.destroy();
@@ -61,6 +62,19 @@ describe('serve()', () => {
     expect(relay.metrics.get('rejected_total', { reason: 'body_unreadable' })).toBe(1);
     expect((await fetch(`${base}/wq/health`)).status).toBe(200);
     const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event('e2')) });
+    expect(res.status).toBe(200);
+    expect(outbox.all().length).toBe(before + 1);
+  });
+
+  it('survives a client that aborts a small buffered body', async () => {
+    const before = outbox.all().length;
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise((ok) => socket.once('connect', ok));
+    const arrived = new Promise((ok) => server.once('request', ok));
+    socket.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 500\r\n\r\n{"events":[');
+    await arrived;
+    socket.destroy();
+    const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(event('e3')) });
     expect(res.status).toBe(200);
     expect(outbox.all().length).toBe(before + 1);
   });

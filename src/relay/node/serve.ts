@@ -18,6 +18,12 @@ export interface ServeOptions {
   trustedProxies?: readonly string[];
   /** Closes requests that have not finished sending within this many ms (slow clients). Default 15_000. */
   requestTimeoutMs?: number;
+  /**
+   * Bodies declaring a Content-Length up to this many bytes are read into one buffer before the
+   * handler runs (much cheaper than a web stream); larger or chunked bodies are streamed, so the
+   * handler's own limit stops them early. Keep it at or below the relay's `maxBodyBytes`. Default 65_536.
+   */
+  bufferBodiesUpTo?: number;
 }
 
 /**
@@ -48,7 +54,18 @@ function _body(req: IncomingMessage): ReadableStream<Uint8Array> {
   }, { highWaterMark: 4 });
 }
 
-function _toRequest(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>): Request {
+/** Reads a body of known, small length; null when the client went away before sending it all. */
+function _buffered(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('close', () => !req.complete && resolve(null));
+    req.on('error', () => resolve(null));
+  });
+}
+
+function _toRequest(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>, body: Buffer | null): Request {
   const peer = req.socket.remoteAddress;
   const viaProxy = !!peer && isTrusted(peer, trusted);
   const fwdProto = viaProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() : '';
@@ -68,8 +85,8 @@ function _toRequest(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>
   return new Request(`${proto}://${host}${req.url ?? '/'}`, {
     method,
     headers,
-    body: hasBody ? _body(req) : undefined,
-    duplex: hasBody ? 'half' : undefined,
+    body: body ?? (hasBody ? _body(req) : undefined),
+    duplex: hasBody && !body ? 'half' : undefined,
   } as RequestInit);
 }
 
@@ -103,18 +120,25 @@ function _close(headers: Headers): Headers {
 }
 
 /**
- * Serves a relay over node:http: each IncomingMessage becomes a Fetch `Request` (body streamed, the
- * socket's address as `conn.remoteAddress`), the `Response` is streamed back. A client that
+ * Serves a relay over node:http: each IncomingMessage becomes a Fetch `Request` (small bodies
+ * buffered, others streamed; the socket's address as `conn.remoteAddress`), the `Response` is streamed back. A client that
  * disconnects mid-request costs one failed read, never the process.
  */
 export function serve(handler: FetchHandler, options: ServeOptions = {}): Server {
   const trusted = parseCidrs(options.trustedProxies ?? []);
+  const bufferUpTo = options.bufferBodiesUpTo ?? 65_536;
   const server = createServer(async (req, res) => {
     res.on('error', () => {}); // A reset socket while answering is the client's business.
     req.on('error', () => {});
+    const length = Number(req.headers['content-length']);
+    let body: Buffer | null = null;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && length > 0 && length <= bufferUpTo && !req.headers['transfer-encoding']) {
+      body = await _buffered(req);
+      if (!body) return void res.destroy(); // Aborted mid-body: nobody is left to answer.
+    }
     let response: Response;
     try {
-      response = await handler.fetch(_toRequest(req, trusted), { remoteAddress: req.socket.remoteAddress });
+      response = await handler.fetch(_toRequest(req, trusted, body), { remoteAddress: req.socket.remoteAddress });
     } catch {
       response = new Response('{"error":{"type":"api_error","message":"Internal error.","code":null,"param":null}}', { status: 500, headers: { 'content-type': 'application/json' } });
     }
