@@ -29,7 +29,9 @@ afterEach(async () => {
 });
 
 function start(options: Partial<ForwarderOptions> = {}): Forwarder {
-  forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, timeoutMs: 400, backoff: { baseMs: 20, maxMs: 100 }, pauseProbeMs: 150, ...options });
+  // A generous timeout: on a loaded machine a short one would expire on answers Whop did give, and
+  // the (correct) retry would show up as a duplicate. Only the timeout test shortens it.
+  forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, timeoutMs: 5000, backoff: { baseMs: 20, maxMs: 100 }, pauseProbeMs: 150, ...options });
   forwarder.start();
   return forwarder;
 }
@@ -132,7 +134,7 @@ describe('forwarder', () => {
   it('retries a timed-out request and a reset connection', async () => {
     whop.setMode((req) => (req.body?.event_id === 'evt_0' && whop.requests.filter((r) => r.body?.event_id === 'evt_0').length === 1 ? 'hang' : req.body?.event_id === 'evt_1' && whop.requests.filter((r) => r.body?.event_id === 'evt_1').length === 1 ? 'reset' : 'ok'));
     await outbox.append(events(3));
-    start();
+    start({ timeoutMs: 2000 });
     await drained({ delivered: 3 });
     const stored = await byId();
     expect([stored.evt_0!.attempts, stored.evt_1!.attempts, stored.evt_2!.attempts]).toEqual([2, 2, 1]);

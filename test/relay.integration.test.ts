@@ -33,7 +33,7 @@ beforeAll(async () => {
   const metrics = createMetrics();
   // No `secrets` redaction here: the test checks that the key is never handed to the logger at all.
   const logger = createLogger({ write: (line) => logs.push(line) });
-  forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, metrics, logger, timeoutMs: 1000, backoff: { baseMs: 20, maxMs: 200 }, pauseProbeMs: 200 });
+  forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, metrics, logger, timeoutMs: 5000, backoff: { baseMs: 20, maxMs: 200 }, pauseProbeMs: 200 });
   const relay = createRelay({ outbox, companies: [COMPANY], hasApiKey: true, forwarder, metrics, logger, rateLimit: false });
   server = serve(relay, { port: 0 });
   await once(server, 'listening');

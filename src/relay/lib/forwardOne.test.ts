@@ -6,9 +6,12 @@ import { createWhopClient, type WhopClient } from './whopClient';
 
 let whop: FakeWhop;
 let client: WhopClient;
+let impatient: WhopClient;
 beforeAll(async () => {
   whop = await startFakeWhop({ apiKey: 'k1' });
-  client = createWhopClient({ apiKey: 'k1', baseURL: whop.url, timeoutMs: 300 });
+  // Generous, so a loaded machine never turns an answer into a timeout; the short one meets `hang`.
+  client = createWhopClient({ apiKey: 'k1', baseURL: whop.url, timeoutMs: 5000 });
+  impatient = createWhopClient({ apiKey: 'k1', baseURL: whop.url, timeoutMs: 300 });
 });
 afterAll(() => whop.close());
 beforeEach(() => whop.reset());
@@ -31,7 +34,7 @@ describe('forwardOne', () => {
     for (const mode of ['500', 'hang', 'reset'] as const) {
       whop.setMode(mode);
       const before = Date.now();
-      const r = await forwardOne(item(3), { client, backoff });
+      const r = await forwardOne(item(3), { client: mode === 'hang' ? impatient : client, backoff });
       expect(r.outcome.kind).toBe('retry');
       const o = r.outcome as { at: number; next_attempt_at: number; error: string };
       // Attempt 3: full jitter in [0, 4000).

@@ -91,6 +91,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
     pumping = pump().finally(() => {
       pumping = null;
+      // A wake that arrived while the pump was already going to sleep must not be lost.
+      if (pumpAgain) wake();
     });
   };
 
