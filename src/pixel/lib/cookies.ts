@@ -1,7 +1,7 @@
 // First-party cookies on the registrable domain, so a touch captured on www.shop.com is still
-// there on checkout.shop.com. A hand-written helper instead of js-cookie: get/set/remove through
-// js-cookie 3.0.8 is 880 B gzip, this file 263 B (each bundled alone by esbuild --minify, gzip -9),
-// and we need none of its converters or attribute API, only fixed attributes.
+// there on checkout.shop.com. A hand-written helper instead of js-cookie: the same get/set/remove
+// through js-cookie 3.0.8 makes dist/whopq.js 3,484 B gzip instead of 2,968 B (+516 B, a sixth of
+// the budget; esbuild --minify, gzip -9), and we need none of its converters or attribute API.
 
 /**
  * The cookie's decoded value, or undefined when absent or malformed. Pass `jar` (one read of
