@@ -315,6 +315,31 @@ describe('rate limit', () => {
   });
 });
 
+describe('overload', () => {
+  it('answers 503 + Retry-After past maxInFlight while the store is slow, then recovers', async () => {
+    const outbox = new MemoryOutbox();
+    const gates: Array<() => void> = [];
+    const slow = Object.assign(Object.create(outbox), {
+      append: (events: never) => new Promise((ok) => gates.push(() => ok(outbox.append(events)))),
+    });
+    const relay = createRelay({ outbox: slow, maxInFlight: 2, rateLimit: false });
+    const first = [relay.fetch(post(event()), { remoteAddress: PEER }), relay.fetch(post(event()), { remoteAddress: PEER })];
+    const deadline = Date.now() + 5000;
+    while (gates.length < 2 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 1));
+    const shed = await relay.fetch(post(event()), { remoteAddress: PEER });
+    expect(shed.status).toBe(503);
+    expect(shed.headers.get('retry-after')).toBe('2');
+    expect((await shed.json()).error.code).toBe('overloaded');
+    for (const open of gates.splice(0)) open();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
+    const after = relay.fetch(post(event()), { remoteAddress: PEER });
+    while (gates.length < 1 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 1));
+    gates.splice(0).forEach((open) => open());
+    expect((await after).status).toBe(200);
+    expect(outbox.all()).toHaveLength(3);
+  });
+});
+
 describe('status endpoints', () => {
   it('/health, /ready with reasons, /metrics with counters and gauges', async () => {
     const { relay, outbox } = setup({ dryRun: true });

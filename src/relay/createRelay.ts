@@ -29,6 +29,11 @@ export interface RelayOptions {
   maxBodyBytes?: number;
   /** Most events in one batch; past it 400. Default 50. */
   maxBatch?: number;
+  /**
+   * Ingest requests handled at once; past it 503 + Retry-After, so a flood from many addresses
+   * (which the per-IP limit cannot stop) sheds load instead of growing memory. Default 1024.
+   */
+  maxInFlight?: number;
   /** Per-IP token bucket on ingest (429 + Retry-After), or false to turn it off. Default 20/s, burst 60, 50_000 IPs. */
   rateLimit?: RateLimitOptions | false;
   /** `Domain` of the cookies the relay sets (the registrable domain, e.g. `shop.example`). Default: host-only. */
@@ -81,6 +86,8 @@ export function createRelay(options: RelayOptions): Relay {
   const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit);
   const bundle = options.bundle === undefined ? null : serveBundle(options.bundle);
   const { adminToken, production = false } = options;
+  const maxInFlight = options.maxInFlight ?? 1024;
+  let inFlight = 0;
   const status = createStatusRoutes({ outbox: options.outbox, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
   const ingest = createIngest({
     outbox: options.outbox,
@@ -127,7 +134,16 @@ export function createRelay(options: RelayOptions): Relay {
           return _withCors(errorResponse(429, whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'), {}, { 'retry-after': String(decision.retryAfter) }), corsOrigin(origin, url));
         }
       }
-      return _withCors(await ingest(request, ip), corsOrigin(origin, url));
+      if (inFlight >= maxInFlight) {
+        metrics.inc('rejected_total', { reason: 'overloaded' });
+        return _withCors(errorResponse(503, whopError('The relay is busy; retry later.', 'overloaded', null, 'service_unavailable'), {}, { 'retry-after': '2' }), corsOrigin(origin, url));
+      }
+      inFlight++;
+      try {
+        return _withCors(await ingest(request, ip), corsOrigin(origin, url));
+      } finally {
+        inFlight--;
+      }
     }
     if (path.startsWith('/inspect')) return options.inspector ? options.inspector(request) : _notFound();
     if (method !== 'GET' && method !== 'HEAD') return errorResponse(405, whopError('Use GET.', 'method_not_allowed'), {}, { allow: 'GET, HEAD' });
