@@ -10,6 +10,8 @@ import { USER_FIELDS, type Conversion } from '../src/shared/conversion';
 import { installSandbox, readTemplate } from './gtmSandbox';
 
 const template = readTemplate('gtm/whopq.tpl');
+// Generous limits: the machine running CI may be busy; every wait below is a poll on a condition.
+test.describe.configure({ timeout: 60_000 });
 const SITE = 'https://shop.example';
 
 interface Recorder {
@@ -81,7 +83,7 @@ test('a firing installs the pixel and its event reaches the relay with value, cu
     ],
   });
   expect(result).toBe('success');
-  await expect.poll(() => rec.events.length, { timeout: 15_000 }).toBe(1);
+  await expect.poll(() => rec.events.length, { timeout: 30_000 }).toBe(1);
   const event = rec.events[0]!;
   expect(event).toMatchObject({ company_id: 'biz_gtm1', event_name: 'lead', value: 49.5, currency: 'usd', action_source: 'website' });
   expect(event.user?.email).toBe('ada@example.com');
@@ -97,7 +99,7 @@ test('several firings and page code share one queue and one bundle: each event s
   const [first, second] = await Promise.all([fire(page, { ...base, eventName: 'lead', eventId: 'gtm-ev-1' }), fire(page, { ...base, eventName: 'book_call', eventId: 'gtm-ev-2' })]);
   expect([first, second]).toEqual(['success', 'success']);
   await page.evaluate(() => (window as unknown as { whopq: (...a: unknown[]) => void }).whopq('track', 'contact', {}, { event_id: 'page-ev-3' }));
-  await expect.poll(() => rec.events.length, { timeout: 15_000 }).toBe(3);
+  await expect.poll(() => rec.events.length, { timeout: 30_000 }).toBe(3);
   expect(rec.events.map((e) => [e.event_id, e.event_name, e.custom_name ?? null])).toEqual([
     ['gtm-ev-1', 'lead', null],
     ['gtm-ev-2', 'custom', 'book_call'],
