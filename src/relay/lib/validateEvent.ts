@@ -10,7 +10,7 @@ const _POISON = new Set(['__proto__', 'constructor', 'prototype']);
 
 // RFC 3339 date-time (https://datatracker.ietf.org/doc/html/rfc3339#section-5.6), what JSON Schema's
 // `format: date-time` means, then checked as a real calendar instant.
-const _DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const _DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 const _isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
