@@ -232,12 +232,33 @@ export class SqliteOutbox implements PullOutbox {
       results = this._flushTx.immediate(queue);
     } catch (error) {
       // The transaction rolled back: nothing of any caller in this group was written.
-      const unavailable = new OutboxUnavailableError(`outbox cannot write: ${(error as Error).message}`, { cause: error });
-      for (const pending of queue) pending._reject(unavailable);
+      if (this._closed || queue.length === 1) {
+        const unavailable = new OutboxUnavailableError(`outbox cannot write: ${(error as Error).message}`, { cause: error });
+        for (const pending of queue) pending._reject(unavailable);
+        return;
+      }
+      // One failing write must not take the others down with it: on a full disk an append fails
+      // while the forwarder's settles (in-place updates) still fit, and a settle rolled back here
+      // would leave a delivered event leased, to be sent to Whop again. Retry each write alone.
+      this._appended = false;
+      for (const pending of queue) this._flushOne(pending);
+      if (this._appended && !this._dryRun) for (const listener of this._listeners) listener();
       return;
     }
     queue.forEach((pending, i) => pending._resolve(results[i] as never));
     if (this._appended && !this._dryRun) for (const listener of this._listeners) listener();
+  }
+
+  /** One write in a transaction of its own (the fallback when a group commit failed). */
+  private _flushOne(pending: _Pending): void {
+    let result: unknown;
+    try {
+      result = this._flushTx.immediate([pending])[0];
+    } catch (error) {
+      pending._reject(new OutboxUnavailableError(`outbox cannot write: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    pending._resolve(result as never);
   }
 
   async stats(): Promise<OutboxStats> {
