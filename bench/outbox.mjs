@@ -73,6 +73,22 @@ for (const perTurn of [1, 16, 128]) {
   console.log(`${String(perTurn).padEnd(13)} ${String(full).padEnd(9)} ${normal}`);
 }
 
+// 3. claim() and stats() on a 100k-row store (the indices keep both off a full sort).
+{
+  const outbox = new SqliteOutbox({ path: join(work, 'big.db') });
+  const now = Date.now();
+  for (let i = 0; i < 100_000; i += 5_000) await outbox.append(Array.from({ length: 5_000 }, (_, j) => ({ ...event(i + j), received_at: now - 100_000 + i + j })));
+  const time = async (fn, n = 50) => {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await fn(i);
+    return ((performance.now() - t) / n).toFixed(2);
+  };
+  const claim = await time((i) => outbox.claim(now, 8, 60_000));
+  const stats = await time(() => outbox.stats(), 10);
+  console.log(`\n100k pending rows: claim(8) ${claim} ms, stats() ${stats} ms (mean)`);
+  await outbox.close();
+}
+
 async function drain(concurrency) {
   const whop = await startFakeWhop({ apiKey: 'k_bench' });
   const outbox = new SqliteOutbox({ path: join(work, `d-${concurrency}.db`) });

@@ -103,8 +103,10 @@ export class SqliteOutbox implements PullOutbox {
     this._db = new Database(options.path);
     this._db.pragma('journal_mode = WAL');
     this._db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
-    // Another connection (an inspector, a backup) may hold the lock briefly; wait rather than fail.
-    this._db.pragma('busy_timeout = 5000');
+    // Only another writer (a second process, which should not exist) can hold the write lock in WAL
+    // mode. better-sqlite3 waits synchronously, blocking the event loop, so wait briefly and then
+    // fail (503, the browser keeps its copy) rather than stall every request.
+    this._db.pragma('busy_timeout = 1000');
     this._db.exec(_SCHEMA);
     if (options.maxBytes) {
       const pageSize = this._db.pragma('page_size', { simple: true }) as number;
