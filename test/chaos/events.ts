@@ -27,6 +27,8 @@ export interface SendResult {
   status: number;
   attempts: number;
   body: unknown;
+  /** Every status seen on the way, counted (0 = network error). */
+  seen: Record<number, number>;
 }
 
 /**
@@ -37,6 +39,8 @@ export interface SendResult {
 export async function sendUntilFinal(url: string, events: unknown[], options: { deadline: number; headers?: Record<string, string> }): Promise<SendResult> {
   let attempts = 0;
   let lastStatus = 0;
+  const seen: Record<number, number> = {};
+  const see = (status: number) => (seen[status] = (seen[status] ?? 0) + 1);
   while (Date.now() < options.deadline && attempts < 2_000) {
     attempts++;
     try {
@@ -48,6 +52,7 @@ export async function sendUntilFinal(url: string, events: unknown[], options: { 
       });
       const text = await res.text();
       lastStatus = res.status;
+      see(res.status);
       if (res.status < 500 && res.status !== 408 && res.status !== 429) {
         let body: unknown = text;
         try {
@@ -55,14 +60,15 @@ export async function sendUntilFinal(url: string, events: unknown[], options: { 
         } catch {
           // kept as text
         }
-        return { status: res.status, attempts, body };
+        return { status: res.status, attempts, body, seen };
       }
     } catch {
       lastStatus = 0; // connection refused/reset: the relay is down or restarting
+      see(0);
     }
     await new Promise((r) => setTimeout(r, Math.min(50 * attempts, 250)));
   }
-  return { status: lastStatus, attempts, body: null };
+  return { status: lastStatus, attempts, body: null, seen };
 }
 
 /** The scenario's final count at Whop, by event_id. */
