@@ -403,6 +403,14 @@ describe('status endpoints', () => {
     expect(seen).toEqual(['/t/inspect/data.json']);
     expect((await relay.fetch(new Request('http://x/wq/p.js'))).status).toBe(404);
     expect((await relay.fetch(new Request('http://x/t/nope'))).status).toBe(404);
+    const missing = setup({ bundle: () => Promise.reject(new Error('ENOENT')) }).relay;
+    expect((await missing.fetch(new Request('http://x/wq/p.js'))).status).toBe(404);
+  });
+
+  it('treats empty companies and origins lists as unset (an unset env var splits to [])', async () => {
+    const { relay } = setup({ companies: [], origins: [] });
+    const res = await relay.fetch(post(event({ company_id: 'biz_any' }), { headers: { origin: 'https://elsewhere.example' } }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
   });
 });
 

@@ -11,12 +11,13 @@ import { errorResponse, whopError } from './lib/whopError';
 export interface RelayOptions {
   /** Where accepted events are stored before the 200 (required). */
   outbox: Outbox;
-  /** Company ids this relay accepts events for; others are refused (403). Default: any. */
+  /** Company ids this relay accepts events for; others are refused (403). Default (absent or empty): any. */
   companies?: readonly string[];
   /**
    * Page origins allowed to post events (`https://shop.example`). A request with another `Origin`
    * is refused (403); one without `Origin` (a server-side call) or from the relay's own host is
-   * allowed. Listed cross-origin pages also get CORS answers. Default: any origin, no CORS headers.
+   * allowed. Listed cross-origin pages also get CORS answers. Default (absent or empty): any origin,
+   * no CORS headers. Empty means unset, as an unset environment variable splits to `[]`.
    */
   origins?: readonly string[];
   /** Proxies (IPs or CIDRs, v4 and v6) whose X-Forwarded-For/Forwarded is believed. Default none. */
@@ -82,7 +83,7 @@ export function createRelay(options: RelayOptions): Relay {
   const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? createMetrics();
   const trusted = parseCidrs(options.trustedProxies ?? []);
-  const origins = options.origins ? new Set(options.origins.map((o) => o.replace(/\/+$/, '').toLowerCase())) : null;
+  const origins = options.origins?.length ? new Set(options.origins.map((o) => o.replace(/\/+$/, '').toLowerCase())) : null;
   const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit);
   const bundle = options.bundle === undefined ? null : serveBundle(options.bundle);
   const { adminToken, production = false } = options;
@@ -91,7 +92,7 @@ export function createRelay(options: RelayOptions): Relay {
   const status = createStatusRoutes({ outbox: options.outbox, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
   const ingest = createIngest({
     outbox: options.outbox,
-    companies: options.companies ? new Set(options.companies) : null,
+    companies: options.companies?.length ? new Set(options.companies) : null,
     maxBodyBytes: options.maxBodyBytes ?? 65_536,
     maxBatch: options.maxBatch ?? 50,
     cookieDomain: options.cookieDomain,

@@ -15,7 +15,13 @@ async function _etag(bytes: Uint8Array): Promise<string> {
 export function serveBundle(source: BundleSource): (request: Request) => Promise<Response> {
   let last: { _value: Uint8Array | string; _bytes: Uint8Array; _etag: string } | null = null;
   return async (request) => {
-    const value = typeof source === 'function' ? await source() : source;
+    let value: Uint8Array | string;
+    try {
+      value = typeof source === 'function' ? await source() : source;
+    } catch {
+      // Not built or not deployed with the function: the page's snippet retries on its next load.
+      return new Response('// whopq: the pixel bundle is not available on this server\n', { status: 404, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' } });
+    }
     if (!last || last._value !== value) {
       const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
       last = { _value: value, _bytes: bytes, _etag: await _etag(bytes) };
