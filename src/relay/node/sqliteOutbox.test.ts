@@ -149,14 +149,16 @@ describe('SqliteOutbox', () => {
     const o = outbox({ maxBytes: 64 * 1024 });
     await o.append([event('small')]);
     const big = (id: string): OutboxInput => ({ ...event(id), body: { ...event(id).body, url: `https://s.example/${'x'.repeat(20_000)}` } });
-    const group = [o.append([event('g1')]), o.append([big('b1'), big('b2'), big('b3'), big('b4')])];
-    const settled = await Promise.allSettled(group);
-    for (const r of settled) {
-      expect(r.status).toBe('rejected');
-      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(OutboxUnavailableError);
-    }
-    expect(onDisk().map((r) => r.event_id)).toEqual(['small']);
-    // The store keeps working for writes that fit.
+    // Same turn, one group: the batch that cannot fit fails as a whole; the caller whose write fits
+    // is not taken down with it (each write is retried alone after a failed group commit).
+    const [fits, tooBig] = await Promise.allSettled([o.append([event('g1')]), o.append([big('b1'), big('b2'), big('b3'), big('b4')])]);
+    expect(fits).toEqual({ status: 'fulfilled', value: [true] });
+    expect(tooBig.status).toBe('rejected');
+    expect((tooBig as PromiseRejectedResult).reason).toBeInstanceOf(OutboxUnavailableError);
+    expect(onDisk().map((r) => r.event_id)).toEqual(['small', 'g1']);
+    // Alone, it still fails, and still writes none of its events.
+    await expect(o.append([event('b5'), big('b6'), big('b7'), big('b8'), big('b9')])).rejects.toBeInstanceOf(OutboxUnavailableError);
+    expect(onDisk().map((r) => r.event_id)).toEqual(['small', 'g1']);
     expect(await o.append([event('after')])).toEqual([true]);
   });
 
