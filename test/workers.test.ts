@@ -66,6 +66,8 @@ async function until(check: () => boolean, what: string, ms = 30_000): Promise<v
 const posted = (id: string) => whop.requests.filter((r) => r.body?.event_id === id);
 const delivered = (id: string) => whop.conversions.filter((c) => c.body.event_id === id);
 /** Messages the events queue has acknowledged so far, summed from Miniflare's "QUEUE whopq-events <acked>/<n>" lines. */
+// Every test waits until the queue has acknowledged each message it caused, so no batch of one
+// test is still running (and logging) when the next takes its `acks()` baseline.
 const acks = () => queueLog.reduce((n, line) => n + Number(/^QUEUE whopq-events (\d+)\/\d+/.exec(line)?.[1] ?? 0), 0);
 
 beforeAll(async () => {
@@ -124,6 +126,7 @@ beforeEach(() => whop.setMode('ok'));
 // Generous per-test limit for a busy CI machine: every wait is a poll on a condition.
 describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
   it('ingest → Queue → consumer → Whop: the event arrives once, with the IP from CF-Connecting-IP', async () => {
+    const before = acks();
     const answer = await ingest([event('cf-basic-1'), event('cf-basic-2', { event_name: 'schedule', value: 30, currency: 'usd' })]);
     expect(answer).toEqual({ status: 200, body: { accepted: 2, duplicates: 0, rejected: [] } });
     await until(() => delivered('cf-basic-1').length === 1 && delivered('cf-basic-2').length === 1, 'both conversions');
@@ -132,13 +135,17 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(body.context?.ip_address).toBe('203.0.113.7');
     expect(body.context?.user_agent).toBe('Mozilla/5.0 (workers test)');
     expect(delivered('cf-basic-2')[0]!.request.errors).toEqual([]);
+    await until(() => acks() >= before + 2, 'both messages to be acknowledged');
   });
 
   it('a 500 from Whop is retried from the Queue with a delay, then delivered exactly once', async () => {
+    const before = acks();
     whop.setMode((req) => (req.body?.event_id === 'cf-retry-1' && posted('cf-retry-1').length === 1 ? '500' : 'ok'));
     expect((await ingest([event('cf-retry-1')])).body.accepted).toBe(1);
     await until(() => delivered('cf-retry-1').length === 1, 'the retried conversion');
     expect(posted('cf-retry-1').map((r) => r.status)).toEqual([500, 200]);
+    // The failed message is acknowledged once its delayed copy is queued, then the copy.
+    await until(() => acks() >= before + 2, 'both messages to be acknowledged');
   });
 
   it('dedup at ingest: a resent event_id is not enqueued again, sequentially or concurrently', async () => {
@@ -150,7 +157,8 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(racing.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(racing.reduce((n, r) => n + r.body.accepted, 0)).toBe(1);
     expect(racing.reduce((n, r) => n + r.body.duplicates, 0)).toBe(4);
-    // Every message this test enqueued has been handled once both are acknowledged.
+    // Every message this test enqueued has been handled once both are delivered and acknowledged.
+    await until(() => delivered('cf-dup-1').length === 1 && delivered('cf-dup-2').length === 1, 'both conversions');
     await until(() => acks() >= before + 2, 'both messages to be acknowledged');
     expect(posted('cf-dup-1')).toHaveLength(1);
     expect(posted('cf-dup-2')).toHaveLength(1);
@@ -183,6 +191,7 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
   });
 
   it('a 422 goes to the dead-letter queue with Whop\'s error at once; a 500 that never ends after max attempts', async () => {
+    const before = acks();
     whop.setMode((req) => (req.body?.event_id === 'cf-dead-422' ? '422' : req.body?.event_id === 'cf-dead-500' ? '500' : 'ok'));
     await ingest([event('cf-dead-422'), event('cf-dead-500')]);
     await until(() => deadLetters.some((d) => d.event_id === 'cf-dead-422') && deadLetters.some((d) => d.event_id === 'cf-dead-500'), 'both dead letters');
@@ -190,15 +199,19 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(deadLetters.find((d) => d.event_id === 'cf-dead-422')!.error).toMatch(/^HTTP 422: /);
     expect(posted('cf-dead-500')).toHaveLength(3);
     expect(deadLetters.find((d) => d.event_id === 'cf-dead-500')).toMatchObject({ attempts: 3, error: expect.stringMatching(/^gave up after 3 attempts: HTTP 500/) });
+    // One ack for the 422, three for the 500 (two re-queued copies, then the dead one).
+    await until(() => acks() >= before + 4, 'every message to be acknowledged');
     // Dead is final: the event is not sent again when it is resent by the browser.
     expect((await ingest([event('cf-dead-422')])).body).toMatchObject({ accepted: 0, duplicates: 1 });
   });
 
   it('a message that is not an event goes to the dead-letter queue instead of looping', async () => {
+    const before = acks();
     const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
     await queue.send({ note: 'written by some other producer' });
     await until(() => deadLetters.some((d) => d.note === 'written by some other producer'), 'the malformed message in the dead-letter queue');
     expect(deadLetters.find((d) => d.note)!.error).toBe('malformed queue message');
+    await until(() => acks() >= before + 1, 'the message to be acknowledged');
   });
 
   it('/wq/ready turns 503 naming the company after Whop refuses the key, and the event is kept', async () => {

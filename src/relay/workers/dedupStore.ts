@@ -1,6 +1,6 @@
 import type { Outcome } from '../lib/outbox';
 import type { PauseSignal } from '../lib/forwardOne';
-import type { CfDurableObjectState } from './cloudflare';
+import type { CfDurableObjectState, CfDurableObjectStorage } from './cloudflare';
 
 /**
  * Where one event_id stands in the ledger. `reserved`: ingest is writing it to the Queue (a lapsed
@@ -54,7 +54,11 @@ const _bucket = (state: _State | undefined): keyof _Counts | null =>
  * seller's traffic on its own object (about a thousand requests a second per object).
  */
 export class DedupStore {
-  constructor(private readonly _state: CfDurableObjectState) {}
+  private readonly _state: CfDurableObjectState;
+
+  constructor(state: CfDurableObjectState) {
+    this._state = { storage: _chunked(state.storage) };
+  }
 
   /** RPC over fetch: `POST https://dedup/<op>` with a JSON body; answers JSON. */
   async fetch(request: Request): Promise<Response> {
@@ -77,8 +81,8 @@ export class DedupStore {
     const now = Date.now();
     const counts = { ..._ZERO, ...(await storage.get<_Counts>('c')) };
     let start: string | undefined;
-    for (let page = 0; page < 50; page++) {
-      const entries = await storage.list<_Entry>({ prefix: 'e:', start, limit: 500 });
+    for (let page = 0; page < 200; page++) {
+      const entries = await storage.list<_Entry>({ prefix: 'e:', start, limit: 512 });
       if (entries.size === 0) break;
       const drop: string[] = [];
       for (const [key, entry] of entries) {
@@ -196,4 +200,36 @@ export class DedupStore {
     writes.c = counts;
     await storage.put(writes);
   }
+}
+
+/** Cloudflare takes at most 128 keys per get/put/delete call (https://developers.cloudflare.com/durable-objects/platform/limits/). */
+const _MAX_KEYS = 128;
+
+function _slices<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += _MAX_KEYS) out.push(items.slice(i, i + _MAX_KEYS));
+  return out;
+}
+
+/**
+ * The storage with get/put/delete split into calls of at most 128 keys. The puts of one call are
+ * issued together without an await between them, so the runtime still commits them as one atomic
+ * write (https://developers.cloudflare.com/durable-objects/api/storage-api/#supported-options).
+ */
+function _chunked(storage: CfDurableObjectStorage): CfDurableObjectStorage {
+  const get = storage.get.bind(storage) as (key: string | string[]) => Promise<unknown>;
+  return {
+    list: storage.list.bind(storage),
+    getAlarm: storage.getAlarm.bind(storage),
+    setAlarm: storage.setAlarm.bind(storage),
+    get: (async (key: string | string[]) => {
+      if (!Array.isArray(key)) return get(key);
+      const parts = (await Promise.all(_slices(key).map((slice) => get(slice)))) as Map<string, unknown>[];
+      return new Map(parts.flatMap((part) => [...part]));
+    }) as CfDurableObjectStorage['get'],
+    put: async (entries) => {
+      await Promise.all(_slices(Object.entries(entries)).map((slice) => storage.put(Object.fromEntries(slice))));
+    },
+    delete: async (keys) => (await Promise.all(_slices(keys).map((slice) => storage.delete(slice)))).reduce((a, b) => a + b, 0),
+  };
 }

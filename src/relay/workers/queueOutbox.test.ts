@@ -10,19 +10,27 @@ import { dedupClient } from './dedupClient';
 import { DedupStore } from './dedupStore';
 import { QueueOutbox } from './queueOutbox';
 
-/** The Durable Object storage API over a Map (sorted listing, like the real one). */
+/** The Durable Object storage API over a Map: sorted listing and the 128-keys-per-call limit, like the real one. */
 function memoryStorage(): CfDurableObjectStorage & { alarm: number | null } {
   const map = new Map<string, unknown>();
+  const limit = (n: number) => {
+    if (n > 128) throw new RangeError(`${n} keys in one call; the limit is 128`);
+  };
   const storage = {
     alarm: null as number | null,
     async get(key: string | string[]) {
-      if (Array.isArray(key)) return new Map(key.filter((k) => map.has(k)).map((k) => [k, structuredClone(map.get(k))]));
+      if (Array.isArray(key)) {
+        limit(key.length);
+        return new Map(key.filter((k) => map.has(k)).map((k) => [k, structuredClone(map.get(k))]));
+      }
       return structuredClone(map.get(key));
     },
     async put(entries: Record<string, unknown>) {
+      limit(Object.keys(entries).length);
       for (const [k, v] of Object.entries(entries)) map.set(k, structuredClone(v));
     },
     async delete(keys: string[]) {
+      limit(keys.length);
       return keys.filter((k) => map.delete(k)).length;
     },
     async list(options: { prefix?: string; start?: string; limit?: number } = {}) {
@@ -113,6 +121,15 @@ describe('QueueOutbox', () => {
     expect(await outbox.append([input('r2')])).toEqual([false]);
   });
 
+  it('takes batches larger than the storage API\'s 128 keys per call', async () => {
+    const q = queue();
+    const outbox = new QueueOutbox({ queue: q, dedup: namespace(), companies: ['biz_a'] });
+    const many = Array.from({ length: 300 }, (_, i) => input(`m${i}`));
+    expect((await outbox.append(many)).every(Boolean)).toBe(true);
+    expect((await outbox.append(many)).some(Boolean)).toBe(false);
+    expect(q.sent).toHaveLength(300);
+  });
+
   it('dry run records events as dry_run and never touches the Queue', async () => {
     const q = queue();
     const outbox = new QueueOutbox({ queue: q, dedup: namespace(), companies: ['biz_a'], dryRun: true });
@@ -151,8 +168,12 @@ describe('DedupStore', () => {
     await ledger.settle('old-delivered', { kind: 'delivered', at: old, whop_id: null });
     await ledger.begin('new-delivered', Date.now(), 10_000);
     await ledger.settle('new-delivered', { kind: 'delivered', at: Date.now(), whop_id: null });
+    // Enough old settled entries that the purge spans several pages and delete calls.
+    const bulk = Array.from({ length: 700 }, (_, i) => `bulk${i}`);
+    await ledger.reserve(bulk, old, 30_000, true);
     await ns.stores.get('biz_a')!.alarm();
+    expect((await ledger.reserve(bulk, Date.now(), 30_000, true)).every(Boolean)).toBe(true);
     expect(await ledger.reserve(['old-delivered', 'old-pending', 'new-delivered'], Date.now(), 30_000)).toEqual([true, false, false]);
-    expect((await ledger.stats()).counts).toMatchObject({ delivered: 1, pending: 2 });
+    expect((await ledger.stats()).counts).toMatchObject({ delivered: 1, pending: 2, dry_run: 700 });
   });
 });
