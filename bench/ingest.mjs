@@ -2,7 +2,9 @@
 // SQLite outbox in WAL with synchronous=FULL, dry-run so nothing leaves the machine) against a bare
 // node:http server answering 204, in the same run, each in its own process, loaded by autocannon
 // from this process.
-// Run: npm run build && node bench/ingest.mjs [seconds=10] [connections=50] [eventsPerRequest=1,10]
+// Two passes: flat out (as fast as `connections` keep-alive clients can go), then at a fixed offered
+// rate of `target` events/s (autocannon's overallRate), where the p99 is the figure that matters.
+// Run: npm run build && node bench/ingest.mjs [seconds=10] [connections=50] [eventsPerRequest=1,10] [target=5000]
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 50);
 const sizes = (process.argv[4] ?? '1,10').split(',').map(Number);
+const target = Number(process.argv[5] ?? 5000);
 
 const SERVERS = {
   bare: `import { createServer } from 'node:http';
@@ -43,10 +46,11 @@ function start(kind, dir) {
 let id = 0;
 const batch = (n) => JSON.stringify({ events: Array.from({ length: n }, () => ({ company_id: 'biz_bench', event_name: 'lead', event_id: `e${++id}`, action_source: 'website', url: 'https://shop.example/', user: { anonymous_id: 'aid-1' } })) });
 
-function load(port, n) {
+function load(port, n, overallRate) {
   return autocannon({
     url: `http://127.0.0.1:${port}/wq/e`,
     connections,
+    ...(overallRate ? { overallRate } : {}),
     duration: seconds,
     requests: [{ method: 'POST', headers: { 'content-type': 'text/plain' }, setupRequest: (req) => ({ ...req, body: batch(n) }) }],
   });
@@ -59,17 +63,23 @@ for (const n of sizes) {
     const server = await start(kind, join(dir, `${kind}-${n}`));
     const r = await load(server.port, n);
     await server.stop();
-    const ok = kind === 'bare' ? r['2xx'] : r['2xx'];
-    rows.push({ kind, n, reqs: r.requests.average, events: (ok / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6 });
+    const ok = r['2xx'];
+    rows.push({ kind, n, rate: 'max', reqs: r.requests.average, events: (ok / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6 });
   }
+}
+for (const n of sizes) {
+  const server = await start('relay', join(dir, `rate-${n}`));
+  const r = await load(server.port, n, Math.ceil(target / n));
+  await server.stop();
+  rows.push({ kind: 'relay', n, rate: `${target}/s`, reqs: r.requests.average, events: (r['2xx'] / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6 });
 }
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`ingest, ${seconds}s per run, ${connections} connections, autocannon in a second process (${process.version})`);
-console.log('server  ev/req  req/s     events/s  p50 ms  p99 ms  non-2xx  errors  max RSS MB');
-for (const r of rows) console.log(`${r.kind.padEnd(7)} ${String(r.n).padStart(6)}  ${r.reqs.toFixed(0).padStart(7)}  ${r.events.toFixed(0).padStart(9)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.kind === 'relay' ? r.rssMB.toFixed(0) : '-'}`);
+console.log('server  offered   ev/req  req/s     events/s  p50 ms  p99 ms  non-2xx  errors  max RSS MB');
+for (const r of rows) console.log(`${r.kind.padEnd(7)} ${r.rate.padEnd(8)} ${String(r.n).padStart(6)}  ${r.reqs.toFixed(0).padStart(7)}  ${r.events.toFixed(0).padStart(9)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.kind === 'relay' ? r.rssMB.toFixed(0) : '-'}`);
 for (const n of sizes) {
   const bare = rows.find((r) => r.kind === 'bare' && r.n === n);
-  const relay = rows.find((r) => r.kind === 'relay' && r.n === n);
+  const relay = rows.find((r) => r.kind === 'relay' && r.n === n && r.rate === 'max');
   console.log(`${n} event(s)/request: relay handles ${(relay.reqs / bare.reqs * 100).toFixed(0)}% of the bare server's requests/s`);
 }
