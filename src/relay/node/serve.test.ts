@@ -29,6 +29,21 @@ describe('serve()', () => {
     expect(outbox.all()[0]!.body.context).toMatchObject({ ip_address: '127.0.0.1', user_agent: 'serve-test' });
   });
 
+  it('believes X-Forwarded-Proto only from a trusted proxy (Secure cookies behind TLS termination)', async () => {
+    const proxied = serve(relay, { port: 0, host: '127.0.0.1', trustedProxies: ['127.0.0.1'] });
+    await new Promise((ok) => proxied.once('listening', ok));
+    try {
+      const url = `http://127.0.0.1:${(proxied.address() as AddressInfo).port}/wq/e`;
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify(event('p1')) });
+      expect(res.headers.getSetCookie()[0]).toContain('; Secure');
+    } finally {
+      proxied.closeAllConnections();
+      await new Promise((ok) => proxied.close(ok));
+    }
+    const direct = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify(event('p2')) });
+    expect(direct.headers.getSetCookie()[0]).not.toContain('Secure');
+  });
+
   it('answers 413 to an oversized body, declared or streamed, and keeps serving', async () => {
     const declared = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(10_000) });
     expect(declared.status).toBe(413);
