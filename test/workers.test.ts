@@ -148,6 +148,25 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     await until(() => acks() >= before + 2, 'both messages to be acknowledged');
   });
 
+  it('a 429 with Retry-After holds every send of the company until it is over', async () => {
+    const before = acks();
+    const limited = { status: 429, body: { error: { type: 'rate_limit_error', message: 'Too many requests', code: null, param: null } }, headers: { 'retry-after': '3' } };
+    whop.setMode((req) => (req.body?.event_id === 'cf-hold-1' && posted('cf-hold-1').length === 1 ? limited : 'ok'));
+    await ingest([event('cf-hold-1')]);
+    await until(() => posted('cf-hold-1').length === 1, 'the rate-limited send');
+    const limitedAt = posted('cf-hold-1')[0]!.at;
+    // Once that attempt is settled (its message acknowledged), another event of the company arrives.
+    await until(() => acks() >= before + 1, 'the rate-limited attempt to be settled');
+    await ingest([event('cf-hold-2')]);
+    await until(() => delivered('cf-hold-1').length === 1 && delivered('cf-hold-2').length === 1, 'both conversions');
+    // Neither went out before Whop's 3 s were over (measured from when Whop received the refused request).
+    expect(posted('cf-hold-1')[1]!.at - limitedAt).toBeGreaterThanOrEqual(2_500);
+    expect(posted('cf-hold-2')[0]!.at - limitedAt).toBeGreaterThanOrEqual(2_500);
+    expect(posted('cf-hold-2')).toHaveLength(1);
+    // Two acks per event: the attempt (or hold) that re-queued it, then the delivery.
+    await until(() => acks() >= before + 4, 'every message to be acknowledged');
+  });
+
   it('dedup at ingest: a resent event_id is not enqueued again, sequentially or concurrently', async () => {
     const before = acks();
     expect((await ingest([event('cf-dup-1')])).body).toMatchObject({ accepted: 1, duplicates: 0 });

@@ -47,6 +47,15 @@ export interface ConsumerOptions {
 const _MAX_DELAY_S = 43_200;
 const _seconds = (ms: number) => Math.min(_MAX_DELAY_S, Math.max(0, Math.ceil(ms / 1000)));
 
+/** Brings the event back after `ms`: as a new delayed message when `requeue` is set, else by retrying this one. */
+async function _later(message: CfMessage<OutboxInput>, options: ConsumerOptions, ms: number): Promise<void> {
+  const delaySeconds = _seconds(ms);
+  if (!options.requeue) return message.retry({ delaySeconds });
+  // Re-sent before the ack: if the ack is lost too, the ledger drops the extra copy.
+  await options.requeue.send(message.body, { contentType: 'json', delaySeconds });
+  message.ack();
+}
+
 /**
  * The Queue consumer: forwards each message's event to Whop with `forwardOne` (the same policy as
  * the Node forwarder) and settles it in the company's `DedupStore`. Delivery from the Queue is
@@ -79,6 +88,7 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
     const begun = await ledger.begin(event.event_id, now(), options.leaseMs ?? 30_000);
     if (begun.go === 'done') return message.ack();
     if (begun.go === 'busy') return message.retry({ delaySeconds: _seconds(Math.min(begun.waitMs, (options.busyDelaySeconds ?? 2) * 1000)) });
+    if (begun.go === 'hold') return await _later(message, options, begun.waitMs);
 
     const report = await forwardOne({ body: event.body, received_at: event.received_at, attempts: begun.attempts }, {
       client: options.client,
@@ -104,12 +114,9 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
       await ledger.settle(event.event_id, outcome);
       return message.ack();
     }
-    await ledger.settle(event.event_id, outcome).catch(() => undefined);
-    const delaySeconds = _seconds(outcome.kind === 'pause' ? (options.pauseDelaySeconds ?? 300) * 1000 : outcome.next_attempt_at - now());
-    if (!options.requeue) return message.retry({ delaySeconds });
-    // Re-sent before the ack: if the ack is lost too, the ledger drops the extra copy.
-    await options.requeue.send(event, { contentType: 'json', delaySeconds });
-    message.ack();
+    const holdUntil = report.retryAfterMs != null ? outcome.at + report.retryAfterMs : undefined;
+    await ledger.settle(event.event_id, outcome, holdUntil).catch(() => undefined);
+    await _later(message, options, outcome.kind === 'pause' ? (options.pauseDelaySeconds ?? 300) * 1000 : outcome.next_attempt_at - now());
   } catch (error) {
     // The ledger or the dead-letter queue is unreachable: try the message again later.
     logger.error('consumer could not settle an event', { ...ids, error: (error as Error).message });

@@ -9,7 +9,7 @@ export interface DedupClient {
   confirm(ids: string[], now: number): Promise<void>;
   release(ids: string[]): Promise<void>;
   begin(id: string, now: number, leaseMs: number): Promise<BeginAnswer>;
-  settle(id: string, outcome: Outcome | PauseSignal): Promise<void>;
+  settle(id: string, outcome: Outcome | PauseSignal, holdUntil?: number): Promise<void>;
   stats(): ReturnType<DedupStore['stats']>;
 }
 
@@ -26,7 +26,7 @@ export function dedupClient(namespace: CfDurableObjectNamespace, company_id: str
     confirm: async (ids, now) => void (await call('confirm', { ids, now })),
     release: async (ids) => void (await call('release', { ids })),
     begin: (id, now, leaseMs) => call('begin', { id, now, leaseMs }),
-    settle: async (id, outcome) => void (await call('settle', { id, outcome })),
+    settle: async (id, outcome, holdUntil) => void (await call('settle', { id, outcome, holdUntil })),
     stats: () => call('stats', {}),
   };
 }

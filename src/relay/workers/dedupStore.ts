@@ -31,8 +31,11 @@ interface _Counts {
   dry_run: number;
 }
 
-/** What `begin` tells a consumer: send now, drop the message (already settled), or come back later. */
-export type BeginAnswer = { go: 'send'; attempts: number } | { go: 'done' } | { go: 'busy'; waitMs: number };
+/**
+ * What `begin` tells a consumer: send now, drop the message (already settled), come back shortly
+ * (another consumer holds the event), or come back when Whop's Retry-After for this company ends.
+ */
+export type BeginAnswer = { go: 'send'; attempts: number } | { go: 'done' } | { go: 'busy'; waitMs: number } | { go: 'hold'; waitMs: number };
 
 /** Ledger entries of delivered/dead events are kept this long, then purged by an alarm (30 days). */
 const _RETENTION_MS = 30 * 24 * 3_600_000;
@@ -148,6 +151,9 @@ export class DedupStore {
     const entry = await storage.get<_Entry>(key);
     if (entry && (entry.s === 'delivered' || entry.s === 'dead' || entry.s === 'dry_run')) return { go: 'done' };
     if (entry?.s === 'sending' && (entry.l ?? 0) > input.now) return { go: 'busy', waitMs: (entry.l ?? 0) - input.now };
+    // Whop asked this company's sender to wait (429/503 with Retry-After): no event goes out before then.
+    const hold = await storage.get<number>('h');
+    if (hold && hold > input.now) return { go: 'hold', waitMs: hold - input.now };
     const attempts = (entry?.a ?? 0) + 1;
     const writes: Record<string, _Entry | _Counts> = { [key]: { s: 'sending', t: input.now, a: attempts, l: input.now + input.leaseMs } };
     if (!entry) {
@@ -160,9 +166,16 @@ export class DedupStore {
     return { go: 'send', attempts };
   }
 
-  /** Records one attempt's outcome. A pause keeps the event pending and marks the company paused. */
-  async settle(input: { id: string; outcome: Outcome | PauseSignal }): Promise<null> {
+  /**
+   * Records one attempt's outcome. A pause keeps the event pending and marks the company paused;
+   * `holdUntil` (from Retry-After) holds every send of the company until then.
+   */
+  async settle(input: { id: string; outcome: Outcome | PauseSignal; holdUntil?: number }): Promise<null> {
     const { outcome } = input;
+    if (input.holdUntil) {
+      const hold = (await this._state.storage.get<number>('h')) ?? 0;
+      if (input.holdUntil > hold) await this._state.storage.put({ h: input.holdUntil });
+    }
     await this._move([input.id], (entry) => {
       if (outcome.kind === 'delivered') return { s: 'delivered', t: outcome.at, a: entry.a, w: outcome.whop_id };
       if (outcome.kind === 'dead') return { s: 'dead', t: outcome.at, a: entry.a, e: outcome.error };
