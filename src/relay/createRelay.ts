@@ -1,4 +1,4 @@
-import { clientIp, parseCidrs } from './lib/clientIp';
+import { clientIp, isTrusted, parseCidrs } from './lib/clientIp';
 import { createIngest } from './lib/createIngest';
 import { silentLogger, type Logger } from './lib/logger';
 import { createMetrics, type Metrics } from './lib/metrics';
@@ -89,6 +89,7 @@ export function createRelay(options: RelayOptions): Relay {
   const { adminToken, production = false } = options;
   const maxInFlight = options.maxInFlight ?? 1024;
   let inFlight = 0;
+  let warnedProxy = false;
   const status = createStatusRoutes({ outbox: options.outbox, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
   const ingest = createIngest({
     outbox: options.outbox,
@@ -128,6 +129,12 @@ export function createRelay(options: RelayOptions): Relay {
         return errorResponse(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
       }
       const ip = clientIp(request.headers, conn?.remoteAddress, trusted);
+      if (!warnedProxy && conn?.remoteAddress && !isTrusted(conn.remoteAddress, trusted) && (request.headers.has('x-forwarded-for') || request.headers.has('forwarded'))) {
+        // Once: behind an unlisted proxy every event would carry the proxy's address, and the
+        // per-IP rate limit would treat all visitors as one.
+        warnedProxy = true;
+        logger.warn('ingest: forwarding headers from a peer that is not a trusted proxy were ignored; if the relay sits behind a proxy, list it in trustedProxies (WHOPQ_TRUSTED_PROXIES)');
+      }
       if (limiter) {
         const decision = limiter.take(ip ?? 'unknown', Date.now());
         if (!decision.ok) {
