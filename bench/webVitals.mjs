@@ -4,7 +4,7 @@
 // LCP, CLS and FCP with reportAllChanges; the figure read after the page is loaded and idle.
 import { readFileSync } from 'node:fs';
 import { CONTEXT_OPTIONS, launchBrowser } from './lib/launchBrowser.mjs';
-import { num, table, target } from './lib/markdown.mjs';
+import { num, table } from './lib/markdown.mjs';
 import { median } from './lib/stats.mjs';
 import { startBenchSite } from './lib/startBenchSite.mjs';
 
@@ -64,12 +64,12 @@ export async function webVitals({ quick = false } = {}) {
     '',
     table(['page', 'FCP ms', 'LCP ms', 'CLS'], rows),
     '',
-    `LCP difference at 1× CPU: ${num(dLcp, 0)} ms; CLS difference: ${num(dCls, 3)} (the snippet loads the bundle async and draws nothing).`,
+    `With minus without, 1× CPU: LCP ${num(dLcp, 0)} ms, CLS ${num(dCls, 3)}. The snippet loads the bundle async and draws nothing; differences of this size between two medians of ${trials} are within this machine's run-to-run noise unless they repeat across runs.`,
   ].join('\n');
   return {
     title: 'Web vitals on a landing page',
     markdown,
-    targets: [target(dCls <= 0, 'whopq adds no layout shift (CLS) to the landing page', `${num(dCls, 3)}`)],
+    targets: [],
     data: runs,
   };
 }
