@@ -1,6 +1,6 @@
 // Ingest throughput and latency (printed, never asserted): the built relay (dist/relay/cli.js,
 // SQLite outbox in WAL with synchronous=FULL, dry-run so nothing leaves the machine) against a bare
-// node:http server answering 204, in the same run, each in its own process, loaded by autocannon
+// node:http server answering 204 and the same relay over a MemoryOutbox (no disk), in the same run, each in its own process, loaded by autocannon
 // from this process.
 // Two passes: flat out (as fast as `connections` keep-alive clients can go), then at a fixed offered
 // rate of `target` events/s (autocannon's overallRate), where the p99 is the figure that matters.
@@ -25,6 +25,13 @@ const SERVERS = {
     console.log('PORT ' + new URL(r.url).port);
     setInterval(() => console.log('RSS ' + process.memoryUsage().rss), 1000).unref();
     process.on('SIGTERM', () => r.close().then(() => process.exit(0)));`,
+  // The same handler and adapter over a MemoryOutbox: what the relay costs without the durable write.
+  memory: `import { createRelay, MemoryOutbox } from './dist/relay/index.js';
+    import { serve } from './dist/relay/cli.js';
+    const s = serve(createRelay({ outbox: new MemoryOutbox({ maxEvents: 1e7 }), rateLimit: false }), { port: 0, host: '127.0.0.1' });
+    s.once('listening', () => console.log('PORT ' + s.address().port));
+    setInterval(() => console.log('RSS ' + process.memoryUsage().rss), 1000).unref();
+    process.on('SIGTERM', () => process.exit(0));`,
 };
 
 /** Starts one server in a child process; resolves with its port and a way to stop it. */
@@ -67,17 +74,17 @@ for (const n of sizes) {
     rows.push({ kind, n, rate: 'max', reqs: r.requests.average, events: (ok / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6 });
   }
 }
-for (const n of sizes) {
-  const server = await start('relay', join(dir, `rate-${n}`));
+for (const [kind, n] of sizes.flatMap((n) => [['relay', n], ['memory', n]])) {
+  const server = await start(kind, join(dir, `rate-${kind}-${n}`));
   const r = await load(server.port, n, Math.ceil(target / n));
   await server.stop();
-  rows.push({ kind: 'relay', n, rate: `${target}/s`, reqs: r.requests.average, events: (r['2xx'] / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6 });
+  rows.push({ kind, n, rate: `${target}/s`, reqs: r.requests.average, events: (r['2xx'] / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6 });
 }
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`ingest, ${seconds}s per run, ${connections} connections, autocannon in a second process (${process.version})`);
 console.log('server  offered   ev/req  req/s     events/s  p50 ms  p99 ms  non-2xx  errors  max RSS MB');
-for (const r of rows) console.log(`${r.kind.padEnd(7)} ${r.rate.padEnd(8)} ${String(r.n).padStart(6)}  ${r.reqs.toFixed(0).padStart(7)}  ${r.events.toFixed(0).padStart(9)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.kind === 'relay' ? r.rssMB.toFixed(0) : '-'}`);
+for (const r of rows) console.log(`${r.kind.padEnd(7)} ${r.rate.padEnd(8)} ${String(r.n).padStart(6)}  ${r.reqs.toFixed(0).padStart(7)}  ${r.events.toFixed(0).padStart(9)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.kind !== 'bare' ? r.rssMB.toFixed(0) : '-'}`);
 for (const n of sizes) {
   const bare = rows.find((r) => r.kind === 'bare' && r.n === n);
   const relay = rows.find((r) => r.kind === 'relay' && r.n === n && r.rate === 'max');

@@ -13,7 +13,7 @@ import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayCon
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
 
-export { configProblems, relayConfigFromEnv };
+export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
 
 export interface StartRelayExtras {
