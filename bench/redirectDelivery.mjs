@@ -1,8 +1,8 @@
 // Section 3: "track, then navigate away at once" (a lead form that redirects to checkout), N times
 // per delivery strategy; the share of events that reached the collector.
 //  - whopq: the snippet and bundle loaded, `whopq('track', …)` then `location.href = <other site>`
-//    in the same task. A fresh browser context per trial, so no event can ride in on a later page
-//    load from the localStorage queue: only what left before or during the unload counts.
+//    in the same task. Storage and cookies are wiped between trials, so no event can ride in on a
+//    later page load from the localStorage queue: only what left before or during the unload counts.
 //  - the patterns peers use, with a body of the same size: plain fetch, fetch keepalive,
 //    sendBeacon, image pixel. These keep no state, so one context serves all their trials.
 // The page navigated to is on another origin (another port), like a checkout host, and answers at
@@ -29,10 +29,10 @@ const SEND = {
 const trialsIn = (hits, path) => new Set(hits.filter((h) => h.path === path).flatMap((h) => [...(h.body + decodeURIComponent(h.query)).matchAll(/trial_(\d+)/g)].map((m) => Number(m[1]))));
 
 async function whopqTrials(browser, site, via, away, n) {
-  for (let i = 0; i < n; i++) {
-    const context = await browser.newContext(CONTEXT_OPTIONS);
-    try {
-      const page = await context.newPage();
+  const context = await browser.newContext(CONTEXT_OPTIONS);
+  try {
+    const page = await context.newPage();
+    for (let i = 0; i < n; i++) {
       await page.goto(`${via.origin}/r/whopq`, { waitUntil: 'load' });
       await page.evaluate(
         ([id, to]) => {
@@ -42,12 +42,16 @@ async function whopqTrials(browser, site, via, away, n) {
         [`trial_${i}`, `${away.origin}/away`],
       );
       await page.waitForURL(`${away.origin}/away`);
-      // Keep the context (and so the browser's in-flight keepalive/beacon requests) alive until
-      // the event arrives or 3 s pass.
+      // Give the browser's in-flight keepalive/beacon requests up to 3 s, then wipe the site's
+      // storage and cookies (on a page without the pixel) so a lost event cannot ride in on the
+      // next trial's page load: only what left before or during the unload counts.
       await site.waitFor((h) => trialsIn(h, '/wq/e').has(i), 3_000);
-    } finally {
-      await context.close();
+      await page.goto(`${via.origin}/r/empty`, { waitUntil: 'load' });
+      await page.evaluate(() => (localStorage.clear(), sessionStorage.clear()));
+      await context.clearCookies();
     }
+  } finally {
+    await context.close();
   }
   return trialsIn(site.hits, '/wq/e').size;
 }
@@ -102,7 +106,7 @@ export async function redirectDelivery({ quick = false } = {}) {
   const pct = (r) => (100 * r.got) / n;
   const whopq = results[0];
   const markdown = [
-    `${n} trials per strategy: the page calls track, then sets \`location.href\` to another origin in the same task. Requests to the collector spend ${HOLD_MS} ms on the wire (a proxy holds them; pages, the bundle and the page navigated to are served at once), so a request cancelled at unload is lost. Counted: distinct events that reached the collector (whopq: within 3 s of the trial, fresh context per trial, so the localStorage queue cannot deliver it later).`,
+    `${n} trials per strategy: the page calls track, then sets \`location.href\` to another origin in the same task. Requests to the collector spend ${HOLD_MS} ms on the wire (a proxy holds them; pages, the bundle and the page navigated to are served at once), so a request cancelled at unload is lost. Counted: distinct events that reached the collector (whopq: within 3 s of its trial, after which the site's storage and cookies are wiped, so the localStorage queue cannot deliver it later).`,
     '',
     table(['strategy', 'delivered', 'share'], results.map((r) => [r.name, `${r.got}/${n}`, `${pct(r).toFixed(0)}%`])),
   ].join('\n');

@@ -28,9 +28,9 @@ async function trial(browser, site, path, rate) {
   }
 }
 
-/** Runs the section; `quick` uses 3 trials per variant instead of 9. */
+/** Runs the section; `quick` uses 2 trials per variant instead of 5. */
 export async function webVitals({ quick = false } = {}) {
-  const trials = quick ? 3 : 9;
+  const trials = quick ? 2 : 5;
   const site = await startBenchSite({
     pages: {
       '/landing/with': () => demo().replace('<!--whopq:snippet-->', snippet()),
