@@ -16,3 +16,13 @@ export { validateEvent } from './lib/validateEvent';
 export type { WhopErrorBody } from './lib/whopError';
 export { createInspector } from './inspector/index';
 export type { InspectorOptions } from './inspector/index';
+// Forwarding to Whop, for runtimes that bring their own outbox (a database table drained by a cron,
+// a queue consumer): one attempt classified into an outcome, the Whop client, and the pull loop.
+export { forwardOne } from './lib/forwardOne';
+export type { ForwardItem, ForwardOneOptions, ForwardReport, PauseSignal } from './lib/forwardOne';
+export { createWhopClient } from './lib/whopClient';
+export type { WhopAnswer, WhopClient, WhopClientOptions } from './lib/whopClient';
+export { createForwarder } from './lib/forwarder';
+export type { Forwarder, ForwarderOptions } from './lib/forwarder';
+export { backoffDelay, parseRetryAfter } from './lib/backoff';
+export type { BackoffOptions } from './lib/backoff';
