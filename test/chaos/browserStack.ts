@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 // @ts-expect-error: a plain .mjs helper without types
 import { chromiumLaunchOptions } from '../../scripts/chromium.mjs';
 import { createLogger } from '../../src/relay/lib/logger';
-import { startRelay, type RunningRelay } from '../../src/relay/node/cli';
+import { relayConfigFromEnv, startRelay, type RunningRelay } from '../../src/relay/node/cli';
 import { startFakeWhop, type FakeWhop } from '../fakeWhop';
 import { COMPANY } from './events';
 
@@ -96,19 +96,18 @@ export async function startBrowserStack(): Promise<BrowserStack> {
     browser,
     logs,
     async relayUp() {
+      // The configuration as `whopq relay` reads it from its environment.
+      const config = relayConfigFromEnv({
+        WHOP_API_KEY: BROWSER_KEY,
+        WHOP_COMPANY_ID: COMPANY,
+        WHOPQ_ORIGINS: pages,
+        PORT: String(relayPort),
+        HOST: '127.0.0.1',
+        WHOPQ_DATA_DIR: join(work, 'data'),
+        WHOP_API_BASE_URL: whop.url,
+      });
       stack.relay = await startRelay(
-        {
-          apiKey: BROWSER_KEY,
-          companies: [COMPANY],
-          origins: [pages],
-          trustedProxies: [],
-          port: relayPort,
-          host: '127.0.0.1',
-          dataDir: join(work, 'data'),
-          baseURL: whop.url,
-          production: false,
-          basePath: '/wq',
-        },
+        config,
         { print: (line) => logs.push(line), logger, bundlePath: bundle },
       );
     },

@@ -10,7 +10,7 @@ import { COMPANY } from './events';
 export interface FuzzBody {
   kind: string;
   contentType: string;
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
 const enc = new TextEncoder();
