@@ -2,7 +2,8 @@
 // ≥ 10,000 fuzzed bodies), then docs/RELIABILITY.md from what each scenario measured.
 // `node scripts/chaos.mjs --fast` runs the sizes `npm test` uses. Extra arguments go to vitest
 // (e.g. a file filter: `node scripts/chaos.mjs test/chaos/faults.test.ts`); the table then holds
-// only what ran. The exit code is vitest's.
+// only what ran. The exit code is vitest's. test/chaos/NOTES.md (how to read the figures, known
+// limits) is appended to the closing note.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
