@@ -222,3 +222,22 @@ describe('forwarder', () => {
     expect(latencies).toHaveLength(3);
   });
 });
+
+describe('an outcome the outbox cannot record', () => {
+  it('is recorded when the event comes back, not sent to Whop again', async () => {
+    // A full disk can refuse even the write that marks a row delivered. The event's lease lapses
+    // and it is claimed again; the forwarder must remember Whop's answer instead of resending.
+    await outbox.append(events(3));
+    const settle = outbox.settle.bind(outbox);
+    let refused = 0;
+    outbox.settle = async (company_id, event_id, outcome) => {
+      if (outcome.kind === 'delivered' && event_id === 'evt_1' && refused++ === 0) throw new Error('database or disk is full');
+      return settle(company_id, event_id, outcome);
+    };
+    start({ leaseMs: 200 });
+    await drained({ delivered: 3 });
+    expect(refused).toBeGreaterThanOrEqual(2);
+    expect(whop.conversions.map((c) => c.body.event_id).sort()).toEqual(['evt_0', 'evt_1', 'evt_2']);
+  });
+});
+

@@ -2,7 +2,7 @@ import type { BackoffOptions } from './backoff';
 import { forwardOne, type ForwardReport } from './forwardOne';
 import { silentLogger, type Logger } from './logger';
 import type { Metrics } from './metrics';
-import type { OutboxRecord, PullOutbox } from './outbox';
+import type { Outcome, OutboxRecord, PullOutbox } from './outbox';
 import { createWhopClient, type WhopClient } from './whopClient';
 
 /** Optional outbox hooks (SqliteOutbox has both) that let the forwarder sleep instead of poll. */
@@ -26,6 +26,8 @@ export interface ForwarderOptions {
   backoff?: BackoffOptions;
   /** After a 401/403/404, wait this long before probing the company again with one event (ms). Default 30_000. */
   pauseProbeMs?: number;
+  /** How long a claimed event is held before another claim may take it (ms). Default 2 × timeoutMs + 5 s. */
+  leaseMs?: number;
   /** Longest sleep when idle (ms), a safety net for outboxes without `onAppend`. Default 5_000. */
   idlePollMs?: number;
   /** Logs pauses, resumes, retries and dead letters (ids and statuses only). Default silent. */
@@ -69,13 +71,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const pauseProbeMs = options.pauseProbeMs ?? 30_000;
   const idlePollMs = options.idlePollMs ?? 5_000;
   // A lease outlives the send it covers (timeout plus reading the body), so no event is sent twice in parallel.
-  const leaseMs = timeoutMs * 2 + 5_000;
+  const leaseMs = options.leaseMs ?? timeoutMs * 2 + 5_000;
   const log = options.logger ?? silentLogger;
   const metrics = options.metrics;
   const client = options.client ?? createWhopClient({ apiKey: options.apiKey, baseURL: options.baseURL, timeoutMs });
 
   const inFlight = new Set<Promise<void>>();
   const paused = new Map<string, _Pause>();
+  // Final outcomes Whop already gave but the outbox could not record (a full disk refuses even the
+  // small write that marks a row delivered). Remembered so the event is recorded, not sent again,
+  // when its lease lapses and it is claimed once more. Lost on restart: Whop's event_id dedup covers that.
+  const unrecorded = new Map<string, Outcome>();
   let running = false;
   let pumping: Promise<void> | null = null;
   let pumpAgain = false;
@@ -152,6 +158,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const { company_id, event_id } = record;
     let probe: _Pause | undefined;
     try {
+      const known = unrecorded.get(company_id + ' ' + event_id);
+      if (known) {
+        await outbox.settle(company_id, event_id, known);
+        unrecorded.delete(company_id + ' ' + event_id);
+        return;
+      }
       const pause = paused.get(company_id);
       if (pause && (pause._probing || Date.now() < pause._probeAt)) {
         // Not this company's turn: keep the event pending until the next probe, unsent.
@@ -197,7 +209,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       }
     }
     if (report.retryAfterMs != null) holdUntil = Math.max(holdUntil, outcome.at + report.retryAfterMs);
-    await outbox.settle(company_id, event_id, outcome);
+    try {
+      await outbox.settle(company_id, event_id, outcome);
+    } catch (error) {
+      if (outcome.kind !== 'retry') unrecorded.set(company_id + ' ' + event_id, outcome);
+      throw error;
+    }
     if (outcome.kind === 'delivered') metrics?.inc('delivered_total');
     else if (outcome.kind === 'retry') {
       metrics?.inc('retried_total', { reason: report.status == null ? 'network' : String(report.status) });
