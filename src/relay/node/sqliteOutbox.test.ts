@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OutboxUnavailableError, type OutboxInput } from '../lib/outbox';
 import { SqliteOutbox } from './sqliteOutbox';
 
@@ -162,12 +163,81 @@ describe('SqliteOutbox', () => {
     expect(await o.append([event('after')])).toEqual([true]);
   });
 
-  it('rejects with OutboxUnavailableError when the database is read-only', async () => {
+  it('rejects with OutboxUnavailableError when another connection holds the write lock, writing nothing', async () => {
     const o = outbox();
     await o.append([event('a')]);
-    (o as unknown as { _db: Database.Database })._db.pragma('query_only = ON');
-    await expect(o.append([event('b'), event('c')])).rejects.toBeInstanceOf(OutboxUnavailableError);
+    const other = new Database(join(dir, 'outbox.db'));
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(o.append([event('b'), event('c')])).rejects.toBeInstanceOf(OutboxUnavailableError);
+      // Reads on the main thread are not held up by the lock.
+      expect((await o.stats()).pending).toBe(1);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
     expect(onDisk().map((r) => r.event_id)).toEqual(['a']);
+    expect(await o.append([event('b')])).toEqual([true]);
+  });
+
+  it('keeps taking writes while a commit is in flight, and sends them as the next group', async () => {
+    const o = outbox();
+    await o.append([event('a')]);
+    const before = walCommits();
+    // The writer thread waits for the lock (busy_timeout) with 'b' in hand; the event loop does not.
+    const other = new Database(join(dir, 'outbox.db'));
+    other.exec('BEGIN IMMEDIATE');
+    const first = o.append([event('b')]);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const later = [o.append([event('c')])];
+    await new Promise((r) => setImmediate(r));
+    later.push(o.append([event('d'), event('b')]));
+    other.exec('ROLLBACK');
+    other.close();
+    expect(await first).toEqual([true]);
+    expect(await Promise.all(later)).toEqual([[true], [true, false]]);
+    expect(onDisk().map((r) => r.event_id)).toEqual(['a', 'b', 'c', 'd']);
+    // 'b' alone, then 'c' and 'd' (queued during its commit) together.
+    expect(walCommits() - before).toBe(2);
+  });
+
+  it('reports unavailable when the writer thread dies, starts a new one, and loses nothing it acknowledged', async () => {
+    const o = outbox();
+    const woken: number[] = [];
+    o.onAppend(() => woken.push(1));
+    expect(await o.append([event('a')])).toEqual([true]);
+    const worker = (o as unknown as { _worker: Worker })._worker;
+    // 'b' is queued for the thread that is being stopped: it commits, or fails with a 503.
+    const inFlight = o.append([event('b')]).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await worker.terminate();
+    const b = await inFlight;
+    if ('error' in b) expect(b.error).toBeInstanceOf(OutboxUnavailableError);
+    else expect(b.value).toEqual([true]);
+    // Unavailable until the new thread takes writes; then the browser's resend of 'b' is stored or recognised.
+    const resent = await vi.waitFor(() => o.append([event('b'), event('c')]), { timeout: 10_000, interval: 20 });
+    expect(resent).toEqual(['error' in b ? true : false, true]);
+    expect((o as unknown as { _worker: Worker })._worker).not.toBe(worker);
+    expect(onDisk().map((r) => r.event_id)).toEqual(['a', 'b', 'c']);
+    expect(woken.length).toBeGreaterThanOrEqual(2);
+    // Claims and settles go through the new thread too.
+    const claimed = await o.claim(Date.now() + 1000, 10, 60_000);
+    expect(claimed.map((r) => r.event_id)).toEqual(['a', 'b', 'c']);
+    await o.settle('biz_a', 'a', { kind: 'delivered', at: Date.now(), whop_id: null });
+    expect((await o.stats()).delivered).toBe(1);
+  });
+
+  it('commits the writes queued before close, and refuses later ones', async () => {
+    const o = outbox();
+    const queued = o.append([event('a'), event('b')]);
+    const closing = o.close();
+    await expect(o.append([event('c')])).rejects.toBeInstanceOf(OutboxUnavailableError);
+    expect(await queued).toEqual([true, true]);
+    await closing;
+    expect(onDisk().map((r) => r.event_id)).toEqual(['a', 'b']);
   });
 
   it('rejects with OutboxUnavailableError once closed', async () => {

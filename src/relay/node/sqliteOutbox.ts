@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Conversion } from '../../shared/conversion';
 import {
@@ -9,6 +11,7 @@ import {
   type Outcome,
   type PullOutbox,
 } from '../lib/outbox';
+import { sqliteWriterSource, type WriterConfig, type WriterOp, type WriterReply } from './sqliteWriter';
 
 export interface SqliteOutboxOptions {
   /** The database file (created with its directory's WAL side files). `:memory:` works for tests. */
@@ -31,9 +34,9 @@ export interface SqliteOutboxOptions {
   retainMs?: number;
 }
 
-/** One write waiting for the next group commit. */
+/** One write waiting for (or in) a group commit on the writer thread. */
 interface _Pending {
-  _run: () => unknown;
+  _op: WriterOp;
   _resolve: (result: never) => void;
   _reject: (error: unknown) => void;
 }
@@ -78,77 +81,66 @@ CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 
 const _COLUMNS = 'company_id, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id';
 
+/** Longest wait before restarting a writer thread that keeps dying (ms). */
+const _MAX_RESTART_DELAY = 5_000;
+
 /**
  * The Node outbox: one SQLite file in WAL mode (better-sqlite3), unique on (company_id, event_id).
- * Writes arriving in the same event-loop turn (appends, claims, settles) share one transaction and one fsync (group commit),
- * and each caller resolves only after that COMMIT. One relay process per database file: on open,
- * leases left by a previous process (killed mid-send) are released so their events go out again.
+ *
+ * Writes (appends, claims, settles, prunes) run on a writer thread with its own connection, so the
+ * event loop keeps reading requests while a COMMIT waits on fsync. Writes queued in one event-loop
+ * turn, or while the previous commit was in flight, share one transaction and one fsync (group
+ * commit), and each caller resolves only after that COMMIT. Reads (stats, recent, nextDueAt) use a
+ * connection on the main thread: WAL readers never wait for the writer.
+ *
+ * If the writer thread dies, the writes it held reject with `OutboxUnavailableError` (503: the
+ * browser keeps its copy and resends; a resend of an event that did commit is a duplicate) and a
+ * new thread is started. One relay process per database file: on open, leases left by a previous
+ * process (killed mid-send) are released so their events go out again.
  */
 export class SqliteOutbox implements PullOutbox {
   private _db: Database.Database;
-  private _dryRun: boolean;
+  private _config: WriterConfig;
+  private _worker: Worker | null = null;
+  private _restartDelay = 0;
+  private _restartTimer: ReturnType<typeof setTimeout> | null = null;
   private _queue: _Pending[] = [];
+  private _inFlight: _Pending[] | null = null;
   private _scheduled = false;
   private _closed = false;
+  private _closing: Promise<void> | null = null;
+  private _idleWaiters: Array<() => void> = [];
   private _listeners = new Set<() => void>();
-  private _insert: Database.Statement;
-  private _flushTx: Database.Transaction<(queue: _Pending[]) => unknown[]>;
-  private _appended = false;
   private _retainMs: number;
   private _pruneTimer: ReturnType<typeof setInterval> | null = null;
-  private _s: Record<'claim' | 'delivered' | 'retry' | 'dead' | 'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue' | 'prune', Database.Statement>;
+  private _s: Record<'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue', Database.Statement>;
 
   constructor(options: SqliteOutboxOptions) {
-    this._dryRun = options.dryRun ?? false;
     this._db = new Database(options.path);
     this._db.pragma('journal_mode = WAL');
-    this._db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
-    // Only another writer (a second process, which should not exist) can hold the write lock in WAL
-    // mode. better-sqlite3 waits synchronously, blocking the event loop, so wait briefly and then
-    // fail (503, the browser keeps its copy) rather than stall every request.
     this._db.pragma('busy_timeout = 1000');
     this._db.exec(_SCHEMA);
-    if (options.maxBytes) {
-      const pageSize = this._db.pragma('page_size', { simple: true }) as number;
-      this._db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
-    }
+    // Before the writer thread starts: only here are all leases a previous process's.
     this._db
       .prepare("UPDATE events SET next_attempt_at = ?, lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL")
       .run(Date.now());
-    this._insert = this._db.prepare(
-      `INSERT OR IGNORE INTO events (company_id, event_id, body, received_at, state, next_attempt_at)
-       VALUES (@company_id, @event_id, @body, @received_at, '${this._dryRun ? 'dry_run' : 'pending'}', ${this._dryRun ? 'NULL' : '@received_at'})`,
-    );
-    this._flushTx = this._db.transaction((queue: _Pending[]) => queue.map((pending) => pending._run()));
     const prepare = (sql: string) => this._db.prepare(sql);
     this._s = {
-      claim: prepare(
-        `UPDATE events SET next_attempt_at = @lease, lease_until = @lease, attempts = attempts + 1
-         WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at, seq LIMIT @limit)
-         RETURNING seq, ${_COLUMNS}`,
-      ),
-      delivered: prepare(
-        `UPDATE events SET state = 'delivered', delivered_at = @at, whop_id = @whop_id, next_attempt_at = NULL, lease_until = NULL, last_error = NULL
-         WHERE company_id = @company_id AND event_id = @event_id`,
-      ),
-      // A retry only touches a pending event: a late answer must not revive a delivered or dead one.
-      retry: prepare(
-        `UPDATE events SET next_attempt_at = @next, lease_until = NULL, last_error = @error
-         WHERE company_id = @company_id AND event_id = @event_id AND state = 'pending'`,
-      ),
-      dead: prepare(
-        `UPDATE events SET state = 'dead', next_attempt_at = NULL, lease_until = NULL, last_error = @error
-         WHERE company_id = @company_id AND event_id = @event_id`,
-      ),
       counts: prepare('SELECT state, count(*) AS n FROM events GROUP BY state'),
       oldest: prepare("SELECT min(received_at) AS t FROM events WHERE state = 'pending'"),
       minutes: prepare('SELECT (received_at / 60000) * 60000 AS m, count(*) AS n FROM events WHERE received_at >= ? GROUP BY m ORDER BY m'),
       recent: prepare(`SELECT ${_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?`),
       nextDue: prepare("SELECT min(next_attempt_at) AS t FROM events WHERE state = 'pending'"),
-      prune: prepare(
-        `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run') AND received_at < ? LIMIT 5000)`,
-      ),
     };
+    this._config = {
+      // Resolved here, where the bundle or source sits next to its node_modules, not from the cwd.
+      sqlite: createRequire(import.meta.url).resolve('better-sqlite3'),
+      path: options.path,
+      dryRun: options.dryRun ?? false,
+      synchronous: options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
+      maxBytes: options.maxBytes,
+    };
+    this._startWorker();
     this._retainMs = options.retainMs ?? 30 * 24 * 3_600_000;
     if (this._retainMs > 0) {
       const prune = () => void this.prune().catch(() => {}); // a failed prune is retried next round
@@ -166,101 +158,110 @@ export class SqliteOutbox implements PullOutbox {
     if (this._retainMs <= 0) return 0;
     let total = 0;
     for (;;) {
-      const n = await this._write(() => this._s.prune.run(now - this._retainMs).changes);
+      const n = await this._write<number>({ k: 'prune', before: now - this._retainMs });
       total += n;
       if (n < 5000) return total;
     }
   }
 
-  append(events: readonly OutboxInput[]): Promise<boolean[]> {
-    if (events.length === 0) return this._closed ? Promise.reject(new OutboxUnavailableError('outbox is closed')) : Promise.resolve([]);
-    let rows: Array<{ company_id: string; event_id: string; body: string; received_at: number }>;
-    try {
-      rows = events.map((e) => ({ company_id: e.company_id, event_id: e.event_id, body: JSON.stringify(e.body), received_at: e.received_at }));
-    } catch (error) {
-      return Promise.reject(error);
+  async append(events: readonly OutboxInput[]): Promise<boolean[]> {
+    if (events.length === 0) {
+      if (this._closed) throw new OutboxUnavailableError('outbox is closed');
+      return [];
     }
-    return this._write(() => {
-      const stored = rows.map((row) => this._insert.run(row).changes === 1);
-      if (stored.includes(true)) this._appended = true;
-      return stored;
-    });
+    const rows = events.map((e) => ({ company_id: e.company_id, event_id: e.event_id, body: JSON.stringify(e.body), received_at: e.received_at }));
+    return this._write<boolean[]>({ k: 'append', rows });
   }
 
-  claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]> {
-    return this._write(() => {
-      const rows = this._s.claim.all({ lease: now + leaseMs, now, limit }) as Array<_Row & { seq: number }>;
-      // RETURNING does not promise an order; hand them out oldest first.
-      rows.sort((a, b) => a.seq - b.seq);
-      return rows.map(_toRecord);
-    });
+  async claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]> {
+    const rows = await this._write<_Row[]>({ k: 'claim', now, limit, leaseMs });
+    return rows.map(_toRecord);
   }
 
-  settle(company_id: string, event_id: string, outcome: Outcome): Promise<void> {
-    const params = { company_id, event_id, at: outcome.at };
-    return this._write(() => {
-      if (outcome.kind === 'delivered') this._s.delivered.run({ ...params, whop_id: outcome.whop_id });
-      else if (outcome.kind === 'retry') this._s.retry.run({ ...params, next: outcome.next_attempt_at, error: outcome.error });
-      else this._s.dead.run({ ...params, error: outcome.error });
-    });
+  async settle(company_id: string, event_id: string, outcome: Outcome): Promise<void> {
+    await this._write<void>({ k: 'settle', company_id, event_id, outcome });
   }
 
   /**
-   * Group commit: every write (appends from ingest, claims and settles from the forwarder) queued
-   * in the same event-loop turn runs in one transaction with one fsync, and each caller resolves
-   * only after that COMMIT. setImmediate runs after this turn's I/O callbacks; while a commit
-   * blocks on fsync, new requests pile up for the next one, so batches grow with load.
+   * Queues a write for the next group commit. A group leaves for the writer thread at the end of
+   * the event-loop turn (setImmediate, after this turn's I/O callbacks) when no commit is in
+   * flight, else as soon as the one in flight is answered: batches grow with load by themselves.
    */
-  private _write<T>(run: () => T): Promise<T> {
+  private _write<T>(op: WriterOp): Promise<T> {
     if (this._closed) return Promise.reject(new OutboxUnavailableError('outbox is closed'));
+    if (!this._worker) return Promise.reject(new OutboxUnavailableError('outbox writer is restarting'));
     return new Promise<T>((resolve, reject) => {
-      this._queue.push({ _run: run, _resolve: resolve as (result: never) => void, _reject: reject });
-      if (!this._scheduled) {
-        this._scheduled = true;
-        setImmediate(() => this._flush());
-      }
+      this._queue.push({ _op: op, _resolve: resolve as (result: never) => void, _reject: reject });
+      this._schedule();
     });
   }
 
-  private _flush(): void {
-    this._scheduled = false;
-    const queue = this._queue;
-    this._queue = [];
-    if (queue.length === 0) return;
-    this._appended = false;
-    let results: unknown[];
-    try {
-      if (this._closed) throw new Error('outbox is closed');
-      results = this._flushTx.immediate(queue);
-    } catch (error) {
-      // The transaction rolled back: nothing of any caller in this group was written.
-      if (this._closed || queue.length === 1) {
-        const unavailable = new OutboxUnavailableError(`outbox cannot write: ${(error as Error).message}`, { cause: error });
-        for (const pending of queue) pending._reject(unavailable);
-        return;
-      }
-      // One failing write must not take the others down with it: on a full disk an append fails
-      // while the forwarder's settles (in-place updates) still fit, and a settle rolled back here
-      // would leave a delivered event leased, to be sent to Whop again. Retry each write alone.
-      this._appended = false;
-      for (const pending of queue) this._flushOne(pending);
-      if (this._appended && !this._dryRun) for (const listener of this._listeners) listener();
-      return;
-    }
-    queue.forEach((pending, i) => pending._resolve(results[i] as never));
-    if (this._appended && !this._dryRun) for (const listener of this._listeners) listener();
+  private _schedule(): void {
+    if (this._scheduled || this._inFlight || this._queue.length === 0) return;
+    this._scheduled = true;
+    setImmediate(() => {
+      this._scheduled = false;
+      if (this._inFlight || this._queue.length === 0 || !this._worker) return;
+      this._inFlight = this._queue;
+      this._queue = [];
+      // Keep the process alive while a commit is owed to someone; idle, the thread does not.
+      this._worker.ref();
+      this._worker.postMessage({ ops: this._inFlight.map((p) => p._op) });
+    });
   }
 
-  /** One write in a transaction of its own (the fallback when a group commit failed). */
-  private _flushOne(pending: _Pending): void {
-    let result: unknown;
-    try {
-      result = this._flushTx.immediate([pending])[0];
-    } catch (error) {
-      pending._reject(new OutboxUnavailableError(`outbox cannot write: ${(error as Error).message}`, { cause: error }));
-      return;
-    }
-    pending._resolve(result as never);
+  private _startWorker(): void {
+    this._restartTimer = null;
+    const worker = new Worker(sqliteWriterSource, { eval: true, workerData: this._config });
+    worker.unref();
+    let crash: unknown;
+    worker.on('message', (reply: WriterReply) => {
+      if ('ready' in reply) {
+        this._restartDelay = 0;
+        return;
+      }
+      const batch = this._inFlight ?? [];
+      this._inFlight = null;
+      let appended = false;
+      reply.results.forEach((result, i) => {
+        const pending = batch[i]!;
+        if (result.ok) {
+          if (pending._op.k === 'append' && (result.value as boolean[]).includes(true)) appended = true;
+          pending._resolve(result.value as never);
+        } else {
+          const cause = Object.assign(new Error(result.message), { code: result.code });
+          pending._reject(new OutboxUnavailableError(`outbox cannot write: ${result.message}`, { cause }));
+        }
+      });
+      if (appended && !this._config.dryRun) for (const listener of this._listeners) listener();
+      if (this._queue.length) this._schedule();
+      else this._onIdle();
+    });
+    worker.on('error', (error) => (crash = error));
+    worker.on('exit', (code) => {
+      if (worker !== this._worker) return; // closed on purpose
+      this._worker = null;
+      // Whatever the thread held may or may not have committed; the callers are told it failed
+      // (503, the browser resends, a resend of a committed event is a duplicate) and nothing waits.
+      const reason = (crash as Error | undefined)?.message ?? `exit code ${code}`;
+      const lost = [...(this._inFlight ?? []), ...this._queue];
+      this._inFlight = null;
+      this._queue = [];
+      for (const pending of lost) pending._reject(new OutboxUnavailableError(`outbox writer stopped: ${reason}`, { cause: crash }));
+      this._onIdle();
+      if (this._closed) return;
+      const delay = this._restartDelay;
+      this._restartDelay = Math.min(_MAX_RESTART_DELAY, Math.max(100, delay * 2));
+      this._restartTimer = setTimeout(() => this._startWorker(), delay);
+      this._restartTimer.unref?.();
+      // Writes fail fast (503) until the new thread exists.
+    });
+    this._worker = worker;
+  }
+
+  private _onIdle(): void {
+    this._worker?.unref();
+    for (const waiter of this._idleWaiters.splice(0)) waiter();
   }
 
   async stats(): Promise<OutboxStats> {
@@ -298,14 +299,24 @@ export class SqliteOutbox implements PullOutbox {
     return () => this._listeners.delete(listener);
   }
 
-  async close(): Promise<void> {
-    if (this._closed) return;
-    // Appends already queued in this turn still commit; later ones are refused.
-    if (this._queue.length) this._flush();
+  /** Writes already queued still commit; later ones are refused. Resolves once the file is closed. */
+  close(): Promise<void> {
     this._closed = true;
-    if (this._pruneTimer) clearInterval(this._pruneTimer);
-    this._listeners.clear();
-    this._db.close();
+    this._closing ??= (async () => {
+      if (this._pruneTimer) clearInterval(this._pruneTimer);
+      if (this._restartTimer) clearTimeout(this._restartTimer);
+      if (this._inFlight || this._queue.length) await new Promise<void>((done) => this._idleWaiters.push(done));
+      const worker = this._worker;
+      this._worker = null;
+      if (worker) {
+        const exited = new Promise((done) => worker.once('exit', done));
+        worker.postMessage({ close: true });
+        await exited;
+      }
+      this._listeners.clear();
+      this._db.close();
+    })();
+    return this._closing;
   }
 
   private _assertOpen(): void {

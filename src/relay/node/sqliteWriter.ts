@@ -1,0 +1,123 @@
+import type { Outcome } from '../lib/outbox';
+
+/** One write the SQLite writer thread runs inside a group commit. */
+export type WriterOp =
+  | { k: 'append'; rows: Array<{ company_id: string; event_id: string; body: string; received_at: number }> }
+  | { k: 'claim'; now: number; limit: number; leaseMs: number }
+  | { k: 'settle'; company_id: string; event_id: string; outcome: Outcome }
+  | { k: 'prune'; before: number };
+
+/** What the writer thread answers: `ready` once its connection is open, then one `results` per batch, in op order. */
+export type WriterReply =
+  | { ready: true }
+  | { results: Array<{ ok: true; value: unknown } | { ok: false; message: string; code?: string }> };
+
+/** How the writer thread opens its connection (`workerData`). */
+export interface WriterConfig {
+  /** Absolute path of the better-sqlite3 package, resolved by the main thread. */
+  sqlite: string;
+  path: string;
+  dryRun: boolean;
+  synchronous: 'FULL' | 'NORMAL';
+  maxBytes?: number;
+}
+
+/**
+ * The writer thread's code, run with `new Worker(sqliteWriterSource, { eval: true, workerData })`.
+ * A source string rather than a file of its own: every way the relay is built or run (vitest on the
+ * TypeScript sources, dist/relay/cli.js, the CLI bundled into a temp dir by test/restart.test.ts,
+ * the bench scripts that bundle sqliteOutbox.ts) carries it inside the module that starts it, with
+ * no second entry point to keep next to the bundle. It loads better-sqlite3 from the absolute path
+ * the main thread resolved, so it does not depend on the working directory, and it uses neither
+ * `require` nor `import`: a worker inherits the process's flags, and under `--input-type=module`
+ * (`node --input-type=module -e …`, as bench/ingest.mjs starts the relay) eval code is an ES module.
+ *
+ * Each `{ ops }` message is one group commit: all ops in one IMMEDIATE transaction, one fsync. If
+ * the group fails (an append on a full disk), each op is retried in a transaction of its own, so a
+ * settle that fits is not rolled back with an append that does not. Claims and settles are the
+ * statements of the single-threaded outbox this replaced; the schema is created by the main thread.
+ */
+export const sqliteWriterSource = String.raw`'use strict';
+const { parentPort, workerData: config } = process.getBuiltinModule('node:worker_threads');
+const Database = process.getBuiltinModule('node:module').createRequire(config.sqlite)(config.sqlite);
+const db = new Database(config.path);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = ' + (config.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'));
+// Only another process can hold the write lock; wait briefly, then fail the batch (503).
+db.pragma('busy_timeout = 1000');
+if (config.maxBytes) {
+  const pageSize = db.pragma('page_size', { simple: true });
+  db.pragma('max_page_count = ' + Math.max(1, Math.floor(config.maxBytes / pageSize)));
+}
+const COLUMNS = 'company_id, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id';
+const insert = db.prepare(
+  "INSERT OR IGNORE INTO events (company_id, event_id, body, received_at, state, next_attempt_at) VALUES (@company_id, @event_id, @body, @received_at, " +
+    (config.dryRun ? "'dry_run', NULL)" : "'pending', @received_at)"),
+);
+const claim = db.prepare(
+  "UPDATE events SET next_attempt_at = @lease, lease_until = @lease, attempts = attempts + 1 " +
+    "WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at, seq LIMIT @limit) " +
+    'RETURNING seq, ' + COLUMNS,
+);
+const delivered = db.prepare(
+  "UPDATE events SET state = 'delivered', delivered_at = @at, whop_id = @whop_id, next_attempt_at = NULL, lease_until = NULL, last_error = NULL " +
+    'WHERE company_id = @company_id AND event_id = @event_id',
+);
+// A retry only touches a pending event: a late answer must not revive a delivered or dead one.
+const retry = db.prepare(
+  'UPDATE events SET next_attempt_at = @next, lease_until = NULL, last_error = @error ' +
+    "WHERE company_id = @company_id AND event_id = @event_id AND state = 'pending'",
+);
+const dead = db.prepare(
+  "UPDATE events SET state = 'dead', next_attempt_at = NULL, lease_until = NULL, last_error = @error " +
+    'WHERE company_id = @company_id AND event_id = @event_id',
+);
+const prune = db.prepare(
+  "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run') AND received_at < ? LIMIT 5000)",
+);
+
+function run(op) {
+  if (op.k === 'append') return op.rows.map((row) => insert.run(row).changes === 1);
+  if (op.k === 'claim') {
+    const rows = claim.all({ lease: op.now + op.leaseMs, now: op.now, limit: op.limit });
+    // RETURNING does not promise an order; hand them out oldest first.
+    return rows.sort((a, b) => a.seq - b.seq);
+  }
+  if (op.k === 'settle') {
+    const o = op.outcome;
+    const params = { company_id: op.company_id, event_id: op.event_id, at: o.at };
+    if (o.kind === 'delivered') delivered.run({ ...params, whop_id: o.whop_id });
+    else if (o.kind === 'retry') retry.run({ ...params, next: o.next_attempt_at, error: o.error });
+    else dead.run({ ...params, error: o.error });
+    return undefined;
+  }
+  if (op.k === 'prune') return prune.run(op.before).changes;
+  throw new Error('unknown outbox write ' + op.k);
+}
+const group = db.transaction((ops) => ops.map(run));
+const failed = (error) => ({ ok: false, message: String((error && error.message) || error), code: error && error.code });
+
+parentPort.on('message', (message) => {
+  if (message.close) {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  const ops = message.ops;
+  let results;
+  try {
+    results = group.immediate(ops).map((value) => ({ ok: true, value }));
+  } catch (error) {
+    // Rolled back: nothing of this group was written. Alone, the error is this op's own.
+    results = ops.length === 1 ? [failed(error)] : ops.map((op) => {
+      try {
+        return { ok: true, value: group.immediate([op])[0] };
+      } catch (alone) {
+        return failed(alone);
+      }
+    });
+  }
+  parentPort.postMessage({ results });
+});
+parentPort.postMessage({ ready: true });
+`;
