@@ -310,6 +310,8 @@ export class SqliteOutbox implements PullOutbox {
       this._worker = null;
       if (worker) {
         const exited = new Promise((done) => worker.once('exit', done));
+        // An idle writer is unref'd; a process whose last act is `await close()` must wait for it.
+        worker.ref();
         worker.postMessage({ close: true });
         await exited;
       }

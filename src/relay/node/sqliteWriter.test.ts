@@ -48,3 +48,26 @@ for (const execArgv of [[], ['--input-type=module']]) {
     expect(results[1]).toMatchObject({ ok: true, value: [{ event_id: 'e1', attempts: 1, next_attempt_at: 12 }] });
   });
 }
+
+// The writer thread is unref'd while idle so an open outbox does not keep a process alive; a plain
+// Node script that awaits its writes and its close must still run to the end (exit code 0, not 13).
+it('keeps a plain Node process alive while it awaits writes and close()', async () => {
+  const { build } = await import('esbuild');
+  const { execFileSync } = await import('node:child_process');
+  const { symlinkSync, writeFileSync } = await import('node:fs');
+  const { resolve } = await import('node:path');
+  await build({ entryPoints: [resolve('src/relay/node/sqliteOutbox.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: join(dir, 'outbox.mjs'), logLevel: 'warning' });
+  symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+  writeFileSync(
+    join(dir, 'script.mjs'),
+    `import { SqliteOutbox } from './outbox.mjs';
+     const o = new SqliteOutbox({ path: ${JSON.stringify(join(dir, 's.db'))} });
+     const e = (id) => ({ company_id: 'biz_a', event_id: id, received_at: Date.now(), body: {} });
+     console.log(JSON.stringify(await o.append([e('a')])));
+     console.log(JSON.stringify(await o.append([e('a'), e('b')])));
+     await o.close();
+     console.log('closed');`,
+  );
+  const out = execFileSync(process.execPath, [join(dir, 'script.mjs')], { cwd: dir, encoding: 'utf8', timeout: 15_000 });
+  expect(out.trim().split('\n')).toEqual(['[true]', '[false,true]', 'closed']);
+});
