@@ -2,13 +2,16 @@
 // snippet + bundle, init and the first track cause a long task (> 50 ms). Prints figures; not part
 // of `npm test` (timings are no pass/fail material on a shared machine).
 //   node esbuild.config.mjs pixel && node bench/track-cost.mjs [calls=1000]
+// BUNDLE=path/to/whopq.js measures another build (e.g. an earlier one, for a before/after figure).
 import { chromium } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { chromiumLaunchOptions } from '../scripts/chromium.mjs';
 
 const CALLS = Number(process.argv[2]) || 1000;
-const bundle = readFileSync('dist/whopq.js');
+const bundle = readFileSync(process.env.BUNDLE || 'dist/whopq.js');
+/** In the page: nothing queued, in either format (one key per event, or the single array of earlier builds). */
+const EMPTY = "!Object.keys(localStorage).some((k) => k.startsWith('wq_q1:')) && JSON.parse(localStorage.getItem('wq_q1') || '[]').length == 0";
 const snippet = readFileSync('dist/snippet.min.js', 'utf8').trim();
 
 // Cross-origin isolation (COOP+COEP) gives performance.now() 5 µs resolution instead of 100 µs.
@@ -43,7 +46,7 @@ try {
     for (const kind of ['pixel', 'baseline']) {
       const t = await browser.newPage();
       await t.goto(base + (kind == 'pixel' ? '/?fbclid=bench&utm_source=bench' : '/baseline'));
-      if (kind == 'pixel') await t.waitForFunction(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length == 0 && window.whopq.version, null, { timeout: 10_000 });
+      if (kind == 'pixel') await t.waitForFunction(`${EMPTY} && window.whopq.version`, null, { timeout: 10_000 });
       await t.waitForTimeout(200);
       longTasks[kind].push(...(await t.evaluate(() => window.__long)));
       await t.close();
@@ -72,7 +75,7 @@ try {
     );
     ms.sort((a, b) => a - b);
     console.log(`${label.padEnd(44)} p50 ${pct(ms, 50).toFixed(3)} ms  p95 ${pct(ms, 95).toFixed(3)} ms  max ${ms.at(-1).toFixed(3)} ms`);
-    await tab.waitForFunction(() => JSON.parse(localStorage.getItem('wq_q1') || '[]').length == 0, null, { timeout: 60_000 });
+    await tab.waitForFunction(EMPTY, null, { timeout: 60_000 });
   };
 
   console.log(`whopq track cost, Chromium ${browser.version()}, ${CALLS} calls each, crossOriginIsolated=${load.isolated}`);

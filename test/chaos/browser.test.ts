@@ -33,11 +33,11 @@ describe('Chromium', () => {
     await context.setOffline(true);
     const sent = ids('offline', 5);
     await page.evaluate((list) => list.forEach((id) => whopq('track', 'lead', {}, { event_id: id })), sent);
-    await page.waitForFunction(() => (JSON.parse(localStorage.getItem('wq_q1') || '[]') as unknown[]).length === 5, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 5, undefined, { timeout: 15_000 });
     const whileOffline = { requests: watch.sent(), atWhop: stack.whop.conversions.length };
     await context.setOffline(false);
     await until(Date.now() + T / 2, () => tally(stack.whop, sent).delivered === sent.length);
-    await page.waitForFunction(() => (JSON.parse(localStorage.getItem('wq_q1') || '[]') as unknown[]).length === 0, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 0, undefined, { timeout: 15_000 });
     const t = tally(stack.whop, sent);
     recordScenario({ scenario: 'Browser offline, then online', group: 'fault', sent: t.sent, delivered: t.delivered, duplicated: t.duplicated, lost: t.lost, notes: `while offline: ${whileOffline.requests} ingest requests, queue held 5; online: ${watch.sent()} requests in all` });
     expect(whileOffline).toEqual({ requests: 0, atWhop: 0 });
@@ -56,7 +56,7 @@ describe('Chromium', () => {
     await page.evaluate((list) => list.forEach((id) => whopq('track', 'schedule', {}, { event_id: id })), sent);
     // The pixel tried (connection refused) and kept the events.
     await until(Date.now() + 15_000, () => watch.failed() > 0);
-    expect(await page.evaluate(() => (JSON.parse(localStorage.getItem('wq_q1') || '[]') as unknown[]).length)).toBe(3);
+    expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length)).toBe(3);
     // The page ends (pagehide beacons go nowhere either).
     await page.close({ runBeforeUnload: false });
     const failedDuringLife = watch.failed();
@@ -65,7 +65,7 @@ describe('Chromium', () => {
     const again = await context.newPage();
     await again.goto(`${stack.pages}/pricing.html`);
     await until(Date.now() + T / 2, () => tally(stack.whop, sent).delivered === sent.length);
-    await again.waitForFunction(() => (JSON.parse(localStorage.getItem('wq_q1') || '[]') as unknown[]).length === 0, undefined, { timeout: 15_000 });
+    await again.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 0, undefined, { timeout: 15_000 });
     await until(Date.now() + 10_000, async () => (await stack.relay!.outbox.stats()).pending === 0);
     const t = tally(stack.whop, sent);
     recordScenario({ scenario: 'Relay unreachable for the whole page life, then the visitor returns', group: 'fault', sent: t.sent, delivered: t.delivered, duplicated: t.duplicated, lost: t.lost, notes: `${failedDuringLife} sends failed during the page's life; delivered from the next page view` });

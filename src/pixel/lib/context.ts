@@ -21,15 +21,12 @@ export function buildContext(touch: Touch | undefined): ConversionContext {
   // The API has a single Google click field. gbraid/wbraid (iOS-consent-mode clicks) are stored in
   // the same touch as the gclid; a gclid wins, and when only a gbraid/wbraid exists its value goes
   // in `gclid`, since that is the only place Whop reads a Google click from.
-  const g = touch && (touch.gclid || touch.gbraid || touch.wbraid);
-  if (g) c.gclid = g as string;
-  const fbp = getCookie('_fbp', jar);
-  if (fbp) c.fbp = fbp;
-  const fbc = c.fbclid || fields(getCookie('_fbc', jar), 3, 3);
-  if (fbc) c.fbclid = fbc;
-  const ga = fields(getCookie('_ga', jar), 3, -2);
-  if (ga) c.ga = ga;
-  const ttp = getCookie('_ttp', jar);
-  if (ttp) c.ttp = ttp;
+  // Empty and absent values are left out.
+  const set = (k: string, v: unknown) => v && (c[k] = v as string);
+  set('gclid', touch && (touch.gclid || touch.gbraid || touch.wbraid));
+  set('fbp', getCookie('_fbp', jar));
+  set('fbclid', c.fbclid || fields(getCookie('_fbc', jar), 3, 3));
+  set('ga', fields(getCookie('_ga', jar), 3, -2));
+  set('ttp', getCookie('_ttp', jar));
   return c;
 }

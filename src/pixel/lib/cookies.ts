@@ -37,7 +37,7 @@ export function setCookie(name: string, value: string, days: number, domain?: st
  */
 export function registrableDomain(host = location.hostname): string | undefined {
   const parts = host.split('.');
-  for (let i = parts.length - 2; i >= 0; i--) {
+  for (let i = parts.length - 1; i--; ) {
     const d = parts.slice(i).join('.');
     setCookie('wq_d', '1', 1, d);
     if (getCookie('wq_d')) {

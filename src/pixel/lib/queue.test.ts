@@ -1,13 +1,40 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Item } from './queue';
-import { clearQueue, enqueue, itemKey, loadQueue, MAX_AGE, MAX_BYTES, MAX_ITEMS, QUEUE_KEY, removeFromQueue, saveQueue, setPersist } from './queue';
+import { clearQueue, drop, enqueue, itemKey, loadQueue, markBeaconed, MAX_AGE, MAX_BYTES, MAX_ITEMS, PREFIX, QUEUE_KEY, setPersist } from './queue';
 
-const item = (n: number, t = Date.now(), extra = ''): Item => ({
+const T0 = Date.now();
+const item = (n: number, t = T0 + n, extra = ''): Item => ({
   e: { company_id: 'biz_a', event_id: 'e' + n, event_name: 'lead', url: 'https://shop.example/' + extra },
   t,
 });
-const stored = () => JSON.parse(localStorage.getItem(QUEUE_KEY) || '[]') as Item[];
+/** The events in storage, by key, oldest first. */
+const storedKeys = () => Object.keys(localStorage).filter((k) => k.startsWith(PREFIX)).sort();
+const stored = () => storedKeys().map((k) => JSON.parse(localStorage.getItem(k)!) as Item);
+const ids = (items: Item[]) => items.map((i) => i.e.event_id);
+const throwing = (name: string) => () => {
+  throw new DOMException('refused', name);
+};
+
+/**
+ * Puts a watching proxy in front of the real localStorage (the pixel reads and writes it by
+ * property access, Storage's named getter and setter), recording the keys read and written;
+ * `full` makes every write throw QuotaExceededError, as a full origin does.
+ */
+function watchStorage(full = false) {
+  const real = localStorage;
+  const seen = { read: [] as string[], written: [] as string[] };
+  const proxy = new Proxy(real, {
+    get: (t, k) => (typeof k == 'string' && seen.read.push(k), Reflect.get(t, k)),
+    set: (t, k, v) => {
+      if (full) throw new DOMException('full', 'QuotaExceededError');
+      seen.written.push(k as string);
+      return Reflect.set(t, k, v);
+    },
+  });
+  vi.spyOn(window, 'localStorage', 'get').mockReturnValue(proxy);
+  return seen;
+}
 
 beforeEach(() => {
   setPersist(true);
@@ -17,79 +44,165 @@ beforeEach(() => {
 afterEach(() => vi.restoreAllMocks());
 
 describe('queue', () => {
-  it('writes every enqueue to the versioned key at once', () => {
+  it('writes each enqueue under a key of its own, versioned, with time, company and event id', () => {
     enqueue(item(1));
     enqueue(item(2));
-    expect(stored().map((i) => i.e.event_id)).toEqual(['e1', 'e2']);
-    expect(loadQueue().map(itemKey)).toEqual(['biz_a e1', 'biz_a e2']);
+    expect(storedKeys()).toEqual([`wq_q1:${T0 + 1}:biz_a:e1`, `wq_q1:${T0 + 2}:biz_a:e2`]);
+    expect(stored()).toEqual([item(1), item(2)]);
+    expect(loadQueue().map(itemKey)).toEqual(storedKeys());
   });
 
-  it('sees events other tabs wrote', () => {
-    enqueue(item(1));
-    localStorage.setItem(QUEUE_KEY, JSON.stringify([...stored(), item(2)]));
-    expect(loadQueue()).toHaveLength(2);
+  it('an enqueue writes one key and reads no other event', () => {
+    for (let i = 0; i < 5; i++) enqueue(item(i));
+    const seen = watchStorage();
+    const parse = vi.spyOn(JSON, 'parse');
+    enqueue(item(5));
+    expect(seen.written).toEqual([itemKey(item(5))]);
+    // The byte bound reads stored values' lengths; nothing is parsed or rewritten.
+    expect(parse).not.toHaveBeenCalled();
+    expect(seen.read.filter((k) => k.startsWith(PREFIX)).sort()).toEqual(storedKeys());
   });
 
-  it('removes delivered events by key and keeps the rest', () => {
+  it('sees events other tabs wrote, oldest first by queue time', () => {
+    enqueue(item(5));
+    // Another tab's events, written straight to storage: one older, one newer.
+    for (const i of [item(1), item(9)]) localStorage.setItem(itemKey(i), JSON.stringify(i));
+    expect(ids(loadQueue())).toEqual(['e1', 'e5', 'e9']);
+  });
+
+  it('removes delivered events by key and keeps the rest, including ones added meanwhile', () => {
     for (let i = 0; i < 4; i++) enqueue(item(i));
-    removeFromQueue(['biz_a e1', 'biz_a e3']);
-    expect(stored().map((i) => i.e.event_id)).toEqual(['e0', 'e2']);
+    const batch = loadQueue().slice(0, 2);
+    // Another tab adds one while the batch is in flight.
+    localStorage.setItem(itemKey(item(7)), JSON.stringify(item(7)));
+    batch.map(itemKey).map(drop);
+    expect(ids(stored())).toEqual(['e2', 'e3', 'e7']);
   });
 
-  it('keeps at most MAX_ITEMS, dropping the oldest', () => {
-    saveQueue(Array.from({ length: MAX_ITEMS + 5 }, (_, i) => item(i)));
+  it('keeps at most MAX_ITEMS, evicting the oldest at enqueue', () => {
+    for (let i = 0; i < MAX_ITEMS + 5; i++) enqueue(item(i));
+    expect(storedKeys()).toHaveLength(MAX_ITEMS);
     const q = loadQueue();
     expect(q).toHaveLength(MAX_ITEMS);
     expect(q[0].e.event_id).toBe('e5');
+    expect(q.at(-1)!.e.event_id).toBe('e' + (MAX_ITEMS + 4));
   });
 
-  it('keeps the stored JSON under MAX_BYTES, dropping the oldest', () => {
+  it('keeps the stored values under MAX_BYTES in all, evicting the oldest at enqueue', () => {
     const big = 'x'.repeat(10_000);
-    saveQueue(Array.from({ length: 20 }, (_, i) => item(i, Date.now(), big)));
-    expect(localStorage.getItem(QUEUE_KEY)!.length).toBeLessThanOrEqual(MAX_BYTES);
+    for (let i = 0; i < 20; i++) enqueue(item(i, T0 + i, big));
+    const total = storedKeys().reduce((n, k) => n + localStorage.getItem(k)!.length, 0);
+    expect(total).toBeLessThanOrEqual(MAX_BYTES);
+    expect(total).toBeGreaterThan(MAX_BYTES - 11_000);
     expect(loadQueue().at(-1)!.e.event_id).toBe('e19');
+    expect(loadQueue()[0].e.event_id).not.toBe('e0');
   });
 
-  it('drops events older than MAX_AGE', () => {
+  it('keeps a lone event bigger than MAX_BYTES (the newest always stays)', () => {
+    enqueue(item(1, T0, 'x'.repeat(MAX_BYTES)));
+    expect(ids(loadQueue())).toEqual(['e1']);
+  });
+
+  it('drops events older than MAX_AGE and removes their keys', () => {
     const now = Date.now();
-    saveQueue([item(1, now - MAX_AGE - 1), item(2, now - MAX_AGE + 60_000)]);
-    expect(loadQueue(now).map((i) => i.e.event_id)).toEqual(['e2']);
+    enqueue(item(1, now - MAX_AGE - 1));
+    enqueue(item(2, now - MAX_AGE + 60_000));
+    expect(ids(loadQueue(now))).toEqual(['e2']);
+    expect(ids(stored())).toEqual(['e2']);
   });
 
-  it('treats corrupt or foreign JSON as no stored queue, without throwing', () => {
-    localStorage.setItem(QUEUE_KEY, '{"oops":');
-    expect(loadQueue()).toEqual([]);
-    localStorage.setItem(QUEUE_KEY, '{"not":"an array"}');
-    expect(loadQueue()).toEqual([]);
+  it('ignores and removes corrupt or foreign values under its prefix, without throwing', () => {
     enqueue(item(1));
-    expect(stored()).toHaveLength(1);
+    const bad = {
+      [PREFIX + '1:biz_a:x']: '{"oops":',
+      [PREFIX + '2:biz_a:y']: '{"not":"an item"}',
+      [PREFIX + '3:biz_a:z']: 'null',
+      // A valid event under a key that is not its own could never be removed by key.
+      [PREFIX + '4:biz_a:w']: JSON.stringify(item(4)),
+    };
+    for (const [k, v] of Object.entries(bad)) localStorage.setItem(k, v);
+    localStorage.setItem('someone_else', 'kept');
+    expect(ids(loadQueue())).toEqual(['e1']);
+    expect(storedKeys()).toEqual([itemKey(item(1))]);
+    expect(localStorage.getItem('someone_else')).toBe('kept');
   });
 
-  it('falls back to memory when the quota is exceeded, and keeps the event', () => {
+  it('falls back to memory when the quota is exceeded, keeps the event, and stores it when it can', () => {
     enqueue(item(1));
-    vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
-      throw new DOMException('full', 'QuotaExceededError');
-    });
+    watchStorage(true);
     expect(() => enqueue(item(2))).not.toThrow();
-    expect(loadQueue().map((i) => i.e.event_id)).toEqual(['e1', 'e2']);
+    expect(ids(loadQueue())).toEqual(['e1', 'e2']);
+    expect(ids(stored())).toEqual(['e1']);
+    vi.restoreAllMocks();
+    setPersist(true);
+    expect(ids(stored())).toEqual(['e1', 'e2']);
   });
 
-  it('falls back to memory when storage is disabled altogether', () => {
-    vi.spyOn(Storage.prototype, 'getItem').mockImplementation(() => {
-      throw new DOMException('denied', 'SecurityError');
-    });
-    vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
-      throw new DOMException('denied', 'SecurityError');
-    });
-    expect(() => enqueue(item(1))).not.toThrow();
-    expect(loadQueue().map((i) => i.e.event_id)).toEqual(['e1']);
+  it('falls back to memory when storage is disabled altogether, bounds included', () => {
+    // What browsers do when site data is blocked: reading window.localStorage throws.
+    vi.spyOn(window, 'localStorage', 'get').mockImplementation(throwing('SecurityError'));
+    expect(() => {
+      for (let i = 0; i < MAX_ITEMS + 2; i++) enqueue(item(i));
+    }).not.toThrow();
+    const q = loadQueue();
+    expect(q).toHaveLength(MAX_ITEMS);
+    expect(q[0].e.event_id).toBe('e2');
+    expect(() => q.slice(0, 3).map(itemKey).map(drop)).not.toThrow();
+    expect(loadQueue()).toHaveLength(MAX_ITEMS - 3);
+    expect(() => clearQueue()).not.toThrow();
+    expect(loadQueue()).toEqual([]);
   });
 
-  it('writes nothing while not persisting, and merges held events when persisting again', () => {
+  it('writes nothing while not persisting, and moves held events to storage when persisting again', () => {
     setPersist(false);
     enqueue(item(1));
-    expect(localStorage.getItem(QUEUE_KEY)).toBeNull();
+    expect(ids(loadQueue())).toEqual(['e1']);
+    expect(localStorage.length).toBe(0);
     setPersist(true);
-    expect(stored().map((i) => i.e.event_id)).toEqual(['e1']);
+    expect(ids(stored())).toEqual(['e1']);
+    expect(ids(loadQueue())).toEqual(['e1']);
+  });
+
+  it('clearQueue removes every key of the queue, the old single array included, in memory too', () => {
+    enqueue(item(1));
+    localStorage.setItem(QUEUE_KEY, JSON.stringify([item(2)]));
+    setPersist(false);
+    enqueue(item(3));
+    clearQueue();
+    expect(Object.keys(localStorage).filter((k) => k.startsWith(QUEUE_KEY))).toEqual([]);
+    setPersist(true);
+    expect(loadQueue()).toEqual([]);
+  });
+
+  it('marks beaconed events in place, without bringing back one another tab removed', () => {
+    enqueue(item(1));
+    enqueue(item(2));
+    const [a, b] = loadQueue();
+    localStorage.removeItem(itemKey(b));
+    markBeaconed(a);
+    markBeaconed(b);
+    expect(stored()).toEqual([{ ...item(1), b: 1 }]);
+  });
+
+  it('migrates the single array of earlier builds once: per-event keys, the old key removed', () => {
+    enqueue(item(9));
+    const old = [item(1), { ...item(2), b: 1 as const }, item(3, Date.now() - MAX_AGE - 1)];
+    localStorage.setItem(QUEUE_KEY, JSON.stringify(old));
+    expect(ids(loadQueue())).toEqual(['e1', 'e2', 'e9']);
+    expect(localStorage.getItem(QUEUE_KEY)).toBeNull();
+    expect(stored()).toEqual([item(1), { ...item(2), b: 1 }, item(9)]);
+    // A second tab running the same migration from the same array writes the same keys.
+    localStorage.setItem(QUEUE_KEY, JSON.stringify(old));
+    expect(ids(loadQueue())).toEqual(['e1', 'e2', 'e9']);
+  });
+
+  it('removes a corrupt old array without throwing, and does not migrate while not persisting', () => {
+    localStorage.setItem(QUEUE_KEY, '{"oops":');
+    expect(loadQueue()).toEqual([]);
+    expect(localStorage.getItem(QUEUE_KEY)).toBeNull();
+    setPersist(false);
+    localStorage.setItem(QUEUE_KEY, JSON.stringify([item(1)]));
+    expect(loadQueue()).toEqual([]);
+    expect(localStorage.getItem(QUEUE_KEY)).not.toBeNull();
   });
 });

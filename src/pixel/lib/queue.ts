@@ -1,8 +1,12 @@
-// The event queue: one versioned localStorage key shared by the site's tabs, written on enqueue
-// (not only at page hide) so an event survives a redirect, a crash or a closed tab. Bounded by
-// count, bytes and age. When storage is unusable (disabled, full, corrupt) it falls back to memory.
+// The event queue: one localStorage key per event, shared by the site's tabs and written on enqueue
+// (not only at page hide) so an event survives a redirect, a crash or a closed tab. One key each
+// because localStorage is not atomic across tabs (Chromium caches it per renderer and syncs
+// asynchronously): a read-modify-write of one shared array let a tab overwrite the event another
+// tab had just added, and cost a parse and a rewrite of the whole queue per track. Now an enqueue
+// is one small setItem and a removal one removeItem, so no tab can undo another's write.
+// Bounded by count, bytes and age. When storage is unusable (disabled, full) events wait in memory.
 import type { Conversion } from '../../shared/conversion';
-import { store } from './storage';
+import { store, storeKeys } from './storage';
 
 /** A queued event: `e` the body, `t` when queued (ms), `b` set once it went out by sendBeacon. */
 export interface Item {
@@ -11,66 +15,106 @@ export interface Item {
   b?: 1;
 }
 
-export const QUEUE_KEY = 'wq_q1';
 export const MAX_ITEMS = 100;
+/** Bound on the queued events' stored values (JSON characters), summed. */
 export const MAX_BYTES = 128 * 1024;
 /** Events older than this are dropped unsent: a week-old conversion is no longer worth reporting. */
 export const MAX_AGE = 7 * 864e5;
+/** The format version: the Web Lock's name, and the key of the single-array queue of earlier builds. */
+export const QUEUE_KEY = 'wq_q1';
+/** Every queued event's key starts with this. */
+export const PREFIX = QUEUE_KEY + ':';
 
-let mem: Item[] = [];
+/** Events held in memory only (consent pending, storage refused): key → stored form. */
+let mem: Record<string, string> = {};
 /** False while consent is pending or revoked: nothing is written to storage. */
 let persist = true;
 
-/** The identity of a queued event (the relay dedups on the same pair). */
-export const itemKey = (i: Item): string => i.e.company_id + ' ' + i.e.event_id;
+/**
+ * An event's key: the queue time first (13 digits until the year 2286, so keys sort oldest first
+ * without reading a value), then the pair the relay dedups on.
+ */
+export const itemKey = (i: Item): string => PREFIX + i.t + ':' + i.e.company_id + ':' + i.e.event_id;
 
-/** The stored queue; undefined when absent, unreadable or corrupt (memory is then the truth). */
-function fromStorage(): Item[] | undefined {
-  try {
-    const v = JSON.parse(store(QUEUE_KEY)!);
-    return v.map ? v : undefined;
-  } catch {
-    return undefined;
+/** Every queued event's key (memory, and storage when persisting), oldest first. */
+const keys = (): string[] => [...Object.keys(mem), ...(persist ? storeKeys(PREFIX) : [])].sort();
+
+/** One event's stored form, from memory or storage. */
+const get = (k: string) => mem[k] || store(k);
+
+/** Stores one event under its key, or holds it in memory when not persisting or storage refuses it. */
+function put(k: string, v: string): void {
+  persist && store(k, v) ? delete mem[k] : (mem[k] = v);
+}
+
+/** Writes one event (no other event is read or rewritten). */
+const save = (i: Item) => put(itemKey(i), JSON.stringify(i));
+
+/** Removes one event from memory and storage (delivered, refused for good, expired, evicted). */
+export function drop(k: string): void {
+  delete mem[k];
+  store(k, null);
+}
+
+/** Appends one event: one write of its own key, then the bounds (newest kept, older evicted). */
+export function enqueue(item: Item): void {
+  let n = 0;
+  let bytes = 0;
+  save(item);
+  for (const k of keys().reverse()) {
+    bytes += (get(k) || '').length;
+    // At least the newest event stays, however big.
+    if (n++ && (n > MAX_ITEMS || bytes > MAX_BYTES)) drop(k);
   }
 }
 
-/** The queued events, oldest first, expired ones left out. */
+/**
+ * The queued events, oldest first. Expired events and stored values that are not an event under
+ * its own key (corrupt, foreign) are removed.
+ */
 export function loadQueue(now = Date.now()): Item[] {
-  if (persist) mem = fromStorage() || mem;
-  return mem.filter((i) => i && now - i.t < MAX_AGE);
+  const out: Item[] = [];
+  // The single array of earlier builds, once: its events move to keys of their own, then it goes.
+  // Two tabs doing this at once write the same keys, so nothing doubles.
+  const old = persist && store(QUEUE_KEY);
+  if (old) {
+    try {
+      JSON.parse(old).map(enqueue);
+    } catch {}
+    store(QUEUE_KEY, null);
+  }
+  for (const k of keys()) {
+    try {
+      const i: Item = JSON.parse(get(k)!);
+      itemKey(i) == k && now - i.t < MAX_AGE ? out.push(i) : drop(k);
+    } catch {
+      drop(k);
+    }
+  }
+  return out;
 }
 
 /**
- * Replaces the queue with `items`, trimmed to the count and byte bounds (oldest dropped first).
- * Expired events are left out by loadQueue, which every caller's list comes from.
+ * Marks an event as beaconed, in place, unless another tab delivered and removed it meanwhile
+ * (writing it back would resurrect it). A removal still on its way to this tab's copy of storage
+ * can be missed; the event then goes once more with its event_id, which the relay dedups.
  */
-export function saveQueue(items: Item[]): void {
-  items = items.slice(-MAX_ITEMS);
-  let json = JSON.stringify(items);
-  while (json.length > MAX_BYTES && items.length > 1) json = JSON.stringify((items = items.slice(1)));
-  mem = items;
-  // A full quota belongs to the whole origin: keep the events in memory, and remove the stale
-  // stored copy so the next read falls back to memory instead of resurrecting older state.
-  if (persist && !store(QUEUE_KEY, json)) store(QUEUE_KEY, null);
+export function markBeaconed(i: Item): void {
+  i.b = 1;
+  get(itemKey(i)) && save(i);
 }
 
-/** Appends one event. */
-export function enqueue(item: Item): void {
-  saveQueue([...loadQueue(), item]);
-}
-
-/** Removes the events whose keys are listed (delivered or refused for good). */
-export function removeFromQueue(keys: string[]): void {
-  saveQueue(loadQueue().filter((i) => !keys.includes(itemKey(i))));
-}
-
-/** Switches between storage-backed and memory-only; switching on merges held events into storage. */
+/**
+ * Switches between storage-backed and memory-only; switching on moves held events to storage
+ * (the bounds apply again at the next enqueue).
+ */
 export function setPersist(on: boolean): void {
-  if (on != persist && (persist = on)) saveQueue([...(fromStorage() || []), ...mem]);
+  // Also retries events a full storage refused earlier.
+  if ((persist = on)) for (const k in mem) put(k, mem[k]);
 }
 
-/** Forgets every queued event, in memory and in storage. */
+/** Forgets every queued event, in memory and in storage (the old single array included). */
 export function clearQueue(): void {
-  mem = [];
-  store(QUEUE_KEY, null);
+  mem = {};
+  storeKeys(QUEUE_KEY).map(drop);
 }

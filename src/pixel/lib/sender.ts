@@ -2,7 +2,7 @@
 // hidden or left, retry with backoff, pause offline, and one tab at a time through Web Locks.
 import { beacon, chunks, post } from './deliver';
 import { log, warn } from './log';
-import { itemKey, loadQueue, QUEUE_KEY, removeFromQueue, saveQueue } from './queue';
+import { drop, itemKey, loadQueue, markBeaconed, QUEUE_KEY } from './queue';
 import { backoff, classify, Verdict } from './retry';
 
 /** Sends what is queued now, unless backing off, offline, not allowed or already sending. */
@@ -38,10 +38,12 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
         return later(ms);
       }
       attempt = 0;
-      if (verdict == Verdict.Drop) __DEBUG__ && warn('relay refused ' + batch.length + ' event(s) with ' + status + '; dropped');
-      else __DEBUG__ && log('delivered ' + batch.length + ' event(s)');
-      // Removing by key re-reads the queue, so events other tabs added meanwhile stay.
-      removeFromQueue(batch.map(itemKey));
+      if (__DEBUG__) {
+        if (verdict == Verdict.Drop) warn('relay refused ' + batch.length + ' event(s) with ' + status + '; dropped');
+        else log('delivered ' + batch.length + ' event(s)');
+      }
+      // One removeItem per delivered event: events other tabs added meanwhile are untouched.
+      batch.map(itemKey).map(drop);
     }
   }
 
@@ -64,18 +66,12 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
 
   function hide(): void {
     if (!allowed()) return;
-    const items = loadQueue();
-    let sent = 0;
     // Already-beaconed events are not beaconed again; the next fetch confirms them (same
     // event_id, the relay dedups), which is why they stay stored.
-    for (const c of chunks(items.filter((i) => !i.b))) {
+    for (const c of chunks(loadQueue().filter((i) => !i.b))) {
       if (!beacon(url(), c)) break;
-      for (const i of c) i.b = 1;
-      sent += c.length;
-    }
-    if (sent) {
-      saveQueue(items);
-      __DEBUG__ && log('page hidden: beaconed ' + sent + ' event(s)');
+      c.map(markBeaconed);
+      __DEBUG__ && log('page hidden: beaconed ' + c.length + ' event(s)');
     }
   }
 

@@ -3,16 +3,26 @@
 
 /**
  * One guarded call for the three operations (one function is smaller than three in the bundle):
- * `store(key)` reads (null when absent, undefined when storage is unreadable), `store(key, value)`
- * writes (true when stored, false when refused: quota exceeded, disabled), `store(key, null)` removes.
+ * `store(key)` reads (undefined when absent or storage is unreadable), `store(key, value)`
+ * writes (true when stored, undefined when refused: quota exceeded, disabled), `store(key, null)` removes.
  */
-export function store(key: string): string | null | undefined;
-export function store(key: string, value: string | null): boolean;
-export function store(key: string, value?: string | null): string | null | undefined | boolean {
+export function store(key: string): string | undefined;
+export function store(key: string, value: string | null): true | undefined;
+export function store(key: string, value?: string | null): string | undefined | true {
   try {
-    const ls = localStorage;
-    return value === undefined ? ls.getItem(key) : (value === null ? ls.removeItem(key) : ls.setItem(key, value), true);
+    // Property access is Storage's named getter/setter/deleter: getItem, setItem, removeItem in
+    // fewer bytes (an absent key reads undefined, not null). Every key of ours starts with `wq_`,
+    // so none shadows a Storage method.
+    const ls: Record<string, string> = localStorage as any;
+    return value === undefined ? ls[key] : (value === null ? delete ls[key] : (ls[key] = value), true as const);
+  } catch {}
+}
+
+/** The stored keys starting with `prefix` (none when storage is unusable). */
+export function storeKeys(prefix: string): string[] {
+  try {
+    return Object.keys(localStorage).filter((k) => k.startsWith(prefix));
   } catch {
-    return value === undefined ? undefined : false;
+    return [];
   }
 }

@@ -43,7 +43,7 @@ export interface TrackOptions {
 export const DEBUG_KEY = 'wq_debug';
 
 /** What the lean build prints when debug output is asked for at run time. */
-export const DEBUG_HINT = 'whopq: for logs open the page with ?whopq_debug=1';
+export const DEBUG_HINT = 'whopq: logs with ?whopq_debug=1';
 
 /** The `whopq` function: a command name and its arguments. */
 export type Whopq = (command: string, ...args: unknown[]) => void;
@@ -121,9 +121,9 @@ export function createWhopq(): Whopq {
         user: { ...user, ...u, anonymous_id: aid },
       } as const;
       for (const c of company_id ? [company_id] : companies) {
-        const e: Conversion = { company_id: c, event_id: event_id || uuid(), ...base };
-        enqueue({ e, t: Date.now() });
-        __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
+        const i = { e: { company_id: c, event_id: event_id || uuid(), ...base } as Conversion, t: Date.now() };
+        enqueue(i);
+        __DEBUG__ && log('queued ' + (i.e.custom_name || i.e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), i.e);
       }
       // Delivery starts in a task of its own: the caller (often a click or submit handler) pays only
       // for capture and the durable enqueue above.
@@ -175,9 +175,9 @@ export function createWhopq(): Whopq {
 
   return (command, ...args) => {
     try {
-      const f = !__DEBUG__ || {}.hasOwnProperty.call(commands, command) ? commands[command] : undefined;
-      if (!f) return __DEBUG__ && warn('unknown command ' + JSON.stringify(command) + '; call dropped');
-      f(...args);
+      // Lean: an unknown name calls undefined, which throws into the catch below.
+      if (__DEBUG__ && !{}.hasOwnProperty.call(commands, command)) return warn('unknown command ' + JSON.stringify(command) + '; call dropped');
+      commands[command](...args);
     } catch (e) {
       // A bug of ours (or a hostile page patch) must not become the host page's exception.
       __DEBUG__ && warn('internal error, call dropped', e);
