@@ -407,6 +407,19 @@ describe('status endpoints', () => {
     expect((await missing.fetch(new Request('http://x/wq/p.js'))).status).toBe(404);
   });
 
+  it('serves the debug build at p.debug.js when given, 404 when not (the snippet then loads p.js)', async () => {
+    const { relay } = setup({ bundle: 'lean()', debugBundle: 'debug()' });
+    const res = await relay.fetch(new Request('http://x/wq/p.debug.js'));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('debug()');
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const again = await relay.fetch(new Request('http://x/wq/p.debug.js', { headers: { 'if-none-match': res.headers.get('etag')! } }));
+    expect(again.status).toBe(304);
+    expect(await (await relay.fetch(new Request('http://x/wq/p.js'))).text()).toBe('lean()');
+    const leanOnly = setup({ bundle: 'lean()' }).relay;
+    expect((await leanOnly.fetch(new Request('http://x/wq/p.debug.js'))).status).toBe(404);
+  });
+
   it('treats empty companies and origins lists as unset (an unset env var splits to [])', async () => {
     const { relay } = setup({ companies: [], origins: [] });
     const res = await relay.fetch(post(event({ company_id: 'biz_any' }), { headers: { origin: 'https://elsewhere.example' } }), { remoteAddress: PEER });

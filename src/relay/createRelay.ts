@@ -26,6 +26,12 @@ export interface RelayOptions {
   basePath?: string;
   /** The pixel bundle served at `<basePath>/p.js`. Default none (404). */
   bundle?: BundleSource;
+  /**
+   * The pixel's debug build (`dist/whopq.debug.js`) served at `<basePath>/p.debug.js`, which the
+   * snippet loads instead of p.js when the page URL has `?whopq_debug=1` or localStorage `wq_debug`
+   * is set. Default none (404, and the snippet falls back to p.js).
+   */
+  debugBundle?: BundleSource;
   /** Largest ingest body in bytes; past it 413. Default 65_536 (sendBeacon's usual cap). */
   maxBodyBytes?: number;
   /** Most events in one batch; past it 400. Default 50. */
@@ -86,6 +92,7 @@ export function createRelay(options: RelayOptions): Relay {
   const origins = options.origins?.length ? new Set(options.origins.map((o) => o.replace(/\/+$/, '').toLowerCase())) : null;
   const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit);
   const bundle = options.bundle === undefined ? null : serveBundle(options.bundle);
+  const debugBundle = options.debugBundle === undefined ? null : serveBundle(options.debugBundle);
   const { adminToken, production = false } = options;
   const maxInFlight = options.maxInFlight ?? 1024;
   let inFlight = 0;
@@ -158,6 +165,8 @@ export function createRelay(options: RelayOptions): Relay {
     switch (path) {
       case '/p.js':
         return bundle ? bundle(request) : _notFound();
+      case '/p.debug.js':
+        return debugBundle ? debugBundle(request) : _notFound();
       case '/health':
         return status.health();
       case '/ready':

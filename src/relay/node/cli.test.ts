@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +58,16 @@ describe('startRelay', () => {
     expect((await fetch(relay.url + '/wq/inspect')).status).toBe(200);
     await relay.close();
     running.length = 0;
+  });
+
+  it('serves the pixel at p.js and the debug build found beside it at p.debug.js', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'whopq.js'), 'lean()');
+    writeFileSync(join(dir, 'whopq.debug.js'), 'debug()');
+    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, { print: () => {}, logger: { info() {}, warn() {}, error() {} }, bundlePath: join(dir, 'whopq.js') });
+    running.push(relay);
+    expect(await (await fetch(relay.url + '/wq/p.js')).text()).toBe('lean()');
+    expect(await (await fetch(relay.url + '/wq/p.debug.js')).text()).toBe('debug()');
   });
 
   it('forwards with the key, never printing or logging it, and /ready turns 503 when Whop refuses the key', async () => {

@@ -25,6 +25,8 @@ export interface StartRelayExtras {
   logger?: Logger;
   /** The pixel bundle file. Default dist/whopq.js next to this build. */
   bundlePath?: string;
+  /** The pixel's debug build, served at `<basePath>/p.debug.js`. Default: bundlePath with `.debug.js` (dist/whopq.debug.js). */
+  debugBundlePath?: string;
 }
 
 /** A started relay: close() stops the server, lets in-flight sends settle and closes the store. */
@@ -46,7 +48,8 @@ function _defaultBundle(): string {
 
 /**
  * Starts the Node relay from a configuration: SQLite outbox in `dataDir`, the forwarder when a key
- * is set, the inspector in dry-run or with an admin token, the pixel bundle at `<basePath>/p.js`,
+ * is set, the inspector in dry-run or with an admin token, the pixel bundle at `<basePath>/p.js` (and
+ * its debug build at `p.debug.js`),
  * and `fallback` for every other path (how `whopq demo` serves its pages around the relay).
  * Throws, before listening, when the configuration has errors.
  */
@@ -75,6 +78,11 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   } catch {
     warnings.push(`The pixel bundle ${bundlePath} is missing (run npm run build): ${config.basePath}/p.js answers 404.`);
   }
+  // Optional: without it p.debug.js answers 404 and the snippet falls back to p.js.
+  let debugBundle: Uint8Array | undefined;
+  try {
+    debugBundle = readFileSync(extras.debugBundlePath ?? bundlePath.replace(/\.js$/, '.debug.js'));
+  } catch {}
   const inspector = dryRun || config.adminToken
     ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
     : undefined;
@@ -86,6 +94,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     trustedProxies: config.trustedProxies,
     basePath: config.basePath,
     bundle,
+    debugBundle,
     cookieDomain: config.cookieDomain,
     rateLimit: config.rateLimit,
     dryRun,
