@@ -61,6 +61,15 @@ describe('serve()', () => {
     expect((await fetch(`${base}/wq/health`)).status).toBe(200);
   });
 
+  it('lets a client still uploading a large refused body read the 413, not a reset', async () => {
+    // The 413 is decided after 64 KiB; the rest is read and discarded before the connection closes.
+    const big = '{"events":[' + Array.from({ length: 10_000 }, (_, i) => JSON.stringify(event('big' + i))).join(',') + ']}';
+    for (let round = 0; round < 5; round++) {
+      const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: big });
+      expect(res.status).toBe(413);
+    }
+  });
+
   it('survives a client that aborts mid-body, storing nothing from it', async () => {
     const before = outbox.all().length;
     const arrived = new Promise((ok) => server.once('request', ok));

@@ -54,6 +54,26 @@ function _body(req: IncomingMessage): ReadableStream<Uint8Array> {
   }, { highWaterMark: 4 });
 }
 
+/** How much of a refused body is read and discarded before the connection is closed. */
+const _DRAIN_BYTES = 8 * 1024 * 1024;
+const _DRAIN_MS = 5_000;
+
+/** Reads and discards the rest of a request body; resolves at its end, or past `maxBytes` or `ms`. */
+function _drain(req: IncomingMessage, maxBytes: number, ms: number): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const timer = setTimeout(resolve, ms);
+    const done = () => (clearTimeout(timer), resolve());
+    // The body stream's own listener would pause the request again once its buffer is full.
+    req.removeAllListeners('data');
+    req.on('data', (chunk: Buffer) => (seen += chunk.length) > maxBytes && done());
+    req.on('end', done);
+    req.on('close', done);
+    req.resume();
+  });
+}
+
 /** Reads a body of known, small length; null when the client went away before sending it all. */
 function _buffered(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve) => {
@@ -143,8 +163,14 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
       response = new Response('{"error":{"type":"api_error","message":"Internal error.","code":null,"param":null}}', { status: 500, headers: { 'content-type': 'application/json' } });
     }
     if (res.destroyed) return;
-    // The body was not read to its end (413, or refused before reading): close rather than drain it.
-    if (!req.complete) response = new Response(response.body, { status: response.status, headers: _close(response.headers) });
+    // The body was not read to its end (413, or refused before reading): close the connection, but
+    // first read and discard what the client is still sending, up to a bound. Closing while it still
+    // uploads makes its TCP stack see a reset, and it reports a network error instead of our 413.
+    if (!req.complete) {
+      response = new Response(response.body, { status: response.status, headers: _close(response.headers) });
+      await _drain(req, _DRAIN_BYTES, _DRAIN_MS);
+      if (res.destroyed) return;
+    }
     await _send(res, response).catch(() => res.destroy());
   });
   server.requestTimeout = options.requestTimeoutMs ?? 15_000;
