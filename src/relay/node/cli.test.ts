@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,6 +33,17 @@ describe('relayConfigFromEnv', () => {
     expect(prod.warnings.join('\n')).toMatch(/WHOPQ_ADMIN_TOKEN/);
     expect(configProblems(relayConfigFromEnv({})).warnings.join('\n')).toMatch(/dry-run/);
   });
+
+  it('reads the forwarder settings and names bad values', () => {
+    expect(relayConfigFromEnv({})).toMatchObject({ forwardConcurrency: 8, pauseProbeSeconds: 30 });
+    const set = relayConfigFromEnv({ WHOPQ_FORWARD_CONCURRENCY: '32', WHOPQ_PAUSE_PROBE_SECONDS: '5' });
+    expect(set).toMatchObject({ forwardConcurrency: 32, pauseProbeSeconds: 5 });
+    expect(configProblems(set).errors).toEqual([]);
+    const bad = configProblems(relayConfigFromEnv({ WHOPQ_FORWARD_CONCURRENCY: 'lots', WHOPQ_PAUSE_PROBE_SECONDS: '0' })).errors.join('\n');
+    expect(bad).toMatch(/WHOPQ_FORWARD_CONCURRENCY must be a whole number from 1 to 256 \(it is NaN\)/);
+    expect(bad).toMatch(/WHOPQ_PAUSE_PROBE_SECONDS must be/);
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_FORWARD_CONCURRENCY: '1000' })).errors.join('\n')).toMatch(/WHOPQ_FORWARD_CONCURRENCY/);
+  });
 });
 
 describe('startRelay', () => {
@@ -58,6 +69,37 @@ describe('startRelay', () => {
     expect((await fetch(relay.url + '/wq/inspect')).status).toBe(200);
     await relay.close();
     running.length = 0;
+  });
+
+  it('locks its data directory: a second relay on it is refused in plain words, and close() frees it', async () => {
+    const dataDir = tmp();
+    const config = { ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir };
+    const quiet = { print: () => {}, logger: { info() {}, warn() {}, error() {} } };
+    const first = await startRelay(config, quiet);
+    running.push(first);
+    await expect(startRelay(config, quiet)).rejects.toThrow(/already used by a relay/);
+    await first.close();
+    running.length = 0;
+    const second = await startRelay(config, quiet);
+    running.push(second);
+    expect((await fetch(second.url + '/wq/health')).status).toBe(200);
+  });
+
+  it('takes over the lock of a relay process that died, and refuses one whose holder is alive', async () => {
+    const dataDir = tmp();
+    const quiet = { print: () => {}, logger: { info() {}, warn() {}, error() {} } };
+    // A pid that existed and is gone: a child process that has exited.
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(dataDir, 'whopq.lock'), dead);
+    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, quiet);
+    running.push(relay);
+    expect(readFileSync(join(dataDir, 'whopq.lock'), 'utf8')).toBe(String(process.pid));
+    await relay.close();
+    running.length = 0;
+    // A live holder that is another process (this test runner's parent is alive for the test's whole run).
+    writeFileSync(join(dataDir, 'whopq.lock'), String(process.ppid));
+    await expect(startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, quiet)).rejects.toThrow(new RegExp(`in use by another relay \\(pid ${process.ppid}\\)`));
   });
 
   it('serves the pixel at p.js and the debug build found beside it at p.debug.js', async () => {

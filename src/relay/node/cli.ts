@@ -9,6 +9,7 @@ import { createForwarder, type Forwarder } from '../lib/forwarder';
 import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { runDemo } from './demo';
+import { lockDataDir } from './lockDataDir';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
@@ -67,9 +68,18 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
   mkdirSync(config.dataDir, { recursive: true });
-  const outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
+  const unlock = lockDataDir(config.dataDir);
+  let outbox: SqliteOutbox;
+  try {
+    outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const metrics = createMetrics();
-  const forwarder = config.apiKey ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: 8, logger, metrics }) : null;
+  const forwarder = config.apiKey
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, logger, metrics })
+    : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
   let bundle: Uint8Array | undefined;
@@ -123,6 +133,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     });
   } catch (error) {
     await outbox.close();
+    unlock();
     throw error;
   }
   forwarder?.start();
@@ -134,7 +145,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
   print(dryRun
     ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop (set WHOP_API_KEY to forward)'
-    : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}` : '  mode: holding — events are stored until WHOP_API_KEY is set');
+    : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
@@ -155,8 +166,12 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
           server.close(() => done());
           server.closeIdleConnections();
         });
-        await forwarder?.stop();
-        await outbox.close();
+        try {
+          await forwarder?.stop();
+          await outbox.close();
+        } finally {
+          unlock();
+        }
       })();
       return closing;
     },
@@ -196,7 +211,8 @@ ${'{commands}'}
 
 Relay environment: WHOP_API_KEY, WHOP_COMPANY_ID (comma list), WHOPQ_ORIGINS, WHOPQ_TRUSTED_PROXIES,
 PORT (8787), HOST (0.0.0.0), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
-WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN, WHOPQ_RATE_LIMIT (20,60 per IP; off).`;
+WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN, WHOPQ_RATE_LIMIT (20,60 per IP; off),
+WHOPQ_FORWARD_CONCURRENCY (8), WHOPQ_PAUSE_PROBE_SECONDS (30).`;
 
 /** The `whopq` binary's entry (bin/whopq.mjs). */
 export async function main(argv: string[]): Promise<void> {

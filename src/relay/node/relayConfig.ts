@@ -26,6 +26,10 @@ export interface RelayConfig {
   cookieDomain?: string;
   /** WHOPQ_RATE_LIMIT: `<perSecond>[,<burst>]` per IP on ingest, or `off`. Default 20,60. */
   rateLimit: { perSecond: number; burst: number } | false;
+  /** WHOPQ_FORWARD_CONCURRENCY: sends to Whop in flight at once, 1–256. Default 8 (the drain rate is about this ÷ Whop's latency). */
+  forwardConcurrency: number;
+  /** WHOPQ_PAUSE_PROBE_SECONDS: after Whop refuses the key (401/403/404), how long before one event probes again. Default 30. */
+  pauseProbeSeconds: number;
 }
 
 const _list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -37,6 +41,12 @@ function _rate(v: string | undefined): RelayConfig['rateLimit'] {
   const [rate, burst] = s.split(',').map(Number);
   const perSecond = rate && rate > 0 ? rate : 20;
   return { perSecond, burst: burst && burst > 0 ? burst : Math.max(perSecond * 3, 1) };
+}
+
+/** A number from the environment, or `fallback` when unset; NaN when set but not a number (configProblems names it). */
+function _number(v: string | undefined, fallback: number): number {
+  const s = (v ?? '').trim();
+  return s === '' ? fallback : Number(s);
 }
 
 /** Reads the relay's configuration from environment variables (names in `RelayConfig`). */
@@ -56,6 +66,8 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
+    forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
+    pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),
   };
 }
 
@@ -72,6 +84,10 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   for (const o of config.origins) if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
   if (config.production && !config.adminToken) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
   if (!config.production && !config.adminToken && config.apiKey) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics is open to anyone who can reach the relay.');
+  const c = config.forwardConcurrency;
+  if (!Number.isInteger(c) || c < 1 || c > 256) errors.push(`WHOPQ_FORWARD_CONCURRENCY must be a whole number from 1 to 256 (it is ${String(c)}).`);
+  const p = config.pauseProbeSeconds;
+  if (!Number.isFinite(p) || p < 1 || p > 86_400) errors.push(`WHOPQ_PAUSE_PROBE_SECONDS must be a number of seconds from 1 to 86400 (it is ${String(p)}).`);
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
   return { errors, warnings };
 }
