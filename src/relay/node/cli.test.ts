@@ -102,6 +102,20 @@ describe('startRelay', () => {
     await expect(startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, quiet)).rejects.toThrow(new RegExp(`in use by another relay \\(pid ${process.ppid}\\)`));
   });
 
+  it.runIf(process.platform === 'linux')('takes over a lock whose pid now runs something that is not a relay (a restarted container reusing pids)', async () => {
+    const dataDir = tmp();
+    const { spawn } = await import('node:child_process');
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dataDir, 'whopq.lock'), String(other.pid));
+      const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, { print: () => {}, logger: { info() {}, warn() {}, error() {} } });
+      running.push(relay);
+      expect(readFileSync(join(dataDir, 'whopq.lock'), 'utf8')).toBe(String(process.pid));
+    } finally {
+      other.kill();
+    }
+  });
+
   it('serves the pixel at p.js and the debug build found beside it at p.debug.js', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'whopq.js'), 'lean()');

@@ -4,13 +4,20 @@ import { join, resolve } from 'node:path';
 /** Lock files held by this process: a second relay here on the same directory is refused too. */
 const _held = new Set<string>();
 
+/** Whether `pid` is a live process that could be a relay. */
 function _alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: the process exists but belongs to another user — still a live holder.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // A restarted container reuses low pids for other programs (an init, a shell): where Linux
+  // tells what a pid runs, one that is not a JavaScript runtime is not an old relay.
+  try {
+    return /node|bun|deno|whopq/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+  } catch {
+    return true;
   }
 }
 
