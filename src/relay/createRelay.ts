@@ -1,8 +1,11 @@
-import { clientIp, isTrusted, parseCidrs } from './lib/clientIp';
+import { parseCidrs } from './lib/clientIp';
 import { createIngest } from './lib/createIngest';
+import { createIngestRoute } from './lib/ingestRoute';
+import { lazyState } from './lib/lazyInstance';
 import { silentLogger, type Logger } from './lib/logger';
 import { createMetrics, type Metrics } from './lib/metrics';
 import type { Outbox } from './lib/outbox';
+import { lazyResponse, plainFromRequest, toResponse, type PlainRequest } from './lib/plainExchange';
 import { createRateLimiter, type RateLimitOptions } from './lib/rateLimiter';
 import { serveBundle, type BundleSource } from './lib/serveBundle';
 import { createStatusRoutes } from './lib/statusRoutes';
@@ -94,71 +97,35 @@ export function createRelay(options: RelayOptions): Relay {
   const bundle = options.bundle === undefined ? null : serveBundle(options.bundle);
   const debugBundle = options.debugBundle === undefined ? null : serveBundle(options.debugBundle);
   const { adminToken, production = false } = options;
-  const maxInFlight = options.maxInFlight ?? 1024;
-  let inFlight = 0;
-  let warnedProxy = false;
   const status = createStatusRoutes({ outbox: options.outbox, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
-  const ingest = createIngest({
-    outbox: options.outbox,
-    companies: options.companies?.length ? new Set(options.companies) : null,
-    maxBodyBytes: options.maxBodyBytes ?? 65_536,
-    maxBatch: options.maxBatch ?? 50,
-    cookieDomain: options.cookieDomain,
-    retryAfter: 5,
+  const ingest = createIngestRoute({
+    origins,
+    trusted,
+    limiter,
+    maxInFlight: options.maxInFlight ?? 1024,
     metrics,
     logger,
+    ingest: createIngest({
+      outbox: options.outbox,
+      companies: options.companies?.length ? new Set(options.companies) : null,
+      maxBodyBytes: options.maxBodyBytes ?? 65_536,
+      maxBatch: options.maxBatch ?? 50,
+      cookieDomain: options.cookieDomain,
+      retryAfter: 5,
+      metrics,
+      logger,
+    }),
   });
-
-  /** The CORS origin to echo for a listed cross-origin page, else null (same-origin needs none). */
-  const corsOrigin = (origin: string | null, url: URL): string | null => {
-    if (!origin || !origins) return null;
-    const o = origin.toLowerCase();
-    return origins.has(o) && !_sameHost(o, url) ? origin : null;
-  };
-  const originAllowed = (origin: string | null, url: URL) => !origin || !origins || origins.has(origin.toLowerCase()) || _sameHost(origin, url);
 
   const route = async (request: Request, url: URL, conn?: { remoteAddress?: string }): Promise<Response> => {
     const path = url.pathname.slice(base.length);
     const method = request.method;
     if (path === '/e') {
-      const origin = request.headers.get('origin');
-      if (method === 'OPTIONS') {
-        const allow = corsOrigin(origin, url);
-        if (!allow) return errorResponse(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
-        return new Response(null, {
-          status: 204,
-          headers: { 'access-control-allow-origin': allow, 'access-control-allow-credentials': 'true', 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '86400', vary: 'Origin' },
-        });
-      }
-      if (method !== 'POST') return errorResponse(405, whopError('Use POST.', 'method_not_allowed'), {}, { allow: 'POST, OPTIONS' });
-      if (!originAllowed(origin, url)) {
-        metrics.inc('rejected_total', { reason: 'origin_not_allowed' });
-        return errorResponse(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
-      }
-      const ip = clientIp(request.headers, conn?.remoteAddress, trusted);
-      if (!warnedProxy && conn?.remoteAddress && !isTrusted(conn.remoteAddress, trusted) && (request.headers.has('x-forwarded-for') || request.headers.has('forwarded'))) {
-        // Once: behind an unlisted proxy every event would carry the proxy's address, and the
-        // per-IP rate limit would treat all visitors as one.
-        warnedProxy = true;
-        logger.warn('ingest: forwarding headers from a peer that is not a trusted proxy were ignored; if the relay sits behind a proxy, list it in trustedProxies (WHOPQ_TRUSTED_PROXIES)');
-      }
-      if (limiter) {
-        const decision = limiter.take(ip ?? 'unknown', Date.now());
-        if (!decision.ok) {
-          metrics.inc('rejected_total', { reason: 'rate_limited' });
-          return _withCors(errorResponse(429, whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'), {}, { 'retry-after': String(decision.retryAfter) }), corsOrigin(origin, url));
-        }
-      }
-      if (inFlight >= maxInFlight) {
-        metrics.inc('rejected_total', { reason: 'overloaded' });
-        return _withCors(errorResponse(503, whopError('The relay is busy; retry later.', 'overloaded', null, 'service_unavailable'), {}, { 'retry-after': '2' }), corsOrigin(origin, url));
-      }
-      inFlight++;
-      try {
-        return _withCors(await ingest(request, ip), corsOrigin(origin, url));
-      } finally {
-        inFlight--;
-      }
+      // A request from the Node adapter that nothing has read yet carries its plain view: answer it
+      // without building the Request, and with a Response that stays plain for the adapter to write.
+      const plain = lazyState<PlainRequest>(request);
+      if (plain) return lazyResponse(await ingest(plain, url, conn?.remoteAddress));
+      return toResponse(await ingest(plainFromRequest(request), url, conn?.remoteAddress));
     }
     if (path.startsWith('/inspect')) return options.inspector ? options.inspector(request) : _notFound();
     if (method !== 'GET' && method !== 'HEAD') return errorResponse(405, whopError('Use GET.', 'method_not_allowed'), {}, { allow: 'GET, HEAD' });
@@ -203,20 +170,4 @@ export function createRelay(options: RelayOptions): Relay {
       }
     },
   };
-}
-
-function _sameHost(origin: string, url: URL): boolean {
-  try {
-    return new URL(origin).host === url.host;
-  } catch {
-    return false;
-  }
-}
-
-function _withCors(response: Response, origin: string | null): Response {
-  if (!origin) return response;
-  response.headers.set('access-control-allow-origin', origin);
-  response.headers.set('access-control-allow-credentials', 'true');
-  response.headers.append('vary', 'Origin');
-  return response;
 }

@@ -125,7 +125,7 @@ function _forwardedHops(header: string): string[] {
  * hops, and the first untrusted one is the client. Everything left of it could have been written by
  * the client itself, so it is never used (https://developer.mozilla.org/docs/Web/HTTP/Headers/X-Forwarded-For#selecting_an_ip_address).
  */
-export function clientIp(headers: Headers, peer: string | undefined, trusted: readonly _Range[]): string | null {
+export function clientIp(headers: { get(name: string): string | null }, peer: string | undefined, trusted: readonly _Range[]): string | null {
   if (!peer) return null;
   if (!isTrusted(peer, trusted)) return normalizeIp(peer);
   const forwarded = headers.get('forwarded');

@@ -4,9 +4,10 @@ import { enrichEvent } from './enrichEvent';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { OutboxUnavailableError, type Outbox, type OutboxInput } from './outbox';
-import { BodyTooLargeError, readBody } from './readBody';
+import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
+import { BodyTooLargeError } from './readBody';
 import { validateEvent } from './validateEvent';
-import { errorResponse, whopError, type WhopErrorBody } from './whopError';
+import { whopError, type WhopErrorBody } from './whopError';
 
 export interface IngestConfig {
   outbox: Outbox;
@@ -34,23 +35,25 @@ const _FBP = /^fb\.\d\.\d{10,16}\.\d{1,20}$/;
  * The ingest endpoint (`POST <basePath>/e`, docs/PROTOCOL.md): reads the body within the limit,
  * parses, validates every event, enriches the good ones with the request's facts, appends them to
  * the outbox in one all-or-nothing write and answers only after that write. Bad events are listed
- * by index; a batch with no good event stores nothing.
+ * by index; a batch with no good event stores nothing. Plain data in and out (`plainExchange`), so
+ * the Fetch handler and the Node adapter's fast path run this same code. `secure`: the browser used
+ * https (the cookies get `Secure`).
  */
-export function createIngest(config: IngestConfig): (request: Request, ip: string | null) => Promise<Response> {
+export function createIngest(config: IngestConfig): (request: PlainRequest, ip: string | null, secure: boolean) => Promise<PlainResponse> {
   const { metrics, logger } = config;
   const refuse = (status: number, error: WhopErrorBody, extra?: Record<string, unknown>, headers?: Record<string, string>) => {
     metrics.inc('rejected_total', { reason: error.code ?? error.type });
-    return errorResponse(status, error, extra, headers);
+    return plainError(status, error, extra, headers);
   };
 
-  return async (request, ip) => {
-    const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  return async (request, ip, secure) => {
+    const type = (request.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!_TYPES.has(type)) {
       return refuse(415, whopError('Send the events as text/plain or application/json.', 'unsupported_media_type'));
     }
     let text: string;
     try {
-      text = await readBody(request, config.maxBodyBytes);
+      text = await request.text(config.maxBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) return refuse(413, whopError(`The body is larger than ${config.maxBodyBytes} bytes.`, 'body_too_large'));
       // The client went away or sent a broken stream: nothing to answer that it would read.
@@ -95,10 +98,10 @@ export function createIngest(config: IngestConfig): (request: Request, ip: strin
       const first = rejected[0]!;
       // Every event was for a company this relay does not serve: that is a permission refusal.
       const status = rejected.every((r) => r.error.code === 'company_not_allowed') ? 403 : 400;
-      return errorResponse(status, events.length === 1 ? first.error : whopError(`All ${events.length} events were rejected; see rejected.`, first.error.code, first.error.param), { rejected });
+      return plainError(status, events.length === 1 ? first.error : whopError(`All ${events.length} events were rejected; see rejected.`, first.error.code, first.error.param), { rejected });
     }
 
-    const cookies = parseCookies(request.headers.get('cookie'));
+    const cookies = parseCookies(request.header('cookie'));
     const now = Date.now();
     // `_fbp` missing from the jar: keep the one the page read (a script-set cookie Safari would
     // expire within 7 days), else make one, and set it server-side so it lasts Meta's 90 days.
@@ -108,7 +111,7 @@ export function createIngest(config: IngestConfig): (request: Request, ip: strin
       const sent = good.map((g) => g._event.context?.fbp).find((v) => v && _FBP.test(v));
       fbpCookie = sent ?? (fbpNew = newFbp(now));
     }
-    const facts = { ip, userAgent: request.headers.get('user-agent'), cookies, newFbp: fbpNew };
+    const facts = { ip, userAgent: request.header('user-agent'), cookies, newFbp: fbpNew };
     const inputs: OutboxInput[] = good.map(({ _event }) => {
       const body = enrichEvent(_event, facts);
       if (!body.event_id) body.event_id = crypto.randomUUID();
@@ -122,18 +125,18 @@ export function createIngest(config: IngestConfig): (request: Request, ip: strin
       const known = error instanceof OutboxUnavailableError;
       logger.error('ingest: outbox append failed', { events: inputs.length, error: known ? error.message : String((error as Error)?.name ?? error) });
       metrics.inc('store_errors_total');
-      return errorResponse(503, whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'), {}, { 'retry-after': String(config.retryAfter) });
+      return plainError(503, whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'), {}, { 'retry-after': String(config.retryAfter) });
     }
     const accepted = fresh.filter(Boolean).length;
     const duplicates = fresh.length - accepted;
     metrics.inc('accepted_total', undefined, accepted);
     if (duplicates) metrics.inc('duplicates_total', undefined, duplicates);
 
-    const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    const attrs = { maxAge: MAX_COOKIE_AGE, secure: new URL(request.url).protocol === 'https:', domain: config.cookieDomain };
+    const headers: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']];
+    const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: config.cookieDomain };
     const aid = [...inputs].reverse().find((i) => i.body.user?.anonymous_id)?.body.user?.anonymous_id;
-    if (aid && COOKIE_SAFE.test(aid)) headers.append('set-cookie', serializeCookie('wq_aid', aid, attrs));
-    if (fbpCookie) headers.append('set-cookie', serializeCookie('_fbp', fbpCookie, { ...attrs, maxAge: 90 * 24 * 60 * 60 }));
-    return new Response(JSON.stringify({ accepted, duplicates, rejected }), { status: 200, headers });
+    if (aid && COOKIE_SAFE.test(aid)) headers.push(['set-cookie', serializeCookie('wq_aid', aid, attrs)]);
+    if (fbpCookie) headers.push(['set-cookie', serializeCookie('_fbp', fbpCookie, { ...attrs, maxAge: 90 * 24 * 60 * 60 })]);
+    return { status: 200, headers, body: JSON.stringify({ accepted, duplicates, rejected }) };
   };
 }

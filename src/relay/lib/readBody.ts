@@ -25,14 +25,19 @@ export async function readBody(request: Request, maxBytes: number): Promise<stri
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return _decoder.decode(chunks[0]);
+  if (chunks.length === 1) return decodeUtf8(chunks[0]!);
   const all = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {
     all.set(chunk, at);
     at += chunk.byteLength;
   }
-  return _decoder.decode(all);
+  return decodeUtf8(all);
 }
 
 const _decoder = new TextDecoder();
+
+/** UTF-8 bytes as text the way `Request.text()` decodes them: a leading BOM dropped, bad bytes as U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return _decoder.decode(bytes);
+}

@@ -1,3 +1,5 @@
+import { plainError, plainJson, toResponse } from './plainExchange';
+
 /** Whop's error body: `{"error":{"type","message","code","param"}}` (spec: CreateConversion 400). */
 export interface WhopErrorBody {
   type: string;
@@ -13,13 +15,10 @@ export function whopError(message: string, code: string | null = null, param: st
 
 /** A JSON response that is never cached and never sniffed. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers },
-  });
+  return toResponse(plainJson(status, body, headers));
 }
 
 /** An error response in Whop's shape, optionally with more top-level fields (e.g. `rejected`). */
 export function errorResponse(status: number, error: WhopErrorBody, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
-  return jsonResponse(status, { error, ...extra }, headers);
+  return toResponse(plainError(status, error, extra, headers));
 }

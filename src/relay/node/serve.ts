@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isTrusted, parseCidrs } from '../lib/clientIp';
+import { lazyState } from '../lib/lazyInstance';
+import type { PlainResponse } from '../lib/plainExchange';
+import { nodeRequest, toRequest } from './nodeRequest';
 
 /** Anything with the relay's fetch signature (the relay, or the relay wrapped with more routes). */
 export interface FetchHandler {
@@ -85,29 +88,24 @@ function _buffered(req: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
-function _toRequest(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>, body: Buffer | null): Request {
+/** The URL the browser used: scheme and host from a trusted proxy's X-Forwarded-Proto/-Host, else the socket and Host. */
+function _url(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>): string {
   const peer = req.socket.remoteAddress;
-  const viaProxy = !!peer && isTrusted(peer, trusted);
+  const viaProxy = trusted.length > 0 && !!peer && isTrusted(peer, trusted);
   const fwdProto = viaProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() : '';
   const fwdHost = viaProxy ? String(req.headers['x-forwarded-host'] ?? '').split(',')[0]!.trim() : '';
   const proto = fwdProto === 'https' || fwdProto === 'http' ? fwdProto : (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const host = fwdHost || req.headers.host || 'localhost';
-  const headers = new Headers();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    try {
-      headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-    } catch {
-      // A header value Fetch refuses (control characters): leave it out rather than fail the request.
-    }
-  }
-  const method = req.method ?? 'GET';
-  const hasBody = method !== 'GET' && method !== 'HEAD';
-  return new Request(`${proto}://${host}${req.url ?? '/'}`, {
-    method,
-    headers,
-    body: body ?? (hasBody ? _body(req) : undefined),
-    duplex: hasBody && !body ? 'half' : undefined,
-  } as RequestInit);
+  return `${proto}://${host}${req.url ?? '/'}`;
+}
+
+/** Writes a plain answer in one go (headers and body in one write, with a Content-Length). */
+function _sendPlain(res: ServerResponse, plain: PlainResponse): void {
+  const headers: string[] = [];
+  for (const [name, value] of plain.headers) headers.push(name, value);
+  if (plain.body !== null) headers.push('content-length', String(Buffer.byteLength(plain.body)));
+  res.writeHead(plain.status, headers);
+  res.end(plain.body ?? undefined);
 }
 
 async function _send(res: ServerResponse, response: Response): Promise<void> {
@@ -141,8 +139,11 @@ function _close(headers: Headers): Headers {
 
 /**
  * Serves a relay over node:http: each IncomingMessage becomes a Fetch `Request` (small bodies
- * buffered, others streamed; the socket's address as `conn.remoteAddress`), the `Response` is streamed back. A client that
- * disconnects mid-request costs one failed read, never the process.
+ * buffered, others streamed; the socket's address as `conn.remoteAddress`), the `Response` is
+ * streamed back. A request with a buffered body gets a lazy `Request` carrying its plain view, and
+ * a `Response` the relay left plain is written straight to the socket: the ingest route answers
+ * without a Request, a Response or a body stream built (`lazyInstance`, `plainExchange`). A client
+ * that disconnects mid-request costs one failed read, never the process.
  */
 export function serve(handler: FetchHandler, options: ServeOptions = {}): Server {
   const trusted = parseCidrs(options.trustedProxies ?? []);
@@ -156,13 +157,20 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
       body = await _buffered(req);
       if (!body) return void res.destroy(); // Aborted mid-body: nobody is left to answer.
     }
+    const url = _url(req, trusted);
+    const method = req.method ?? 'GET';
+    // A buffered body: a Request built only if the handler reads more than url and method (the
+    // relay's ingest route reads the plain view instead). Otherwise a real Request, its body streamed.
+    const request = body ? nodeRequest(req, url, body) : toRequest(req, url, method !== 'GET' && method !== 'HEAD' ? _body(req) : null);
     let response: Response;
     try {
-      response = await handler.fetch(_toRequest(req, trusted, body), { remoteAddress: req.socket.remoteAddress });
+      response = await handler.fetch(request, { remoteAddress: req.socket.remoteAddress });
     } catch {
       response = new Response('{"error":{"type":"api_error","message":"Internal error.","code":null,"param":null}}', { status: 500, headers: { 'content-type': 'application/json' } });
     }
     if (res.destroyed) return;
+    const plain = req.complete ? lazyState<PlainResponse>(response) : undefined;
+    if (plain) return _sendPlain(res, plain);
     // The body was not read to its end (413, or refused before reading): close the connection, but
     // first read and discard what the client is still sending, up to a bound. Closing while it still
     // uploads makes its TCP stack see a reset, and it reports a network error instead of our 413.

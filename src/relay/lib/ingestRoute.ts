@@ -1,0 +1,94 @@
+import { clientIp, isTrusted, type parseCidrs } from './clientIp';
+import type { createIngest } from './createIngest';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
+import type { createRateLimiter } from './rateLimiter';
+import { whopError } from './whopError';
+
+export interface IngestRouteConfig {
+  /** Allowed page origins, lower-case without a trailing slash; null allows any. */
+  origins: ReadonlySet<string> | null;
+  trusted: ReturnType<typeof parseCidrs>;
+  limiter: ReturnType<typeof createRateLimiter> | null;
+  maxInFlight: number;
+  ingest: ReturnType<typeof createIngest>;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * `<basePath>/e` as plain data in and out: CORS preflight, method, origin allowlist, client IP
+ * (trusted-proxy aware), per-IP rate limit, the in-flight cap, then `createIngest`. The Fetch
+ * handler and the Node adapter's fast path both call it, so both answer alike.
+ */
+export function createIngestRoute(config: IngestRouteConfig): (request: PlainRequest, url: URL, peer: string | undefined) => Promise<PlainResponse> {
+  const { origins, trusted, limiter, metrics, logger } = config;
+  let inFlight = 0;
+  let warnedProxy = false;
+
+  /** The CORS origin to echo for a listed cross-origin page, else null (same-origin needs none). */
+  const corsOrigin = (origin: string | null, url: URL): string | null => {
+    if (!origin || !origins) return null;
+    const o = origin.toLowerCase();
+    return origins.has(o) && !_sameHost(o, url) ? origin : null;
+  };
+  const originAllowed = (origin: string | null, url: URL) => !origin || !origins || origins.has(origin.toLowerCase()) || _sameHost(origin, url);
+
+  return async (request, url, peer) => {
+    const method = request.method;
+    const origin = request.header('origin');
+    if (method === 'OPTIONS') {
+      const allow = corsOrigin(origin, url);
+      if (!allow) return plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
+      return {
+        status: 204,
+        headers: [['access-control-allow-origin', allow], ['access-control-allow-credentials', 'true'], ['access-control-allow-methods', 'POST'], ['access-control-allow-headers', 'content-type'], ['access-control-max-age', '86400'], ['vary', 'Origin']],
+        body: null,
+      };
+    }
+    if (method !== 'POST') return plainError(405, whopError('Use POST.', 'method_not_allowed'), {}, { allow: 'POST, OPTIONS' });
+    if (!originAllowed(origin, url)) {
+      metrics.inc('rejected_total', { reason: 'origin_not_allowed' });
+      return plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
+    }
+    const ip = clientIp({ get: (name) => request.header(name) }, peer, trusted);
+    if (!warnedProxy && peer && !isTrusted(peer, trusted) && (request.header('x-forwarded-for') !== null || request.header('forwarded') !== null)) {
+      // Once: behind an unlisted proxy every event would carry the proxy's address, and the
+      // per-IP rate limit would treat all visitors as one.
+      warnedProxy = true;
+      logger.warn('ingest: forwarding headers from a peer that is not a trusted proxy were ignored; if the relay sits behind a proxy, list it in trustedProxies (WHOPQ_TRUSTED_PROXIES)');
+    }
+    if (limiter) {
+      const decision = limiter.take(ip ?? 'unknown', Date.now());
+      if (!decision.ok) {
+        metrics.inc('rejected_total', { reason: 'rate_limited' });
+        return _withCors(plainError(429, whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'), {}, { 'retry-after': String(decision.retryAfter) }), corsOrigin(origin, url));
+      }
+    }
+    if (inFlight >= config.maxInFlight) {
+      metrics.inc('rejected_total', { reason: 'overloaded' });
+      return _withCors(plainError(503, whopError('The relay is busy; retry later.', 'overloaded', null, 'service_unavailable'), {}, { 'retry-after': '2' }), corsOrigin(origin, url));
+    }
+    inFlight++;
+    try {
+      return _withCors(await config.ingest(request, ip, url.protocol === 'https:'), corsOrigin(origin, url));
+    } finally {
+      inFlight--;
+    }
+  };
+}
+
+function _sameHost(origin: string, url: URL): boolean {
+  try {
+    return new URL(origin).host === url.host;
+  } catch {
+    return false;
+  }
+}
+
+function _withCors(response: PlainResponse, origin: string | null): PlainResponse {
+  if (!origin) return response;
+  response.headers.push(['access-control-allow-origin', origin], ['access-control-allow-credentials', 'true'], ['vary', 'Origin']);
+  return response;
+}
