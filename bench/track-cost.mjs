@@ -1,6 +1,10 @@
 // What one `whopq('track', …)` costs on the main thread in Chromium, and whether loading the
 // snippet + bundle, init and the first track cause a long task (> 50 ms). Prints figures; not part
 // of `npm test` (timings are no pass/fail material on a shared machine).
+// track() itself builds the event and holds it in memory; writing it to localStorage and starting
+// delivery happen in the task the pixel schedules right after (setTimeout 0). Both are printed:
+// the synchronous cost of the call, and the cost of the pixel's own timer tasks (measured by
+// timing every callback the page hands to setTimeout; the bench's own timers bypass that).
 //   node esbuild.config.mjs pixel && node bench/track-cost.mjs [calls=1000]
 // BUNDLE=path/to/whopq.js measures another build (e.g. an earlier one, for a before/after figure).
 import { chromium } from '@playwright/test';
@@ -17,7 +21,9 @@ const snippet = readFileSync('dist/snippet.min.js', 'utf8').trim();
 // Cross-origin isolation (COOP+COEP) gives performance.now() 5 µs resolution instead of 100 µs.
 const isolated = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 const observer = `<script>window.__long = []; new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask', buffered: true });</script>`;
-const page = `<!doctype html><html><head>${observer}
+// Times each setTimeout callback of the page's scripts (the pixel's deferred commit + send).
+const timers = `<script>window.__timers = []; window.__st = setTimeout; window.setTimeout = function (f, ms) { return __st(typeof f == 'function' ? function () { var t0 = performance.now(); try { f(); } finally { __timers.push(performance.now() - t0); } } : f, ms); };</script>`;
+const page = `<!doctype html><html><head>${observer}${timers}
 <script>${snippet}</script>
 <script>whopq('init', 'biz_bench'); whopq('track', 'lead');</script>
 </head><body>bench</body></html>`;
@@ -62,25 +68,60 @@ try {
     const ms = await tab.evaluate(
       async ({ n, drain }) => {
         const out = [];
+        window.__timers.length = 0;
         for (let i = 0; i < n; i++) {
           const t0 = performance.now();
           whopq('track', 'lead', { value: i, currency: 'usd' });
           out.push(performance.now() - t0);
           // Let the sender deliver between calls (the usual case: one conversion per user action).
-          if (drain) await new Promise((r) => setTimeout(r, 0));
+          if (drain) await new Promise((r) => window.__st(r, 0));
         }
-        return out;
+        // The burst's deferred task runs once the loop yields.
+        await new Promise((r) => window.__st(r, 50));
+        return [out, window.__timers.slice()];
       },
       { n: CALLS, drain },
     );
-    ms.sort((a, b) => a - b);
-    console.log(`${label.padEnd(44)} p50 ${pct(ms, 50).toFixed(3)} ms  p95 ${pct(ms, 95).toFixed(3)} ms  max ${ms.at(-1).toFixed(3)} ms`);
+    const [calls, deferred] = ms;
+    const line = (what, xs) => {
+      xs.sort((a, b) => a - b);
+      return `${what.padEnd(52)} p50 ${pct(xs, 50).toFixed(3)} ms  p95 ${pct(xs, 95).toFixed(3)} ms  max ${xs.at(-1).toFixed(3)} ms`;
+    };
+    console.log(line(label + ': track() call', calls));
+    console.log(line(`  then the pixel's timer tasks (${deferred.length})`, deferred));
     await tab.waitForFunction(EMPTY, null, { timeout: 60_000 });
+  };
+
+  // What the same page's primitives cost after a yield, in the same run: the floor any track()
+  // sits on while the machine is loaded (a timed empty block catches preemption), a cookie read
+  // (the context's _fbp/_fbc/_ga/_ttp) and the localStorage.setItem that track() no longer does.
+  const reference = async () => {
+    const r = await tab.evaluate(async (n) => {
+      const value = JSON.stringify({ e: { event_name: 'lead', pad: 'x'.repeat(600) }, t: Date.now() });
+      const out = { 'nothing (timer floor)': [], 'document.cookie read': [], 'localStorage.setItem, event-sized': [] };
+      for (let i = 0; i < n; i++) {
+        for (const k in out) {
+          await new Promise((r) => window.__st(r, 0));
+          const t0 = performance.now();
+          if (k[0] == 'd') document.cookie;
+          else if (k[0] == 'l') localStorage.setItem('bench_ref:' + i, value);
+          out[k].push(performance.now() - t0);
+        }
+      }
+      for (let i = 0; i < n; i++) localStorage.removeItem('bench_ref:' + i);
+      return out;
+    }, Math.min(CALLS, 500));
+    for (const k in r) {
+      const xs = r[k].sort((a, b) => a - b);
+      console.log(`  ${k.padEnd(50)} p50 ${pct(xs, 50).toFixed(3)} ms  p95 ${pct(xs, 95).toFixed(3)} ms  max ${xs.at(-1).toFixed(3)} ms`);
+    }
   };
 
   console.log(`whopq track cost, Chromium ${browser.version()}, ${CALLS} calls each, crossOriginIsolated=${load.isolated}`);
   await figures('track, sender drains between calls', true);
   await figures('track, back-to-back burst (queue fills to 100)', false);
+  console.log('same page, same run, each after a yield (not whopq code):');
+  await reference();
   const list = (xs) => `${xs.length}${xs.length ? ' (' + xs.map((d) => d.toFixed(0) + ' ms').join(', ') + ')' : ''}`;
   console.log(`long tasks over ${LOADS} loads + init + first track: ${list(longTasks.pixel)}; same page without whopq: ${list(longTasks.baseline)}`);
   console.log(`batches POSTed to the relay stand-in: ${posts}`);

@@ -147,6 +147,57 @@ test('an event tracked right before navigating away still arrives', async ({ pag
   expect(e.context).toMatchObject({ gclid: 'G_e2e' });
 });
 
+test('an event tracked in a submit handler, the form then navigating, still arrives', async ({ page }) => {
+  await page.goto(site.base + '/landing?utm_source=form');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await Promise.all([
+    page.waitForURL('**/thanks?'),
+    page.evaluate(() => {
+      const form = document.createElement('form');
+      form.action = '/thanks';
+      form.addEventListener('submit', () => (window as any).whopq('track', 'complete_registration'));
+      document.body.append(form);
+      form.requestSubmit();
+    }),
+  ]);
+  await expectEvent(site, { event_name: 'complete_registration', context: { utm_source: 'form' } });
+});
+
+test('an event tracked right before navigating away, its sends refused, is in storage and goes on the next load', async ({ page }) => {
+  // The fetch (if the sender's task ran before the page left) and the beacon at pagehide both get 503.
+  site.statuses.push(503, 503);
+  await page.goto(site.base + '/landing');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  const id = 'nav-' + Date.now();
+  await Promise.all([
+    page.waitForURL('**/thanks'),
+    page.evaluate((id) => {
+      (window as any).whopq('track', 'contact', {}, { event_id: id });
+      location.href = '/thanks';
+    }, id),
+  ]);
+  await expect.poll(() => site.received.length).toBeGreaterThan(0);
+  await page.goto(site.base + '/landing');
+  await expectEvent(site, { event_id: id });
+  expect(accepted(site).filter((e) => e.event_id == id)).toHaveLength(1);
+});
+
+test('an event tracked by the page\'s own last listener (visibilitychange, after the pixel\'s) is stored, and goes on the next load', async ({ page }) => {
+  await page.goto(site.base + '/landing');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  const id = 'late-' + Date.now();
+  // Leaving fires pagehide, then visibilitychange: this listener runs after every one of the
+  // pixel's, and no task of the page runs after it.
+  await page.evaluate(
+    (id) => document.addEventListener('visibilitychange', () => document.hidden && (window as any).whopq('track', 'lead', {}, { event_id: id })),
+    id,
+  );
+  await page.click('#next');
+  await page.waitForURL('**/thanks');
+  await page.goto(site.base + '/landing');
+  await expectEvent(site, { event_id: id });
+});
+
 test('a relay answering 503 gets the event again, same event_id, once it recovers', async ({ page }) => {
   site.statuses.push(503);
   await page.goto(site.base + '/landing');
@@ -238,11 +289,13 @@ test('?whopq_debug=1 loads the debug build, which says each step in plain words'
     (window as any).whopq('track', 'lead');
     (window as any).whopq('track', 'lead', { currency: 'xyz' });
   });
-  await expectEvent(site, { event_name: 'lead' });
-  await expect.poll(() => logs.filter((l) => l.startsWith('[whopq] delivered')).length).toBe(1);
+  // A currency off the API list is left out with a warning; both events go.
+  await expect.poll(() => accepted(site).filter((e) => e.event_name == 'lead').length).toBe(2);
+  expect(accepted(site).filter((e) => e.currency !== undefined)).toEqual([]);
+  await expect.poll(() => logs.filter((l) => l.startsWith('[whopq] delivered')).length).toBeGreaterThan(0);
   expect(logs.some((l) => l.startsWith('[whopq] captured a new ad touch'))).toBe(true);
   expect(logs.some((l) => l.startsWith('[whopq] queued lead for biz_e2eTest'))).toBe(true);
-  expect(logs.filter((l) => l.includes('currency has a bad value "xyz"; call dropped'))).toHaveLength(1);
+  expect(logs.filter((l) => l.includes('currency has a bad value "xyz", not on the API\'s list: left out'))).toHaveLength(1);
 });
 
 test('a relay without the debug build: the snippet falls back to the lean bundle', async ({ page }) => {

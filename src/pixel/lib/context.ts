@@ -16,7 +16,12 @@ function fields(cookie: string | undefined, min: number, from: number): string |
  */
 export function buildContext(touch: Touch | undefined): ConversionContext {
   const c: Record<string, string> = {};
-  const jar = document.cookie;
+  // One read for the four cookies (see getCookie). Unreadable (a sandboxed frame): undefined,
+  // and getCookie's own read fails inside its guard.
+  let jar: string | undefined;
+  try {
+    jar = document.cookie;
+  } catch {}
   for (const k in touch) if (k != 't' && k != 'gbraid' && k != 'wbraid') c[k] = touch[k] as string;
   // The API has a single Google click field. gbraid/wbraid (iOS-consent-mode clicks) are stored in
   // the same touch as the gclid; a gclid wins, and when only a gbraid/wbraid exists its value goes

@@ -1,10 +1,15 @@
 // Turns a `track` call's name and props, and `identify`'s fields, into CreateConversion fields.
 //
-// Field checks against the spec (types, the currency and gender lists) ship in the debug build
-// only, where they name the mistake. The relay validates every event against the same schema
-// (src/shared/conversion.ts) and refuses a bad one, so in the lean build the outcome of a bad call
-// is the same, dropped, for 420 B gzip less (measured on dist/whopq.js). What the lean build does
-// keep is the filtering of unknown keys: the relay refuses a whole event for one unknown field.
+// The relay validates every event against the spec's schema (src/shared/conversion.ts) and
+// refuses a whole event for one bad field, so a conversion with a mistyped currency would be lost.
+// Both builds therefore put the currency in lower case (`USD` → `usd`) and leave out a bad one,
+// so the event goes through without it: the debug build checks it against the API's list (and
+// warns), the lean build checks its shape only (three or four letters: `US$`, `dollars`, `10`
+// are left out), because the list costs 273 B gzip, a tenth of the budget (measured on
+// dist/whopq.js); a well-shaped code off the list (`xyz`) still gets the event refused there.
+// The other checks (the gender list, value a finite number, ids strings) ship in the debug build
+// only, where they name the mistake (a bad gender is left out like a bad currency, a bad type
+// drops the call). Both builds filter unknown keys, which the relay would refuse as well.
 import { type Conversion, type ConversionUser, CURRENCIES, EVENT_NAMES, GENDERS, USER_FIELDS } from '../../shared/conversion';
 import { warn } from './log';
 
@@ -28,11 +33,23 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 /** In the debug build, why `v` is a bad value for field `k` (undefined when it is fine). */
 function badValue(k: string, v: unknown): string | undefined {
   const ok =
-    k == 'value' ? typeof v == 'number' && isFinite(v)
-    : k == 'currency' ? (CURRENCIES as readonly string[]).includes(v as string)
+    k == 'currency' ? (CURRENCIES as readonly string[]).includes(v as string)
     : k == 'gender' ? (GENDERS as readonly string[]).includes(v as string)
+    : k == 'value' ? typeof v == 'number' && isFinite(v)
     : typeof v == 'string';
   return ok ? undefined : k + ' has a bad value ' + JSON.stringify(v);
+}
+
+/**
+ * Debug build: puts a field in `out`, the currency in lower case. A bad currency or gender is left
+ * out with a warning; a bad type makes the whole call bad, and its message is returned.
+ */
+function field(out: Record<string, unknown>, k: string, v: unknown): string | void {
+  if (k == 'currency') v = String(v).toLowerCase();
+  const why = badValue(k, v);
+  if (!why) out[k] = v;
+  else if (k == 'currency' || k == 'gender') warn(why + ', not on the API\'s list: left out, the event goes without it');
+  else return why;
 }
 
 /**
@@ -45,7 +62,8 @@ export function draftEvent(name: unknown, props: unknown): Draft | string | fals
   const d: Record<string, unknown> = (EVENT_NAMES as readonly string[]).includes(name)
     ? { event_name: name }
     : { event_name: 'custom', custom_name: name };
-  if (props != null && !isObject(props)) return __DEBUG__ && 'track props must be an object like { value: 10, currency: "usd" }';
+  // Lean build: a non-object's keys (a string's indices) are all unknown props, left out below.
+  if (__DEBUG__ && props != null && !isObject(props)) return 'track props must be an object like { value: 10, currency: "usd" }';
   for (const k in props as object) {
     let v = (props as Record<string, unknown>)[k];
     if (v == null) continue;
@@ -53,24 +71,30 @@ export function draftEvent(name: unknown, props: unknown): Draft | string | fals
       __DEBUG__ && warn('ignored unknown track property "' + k + '"');
       continue;
     }
-    if (k == 'currency') v = String(v).toLowerCase();
-    if (__DEBUG__ && badValue(k, v)) return badValue(k, v)!;
-    d[k] = v;
+    if (__DEBUG__) {
+      const why = field(d, k, v);
+      if (why) return why;
+    } else if (k != 'currency') d[k] = v;
+    // Lean build: the currency in lower case, left out unless shaped like a code.
+    else if (/^[a-z]{3,4}$/.test((v = String(v).toLowerCase()))) d[k] = v;
   }
   return d as Draft;
 }
 
 /** The API's user fields from `identify` or a track's `user` option; not an object when bad. */
 export function userFields(u: unknown): ConversionUser | string | false {
-  if (!isObject(u)) return __DEBUG__ && 'user data must be an object like { email: "ada@example.com" }';
+  // Lean build: a non-object gives no fields (its keys, if any, are unknown ones).
+  if (__DEBUG__ && !isObject(u)) return 'user data must be an object like { email: "ada@example.com" }';
   const out: Record<string, unknown> = {};
-  for (const k in u) {
-    const v = u[k];
+  for (const k in u as object) {
+    const v = (u as Record<string, unknown>)[k];
     if (v == null) continue;
     // anonymous_id is the pixel's own; a page setting it would split the visitor in two.
     if (k == 'anonymous_id' || !(USER_FIELDS as readonly string[]).includes(k)) __DEBUG__ && warn('ignored unknown user field "' + k + '"');
-    else if (__DEBUG__ && badValue(k, v)) return badValue(k, v)!;
-    else out[k] = v;
+    else if (__DEBUG__) {
+      const why = field(out, k, v);
+      if (why) return why;
+    } else out[k] = v;
   }
   return out;
 }

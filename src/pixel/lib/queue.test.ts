@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Item } from './queue';
-import { clearQueue, drop, enqueue, itemKey, loadQueue, markBeaconed, MAX_AGE, MAX_BYTES, MAX_ITEMS, PREFIX, QUEUE_KEY, setPersist } from './queue';
+import { clearQueue, commit, drop, enqueue, itemKey, loadQueue, markBeaconed, MAX_AGE, MAX_BYTES, MAX_ITEMS, PREFIX, QUEUE_KEY, setLast, setPersist } from './queue';
 
 const T0 = Date.now();
 const item = (n: number, t = T0 + n, extra = ''): Item => ({
@@ -36,7 +36,14 @@ function watchStorage(full = false) {
   return seen;
 }
 
+/** An enqueue and the commit the sender runs in the task after it. */
+const add = (i: Item) => {
+  enqueue(i);
+  commit();
+};
+
 beforeEach(() => {
+  setLast(false);
   setPersist(true);
   clearQueue();
   localStorage.clear();
@@ -44,34 +51,41 @@ beforeEach(() => {
 afterEach(() => vi.restoreAllMocks());
 
 describe('queue', () => {
-  it('writes each enqueue under a key of its own, versioned, with time, company and event id', () => {
-    enqueue(item(1));
-    enqueue(item(2));
+  it('writes each event under a key of its own, versioned, with time, company and event id', () => {
+    add(item(1));
+    add(item(2));
     expect(storedKeys()).toEqual([`wq_q1:${T0 + 1}:biz_a:e1`, `wq_q1:${T0 + 2}:biz_a:e2`]);
     expect(stored()).toEqual([item(1), item(2)]);
     expect(loadQueue().map(itemKey)).toEqual(storedKeys());
   });
 
-  it('an enqueue writes one key and reads no other event', () => {
-    for (let i = 0; i < 5; i++) enqueue(item(i));
+  it('an enqueue only holds the event; the commit after it writes one key and reads no other event', () => {
+    for (let i = 0; i < 5; i++) add(item(i));
     const seen = watchStorage();
     const parse = vi.spyOn(JSON, 'parse');
     enqueue(item(5));
+    expect(seen.written).toEqual([]);
+    expect(seen.read).toEqual([]);
+    // Held in memory, it is already part of the queue this tab sends or beacons.
+    expect(ids(loadQueue())).toContain('e5');
+    parse.mockClear();
+    seen.read.length = 0;
+    commit();
     expect(seen.written).toEqual([itemKey(item(5))]);
-    // The byte bound reads stored values' lengths; nothing is parsed or rewritten.
+    // The byte bound reads the other stored values' lengths; nothing is parsed or rewritten.
     expect(parse).not.toHaveBeenCalled();
-    expect(seen.read.filter((k) => k.startsWith(PREFIX)).sort()).toEqual(storedKeys());
+    expect(seen.read.filter((k) => k.startsWith(PREFIX)).sort()).toEqual(storedKeys().filter((k) => k != itemKey(item(5))));
   });
 
   it('sees events other tabs wrote, oldest first by queue time', () => {
-    enqueue(item(5));
+    add(item(5));
     // Another tab's events, written straight to storage: one older, one newer.
     for (const i of [item(1), item(9)]) localStorage.setItem(itemKey(i), JSON.stringify(i));
     expect(ids(loadQueue())).toEqual(['e1', 'e5', 'e9']);
   });
 
   it('removes delivered events by key and keeps the rest, including ones added meanwhile', () => {
-    for (let i = 0; i < 4; i++) enqueue(item(i));
+    for (let i = 0; i < 4; i++) add(item(i));
     const batch = loadQueue().slice(0, 2);
     // Another tab adds one while the batch is in flight.
     localStorage.setItem(itemKey(item(7)), JSON.stringify(item(7)));
@@ -79,8 +93,13 @@ describe('queue', () => {
     expect(ids(stored())).toEqual(['e2', 'e3', 'e7']);
   });
 
-  it('keeps at most MAX_ITEMS, evicting the oldest at enqueue', () => {
+  it('keeps at most MAX_ITEMS, evicting the oldest at commit; a burst writes only those that stay', () => {
+    add(item(-1));
+    const seen = watchStorage();
     for (let i = 0; i < MAX_ITEMS + 5; i++) enqueue(item(i));
+    commit();
+    expect(seen.written).toHaveLength(MAX_ITEMS);
+    vi.restoreAllMocks();
     expect(storedKeys()).toHaveLength(MAX_ITEMS);
     const q = loadQueue();
     expect(q).toHaveLength(MAX_ITEMS);
@@ -88,9 +107,9 @@ describe('queue', () => {
     expect(q.at(-1)!.e.event_id).toBe('e' + (MAX_ITEMS + 4));
   });
 
-  it('keeps the stored values under MAX_BYTES in all, evicting the oldest at enqueue', () => {
+  it('keeps the stored values under MAX_BYTES in all, evicting the oldest at commit', () => {
     const big = 'x'.repeat(10_000);
-    for (let i = 0; i < 20; i++) enqueue(item(i, T0 + i, big));
+    for (let i = 0; i < 20; i++) add(item(i, T0 + i, big));
     const total = storedKeys().reduce((n, k) => n + localStorage.getItem(k)!.length, 0);
     expect(total).toBeLessThanOrEqual(MAX_BYTES);
     expect(total).toBeGreaterThan(MAX_BYTES - 11_000);
@@ -99,20 +118,20 @@ describe('queue', () => {
   });
 
   it('keeps a lone event bigger than MAX_BYTES (the newest always stays)', () => {
-    enqueue(item(1, T0, 'x'.repeat(MAX_BYTES)));
+    add(item(1, T0, 'x'.repeat(MAX_BYTES)));
     expect(ids(loadQueue())).toEqual(['e1']);
   });
 
   it('drops events older than MAX_AGE and removes their keys', () => {
     const now = Date.now();
-    enqueue(item(1, now - MAX_AGE - 1));
-    enqueue(item(2, now - MAX_AGE + 60_000));
+    add(item(1, now - MAX_AGE - 1));
+    add(item(2, now - MAX_AGE + 60_000));
     expect(ids(loadQueue(now))).toEqual(['e2']);
     expect(ids(stored())).toEqual(['e2']);
   });
 
   it('ignores and removes corrupt or foreign values under its prefix, without throwing', () => {
-    enqueue(item(1));
+    add(item(1));
     const bad = {
       [PREFIX + '1:biz_a:x']: '{"oops":',
       [PREFIX + '2:biz_a:y']: '{"not":"an item"}',
@@ -128,13 +147,14 @@ describe('queue', () => {
   });
 
   it('falls back to memory when the quota is exceeded, keeps the event, and stores it when it can', () => {
-    enqueue(item(1));
+    add(item(1));
     watchStorage(true);
-    expect(() => enqueue(item(2))).not.toThrow();
+    expect(() => add(item(2))).not.toThrow();
     expect(ids(loadQueue())).toEqual(['e1', 'e2']);
     expect(ids(stored())).toEqual(['e1']);
     vi.restoreAllMocks();
-    setPersist(true);
+    // The next commit (the sender's next run) retries what storage refused.
+    commit();
     expect(ids(stored())).toEqual(['e1', 'e2']);
   });
 
@@ -142,7 +162,7 @@ describe('queue', () => {
     // What browsers do when site data is blocked: reading window.localStorage throws.
     vi.spyOn(window, 'localStorage', 'get').mockImplementation(throwing('SecurityError'));
     expect(() => {
-      for (let i = 0; i < MAX_ITEMS + 2; i++) enqueue(item(i));
+      for (let i = 0; i < MAX_ITEMS + 2; i++) add(item(i));
     }).not.toThrow();
     const q = loadQueue();
     expect(q).toHaveLength(MAX_ITEMS);
@@ -155,7 +175,7 @@ describe('queue', () => {
 
   it('writes nothing while not persisting, and moves held events to storage when persisting again', () => {
     setPersist(false);
-    enqueue(item(1));
+    add(item(1));
     expect(ids(loadQueue())).toEqual(['e1']);
     expect(localStorage.length).toBe(0);
     setPersist(true);
@@ -163,8 +183,8 @@ describe('queue', () => {
     expect(ids(loadQueue())).toEqual(['e1']);
   });
 
-  it('clearQueue removes every key of the queue, the old single array included, in memory too', () => {
-    enqueue(item(1));
+  it('clearQueue removes every key of the queue, the single array of 0.1 previews included, in memory too', () => {
+    add(item(1));
     localStorage.setItem(QUEUE_KEY, JSON.stringify([item(2)]));
     setPersist(false);
     enqueue(item(3));
@@ -175,8 +195,8 @@ describe('queue', () => {
   });
 
   it('marks beaconed events in place, without bringing back one another tab removed', () => {
-    enqueue(item(1));
-    enqueue(item(2));
+    add(item(1));
+    add(item(2));
     const [a, b] = loadQueue();
     localStorage.removeItem(itemKey(b));
     markBeaconed(a);
@@ -184,25 +204,15 @@ describe('queue', () => {
     expect(stored()).toEqual([{ ...item(1), b: 1 }]);
   });
 
-  it('migrates the single array of earlier builds once: per-event keys, the old key removed', () => {
-    enqueue(item(9));
-    const old = [item(1), { ...item(2), b: 1 as const }, item(3, Date.now() - MAX_AGE - 1)];
-    localStorage.setItem(QUEUE_KEY, JSON.stringify(old));
-    expect(ids(loadQueue())).toEqual(['e1', 'e2', 'e9']);
-    expect(localStorage.getItem(QUEUE_KEY)).toBeNull();
-    expect(stored()).toEqual([item(1), { ...item(2), b: 1 }, item(9)]);
-    // A second tab running the same migration from the same array writes the same keys.
-    localStorage.setItem(QUEUE_KEY, JSON.stringify(old));
-    expect(ids(loadQueue())).toEqual(['e1', 'e2', 'e9']);
-  });
-
-  it('removes a corrupt old array without throwing, and does not migrate while not persisting', () => {
-    localStorage.setItem(QUEUE_KEY, '{"oops":');
-    expect(loadQueue()).toEqual([]);
-    expect(localStorage.getItem(QUEUE_KEY)).toBeNull();
-    setPersist(false);
-    localStorage.setItem(QUEUE_KEY, JSON.stringify([item(1)]));
-    expect(loadQueue()).toEqual([]);
-    expect(localStorage.getItem(QUEUE_KEY)).not.toBeNull();
+  it('writes at once while the page is on its way out (no later task may run), and holds again after', () => {
+    setLast(true);
+    enqueue(item(1));
+    expect(ids(stored())).toEqual(['e1']);
+    setLast(false);
+    enqueue(item(2));
+    expect(ids(stored())).toEqual(['e1']);
+    // Going out again writes what was held.
+    setLast(true);
+    expect(ids(stored())).toEqual(['e1', 'e2']);
   });
 });

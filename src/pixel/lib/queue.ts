@@ -1,9 +1,13 @@
-// The event queue: one localStorage key per event, shared by the site's tabs and written on enqueue
-// (not only at page hide) so an event survives a redirect, a crash or a closed tab. One key each
-// because localStorage is not atomic across tabs (Chromium caches it per renderer and syncs
+// The event queue: one localStorage key per event, shared by the site's tabs. One key each because
+// localStorage is not atomic across tabs (Chromium caches it per renderer and syncs
 // asynchronously): a read-modify-write of one shared array let a tab overwrite the event another
-// tab had just added, and cost a parse and a rewrite of the whole queue per track. Now an enqueue
-// is one small setItem and a removal one removeItem, so no tab can undo another's write.
+// tab had just added, and cost a parse and a rewrite of the whole queue per track. Now a write is
+// one small setItem and a removal one removeItem, so no tab can undo another's write.
+// `enqueue` only holds the event in memory; `commit` writes what is held, in the task the sender
+// runs right after the track (whopq.ts), or at once when no later task may come (page hidden or
+// left, see `setLast`). So track() pays no setItem (the costliest part of a call in Chromium),
+// and an event still survives a redirect, a form submit or a closed tab: each of those fires
+// pagehide, whose handler commits and beacons before anything else (sender.ts).
 // Bounded by count, bytes and age. When storage is unusable (disabled, full) events wait in memory.
 import type { Conversion } from '../../shared/conversion';
 import { store, storeKeys } from './storage';
@@ -15,12 +19,13 @@ export interface Item {
   b?: 1;
 }
 
+/** Bound on the queued events, counted at each commit (memory holds a burst of one task until then). */
 export const MAX_ITEMS = 100;
 /** Bound on the queued events' stored values (JSON characters), summed. */
 export const MAX_BYTES = 128 * 1024;
 /** Events older than this are dropped unsent: a week-old conversion is no longer worth reporting. */
 export const MAX_AGE = 7 * 864e5;
-/** The format version: the Web Lock's name, and the key of the single-array queue of earlier builds. */
+/** The format version: the Web Lock's name, and the start of every queued event's key. */
 export const QUEUE_KEY = 'wq_q1';
 /** Every queued event's key starts with this. */
 export const PREFIX = QUEUE_KEY + ':';
@@ -29,6 +34,8 @@ export const PREFIX = QUEUE_KEY + ':';
 let mem: Record<string, string> = {};
 /** False while consent is pending or revoked: nothing is written to storage. */
 let persist = true;
+/** Set while no later task may run (the page is hidden or being left): enqueue commits at once. */
+let last = false;
 
 /**
  * An event's key: the queue time first (13 digits until the year 2286, so keys sort oldest first
@@ -47,8 +54,6 @@ function put(k: string, v: string): void {
   persist && store(k, v) ? delete mem[k] : (mem[k] = v);
 }
 
-/** Writes one event (no other event is read or rewritten). */
-const save = (i: Item) => put(itemKey(i), JSON.stringify(i));
 
 /** Removes one event from memory and storage (delivered, refused for good, expired, evicted). */
 export function drop(k: string): void {
@@ -56,16 +61,32 @@ export function drop(k: string): void {
   store(k, null);
 }
 
-/** Appends one event: one write of its own key, then the bounds (newest kept, older evicted). */
+/** Adds one event, in memory only until the next `commit` (at once when the page is on its way out). */
 export function enqueue(item: Item): void {
+  mem[itemKey(item)] = JSON.stringify(item);
+  last && commit();
+}
+
+/**
+ * Applies the bounds to the events held and stored (newest kept, older evicted; other tabs'
+ * events count too), then writes the events held in memory to storage, one key each, when
+ * persisting; what storage refuses stays held for the next commit. Bounds first, so a burst of
+ * tracks in one task writes only the events that stay.
+ */
+export function commit(): void {
   let n = 0;
   let bytes = 0;
-  save(item);
   for (const k of keys().reverse()) {
     bytes += (get(k) || '').length;
     // At least the newest event stays, however big.
     if (n++ && (n > MAX_ITEMS || bytes > MAX_BYTES)) drop(k);
   }
+  setPersist(persist);
+}
+
+/** While true (page hidden, or after pagehide until pageshow) every enqueue commits at once. */
+export function setLast(on: boolean): void {
+  if ((last = on)) commit();
 }
 
 /**
@@ -74,15 +95,6 @@ export function enqueue(item: Item): void {
  */
 export function loadQueue(now = Date.now()): Item[] {
   const out: Item[] = [];
-  // The single array of earlier builds, once: its events move to keys of their own, then it goes.
-  // Two tabs doing this at once write the same keys, so nothing doubles.
-  const old = persist && store(QUEUE_KEY);
-  if (old) {
-    try {
-      JSON.parse(old).map(enqueue);
-    } catch {}
-    store(QUEUE_KEY, null);
-  }
   for (const k of keys()) {
     try {
       const i: Item = JSON.parse(get(k)!);
@@ -100,20 +112,21 @@ export function loadQueue(now = Date.now()): Item[] {
  * can be missed; the event then goes once more with its event_id, which the relay dedups.
  */
 export function markBeaconed(i: Item): void {
+  const k = itemKey(i);
   i.b = 1;
-  get(itemKey(i)) && save(i);
+  get(k) && put(k, JSON.stringify(i));
 }
 
 /**
  * Switches between storage-backed and memory-only; switching on moves held events to storage
- * (the bounds apply again at the next enqueue).
+ * (the bounds apply again at the next commit that follows an enqueue).
  */
 export function setPersist(on: boolean): void {
   // Also retries events a full storage refused earlier.
   if ((persist = on)) for (const k in mem) put(k, mem[k]);
 }
 
-/** Forgets every queued event, in memory and in storage (the old single array included). */
+/** Forgets every queued event, in memory and in storage (a single-array `wq_q1` of 0.1 previews too). */
 export function clearQueue(): void {
   mem = {};
   storeKeys(QUEUE_KEY).map(drop);

@@ -2,10 +2,13 @@
 // hidden or left, retry with backoff, pause offline, and one tab at a time through Web Locks.
 import { beacon, chunks, post } from './deliver';
 import { log, warn } from './log';
-import { drop, itemKey, loadQueue, markBeaconed, QUEUE_KEY } from './queue';
+import { commit, drop, itemKey, loadQueue, markBeaconed, QUEUE_KEY, setLast } from './queue';
 import { backoff, classify, Verdict } from './retry';
 
-/** Sends what is queued now, unless backing off, offline, not allowed or already sending. */
+/**
+ * Writes the events held in memory to storage (always), then sends what is queued, unless backing
+ * off, offline, not allowed or already sending.
+ */
 export type Sender = () => void;
 
 /** At most this many batches per flush, so a flood of events cannot hold the network forever. */
@@ -48,8 +51,9 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
   }
 
   function flush(): void {
+    commit();
     if (busy) again = true;
-    if (busy || timer || !allowed() || !navigator.onLine) return;
+    if (busy || timer || !allowed()) return;
     busy = true;
     const done = () => {
       busy = false;
@@ -75,11 +79,22 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
     }
   }
 
+  /**
+   * The page is hidden or left (`on`), or visible again. From hiding on no later task may run (a
+   * navigation, a submit, a closed tab), so held events are written at once, and so is every
+   * event tracked until the page is visible again (a page restored from the back/forward cache
+   * turns visible); then what is queued goes by beacon.
+   */
+  const last = (on: boolean) => {
+    setLast(on);
+    on && hide();
+  };
+
   // Back online: retry now, from a fresh backoff.
   addEventListener('online', () => later((attempt = 0)));
   // No `unload` listener: it disables the back/forward cache. `pagehide` and `visibilitychange`
   // are the reliable last moments (https://developer.chrome.com/docs/web-platform/page-lifecycle-api).
-  addEventListener('pagehide', hide);
-  document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && hide());
+  addEventListener('pagehide', () => last(true));
+  document.addEventListener('visibilitychange', () => last(document.visibilityState == 'hidden'));
   return flush;
 }

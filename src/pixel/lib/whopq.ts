@@ -94,7 +94,10 @@ export function createWhopq(): Whopq {
         capture();
         sender = createSender(() => (opts.relay || '/wq').replace(/\/$/, '') + '/e', () => granted() && !!companies.length);
       }
-      sender();
+      // The sender runs in a task of its own, soon: it writes what track() held in memory, then
+      // delivers. The caller (often a click or submit handler, or the page's load task when the
+      // snippet replays init + track) pays only for building the event.
+      setTimeout(sender);
     },
 
     track(name: unknown, props: unknown, o?: TrackOptions) {
@@ -106,10 +109,14 @@ export function createWhopq(): Whopq {
       const event_id = o && o.event_id;
       const company_id = o && o.company_id;
       const u = o && o.user ? userFields(o.user) : {};
-      if (bad(u)) return __DEBUG__ && warn(u + '; call dropped');
+      // The lean build's userFields always gives an object (lib/event.ts).
+      if (__DEBUG__ && bad(u)) return warn(u + '; call dropped');
       if (__DEBUG__ && event_id != null && typeof event_id != 'string') return warn('event_id must be a string; call dropped');
       if (company_id != null && !companies.includes(company_id)) return __DEBUG__ && warn('company_id ' + company_id + ' was not initialised; call dropped');
-      aid ||= anonymousId(granted(), domain());
+      // The context first: it reads the cookies once, before anonymousId may write one (a read
+      // after a write is another round trip to the cookie store).
+      const context = buildContext(touch);
+      aid ||= anonymousId(granted(), domain);
       const base = {
         ...d,
         event_time: new Date().toISOString(),
@@ -117,23 +124,21 @@ export function createWhopq(): Whopq {
         url: location.href,
         // undefined is left out by JSON.stringify: the API field is absent, not an empty string.
         referrer_url: document.referrer || undefined,
-        context: buildContext(touch),
-        user: { ...user, ...u, anonymous_id: aid },
+        context,
+        user: { ...user, ...(u as ConversionUser), anonymous_id: aid },
       } as const;
       for (const c of company_id ? [company_id] : companies) {
         const i = { e: { company_id: c, event_id: event_id || uuid(), ...base } as Conversion, t: Date.now() };
         enqueue(i);
         __DEBUG__ && log('queued ' + (i.e.custom_name || i.e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), i.e);
       }
-      // Delivery starts in a task of its own: the caller (often a click or submit handler) pays only
-      // for capture and the durable enqueue above.
       setTimeout(sender);
     },
 
     identify(u: unknown) {
       const f = userFields(u);
-      if (bad(f)) return __DEBUG__ && warn(f + '; identify dropped');
-      user = { ...user, ...f };
+      if (__DEBUG__ && bad(f)) return warn(f + '; identify dropped');
+      user = { ...user, ...(f as ConversionUser) };
       __DEBUG__ && log('identified', user);
     },
 
@@ -143,7 +148,7 @@ export function createWhopq(): Whopq {
         setPersist(true);
         if (sender) {
           capture(true);
-          aid = anonymousId(true, domain(), aid);
+          aid = anonymousId(true, domain, aid);
           sender();
         }
       } else if (state == 'revoke') {
