@@ -170,7 +170,13 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
     }
     if (res.destroyed) return;
     const plain = req.complete ? lazyState<PlainResponse>(response) : undefined;
-    if (plain) return _sendPlain(res, plain);
+    if (plain) {
+      try {
+        return _sendPlain(res, plain);
+      } catch {
+        return void res.destroy(); // A header value node:http refuses; never an unhandled rejection.
+      }
+    }
     // The body was not read to its end (413, or refused before reading): close the connection, but
     // first read and discard what the client is still sending, up to a bound. Closing while it still
     // uploads makes its TCP stack see a reset, and it reports a network error instead of our 413.
