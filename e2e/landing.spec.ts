@@ -67,3 +67,17 @@ test('tab closed while the relay is down: the next visit delivers it', async ({ 
   await next.goto(`${stack.origin}/t/blank.html`);
   await stack.expectConversions([{ event_name: 'lead', event_id: 'closed-tab-1', context: { utm_source: 'meta' } }]);
 });
+
+test('a currency the API does not list costs the conversion nothing: Whop gets the event without it', async ({ page, stack }) => {
+  await page.goto(`${stack.origin}/t/blank.html?fbclid=IwAR_currency`);
+  await page.evaluate(() => {
+    whopq('track', 'lead', { value: 20, currency: 'USD' });
+    whopq('track', 'schedule', { value: 30, currency: 'XYZ' });
+  });
+  const [lead, schedule] = await stack.expectConversions([
+    { event_name: 'lead', value: 20, currency: 'usd', context: { fbclid: 'IwAR_currency' } },
+    { event_name: 'schedule', value: 30, context: { fbclid: 'IwAR_currency' } },
+  ]);
+  expect(lead!.currency).toBe('usd');
+  expect(schedule).not.toHaveProperty('currency');
+});

@@ -54,6 +54,29 @@ describe('ingest', () => {
     expect(outbox.all()[0]!.body.event_id).toBe(outbox.all()[0]!.event_id);
   });
 
+  it('keeps an event whose currency or gender is not on the API list, without that field, and says so', async () => {
+    const { outbox, relay } = setup();
+    const events = [event({ value: 5, currency: 'USD' }), event({ value: 5, currency: 'xyz', user: { anonymous_id: 'a', gender: 'F' } }), event({ currency: 12 })];
+    const res = await relay.fetch(post({ events }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      accepted: 2,
+      duplicates: 0,
+      rejected: [{ index: 2, error: expect.objectContaining({ param: 'currency', code: 'parameter_invalid' }) }],
+      dropped: [
+        { index: 1, param: 'currency', message: expect.stringMatching(/kept without it/) },
+        { index: 1, param: 'user.gender', message: expect.stringMatching(/kept without it/) },
+      ],
+    });
+    const [usd, xyz] = outbox.all().map((r) => r.body);
+    expect(usd).toMatchObject({ value: 5, currency: 'usd' });
+    expect(xyz).toMatchObject({ value: 5, user: { anonymous_id: 'a' } });
+    expect(xyz).not.toHaveProperty('currency');
+    expect(xyz!.user).not.toHaveProperty('gender');
+    expect(relay.metrics.get('dropped_fields_total', { param: 'currency' })).toBe(1);
+    expect(relay.metrics.get('dropped_fields_total', { param: 'user.gender' })).toBe(1);
+  });
+
   it('accepts the good events of a mixed batch and lists the bad ones by index', async () => {
     const { outbox, relay } = setup();
     const good = event();
@@ -73,14 +96,15 @@ describe('ingest', () => {
     ['missing company_id', { company_id: undefined }, 'parameter_missing', 'company_id'],
     ['missing event_name', { event_name: undefined }, 'parameter_missing', 'event_name'],
     ['bad enum', { action_source: 'billboard' }, 'parameter_invalid', 'action_source'],
-    ['bad currency', { currency: 'USD' }, 'parameter_invalid', 'currency'],
+    // A currency or gender string off the API's list is left out instead (see "keeps an event whose currency…").
+    ['currency of the wrong type', { currency: 840 }, 'parameter_invalid', 'currency'],
     ['bad date-time', { event_time: 'yesterday' }, 'parameter_invalid', 'event_time'],
     ['impossible date', { event_time: '2026-13-45T99:00:00Z' }, 'parameter_invalid', 'event_time'],
     ['number as string', { value: '9.99' }, 'parameter_invalid', 'value'],
     ['object as string', { context: 'x' }, 'parameter_invalid', 'context'],
     ['unknown nested field', { context: { fbclidd: 'x' } }, 'parameter_unknown', 'context.fbclidd'],
     ['nested wrong type', { user: { email: 42 } }, 'parameter_invalid', 'user.email'],
-    ['bad gender', { user: { gender: 'x' } }, 'parameter_invalid', 'user.gender'],
+    ['gender of the wrong type', { user: { gender: true } }, 'parameter_invalid', 'user.gender'],
     ['huge string', { url: 'https://x/' + 'a'.repeat(9000) }, 'parameter_invalid', 'url'],
     ['huge nested string', { user: { email: 'a'.repeat(2000) } }, 'parameter_invalid', 'user.email'],
     ['custom without custom_name', { event_name: 'custom' }, 'parameter_missing', 'custom_name'],

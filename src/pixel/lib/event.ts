@@ -1,12 +1,12 @@
 // Turns a `track` call's name and props, and `identify`'s fields, into CreateConversion fields.
 //
 // The relay validates every event against the spec's schema (src/shared/conversion.ts) and
-// refuses a whole event for one bad field, so a conversion with a mistyped currency would be lost.
-// Both builds therefore put the currency in lower case (`USD` → `usd`) and leave out a bad one,
-// so the event goes through without it: the debug build checks it against the API's list (and
-// warns), the lean build checks its shape only (three or four letters: `US$`, `dollars`, `10`
-// are left out), because the list costs 273 B gzip, a tenth of the budget (measured on
-// dist/whopq.js); a well-shaped code off the list (`xyz`) still gets the event refused there.
+// refuses a whole event for a field of the wrong type, so a conversion with `currency: 840` would
+// be lost. A currency *string* off the API's list is different: the relay puts it in lower case
+// and, if it is still not on the list, stores the event without it (and says so in `dropped`), so
+// `USD`, `xyz` or `US$` never cost the conversion. The lean build therefore only makes the currency
+// a string and leaves the list to the relay (the list costs 273 B gzip, a tenth of the budget,
+// measured on dist/whopq.js). The debug build checks it against the list itself, to warn.
 // The other checks (the gender list, value a finite number, ids strings) ship in the debug build
 // only, where they name the mistake (a bad gender is left out like a bad currency, a bad type
 // drops the call). Both builds filter unknown keys, which the relay would refuse as well.
@@ -74,9 +74,7 @@ export function draftEvent(name: unknown, props: unknown): Draft | string | fals
     if (__DEBUG__) {
       const why = field(d, k, v);
       if (why) return why;
-    } else if (k != 'currency') d[k] = v;
-    // Lean build: the currency in lower case, left out unless shaped like a code.
-    else if (/^[a-z]{3,4}$/.test((v = String(v).toLowerCase()))) d[k] = v;
+    } else d[k] = k == 'currency' ? String(v) : v; // Lean build: the relay checks the code (above).
   }
   return d as Draft;
 }

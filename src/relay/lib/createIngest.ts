@@ -6,6 +6,7 @@ import type { Metrics } from './metrics';
 import { OutboxUnavailableError, type Outbox, type OutboxInput } from './outbox';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import { BodyTooLargeError } from './readBody';
+import { repairEvent, type DroppedField } from './repairEvent';
 import { validateEvent } from './validateEvent';
 import { whopError, type WhopErrorBody } from './whopError';
 
@@ -83,14 +84,17 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     metrics.inc('received_total', undefined, events.length);
 
     const rejected: _Rejected[] = [];
+    const dropped: Array<DroppedField & { index: number }> = [];
     const good: Array<{ _index: number; _event: Conversion }> = [];
     events.forEach((event, index) => {
+      const fixes = repairEvent(event);
       const error = validateEvent(event);
       if (error) return rejected.push({ index, error });
       const e = event as Conversion;
       if (config.companies && !config.companies.has(e.company_id)) {
         return rejected.push({ index, error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id') });
       }
+      for (const f of fixes) dropped.push({ index, ...f });
       good.push({ _index: index, _event: e });
     });
     for (const r of rejected) metrics.inc('rejected_total', { reason: r.error.code ?? r.error.type });
@@ -131,12 +135,14 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     const duplicates = fresh.length - accepted;
     metrics.inc('accepted_total', undefined, accepted);
     if (duplicates) metrics.inc('duplicates_total', undefined, duplicates);
+    for (const d of dropped) metrics.inc('dropped_fields_total', { param: d.param });
 
     const headers: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']];
     const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: config.cookieDomain };
     const aid = [...inputs].reverse().find((i) => i.body.user?.anonymous_id)?.body.user?.anonymous_id;
     if (aid && COOKIE_SAFE.test(aid)) headers.push(['set-cookie', serializeCookie('wq_aid', aid, attrs)]);
     if (fbpCookie) headers.push(['set-cookie', serializeCookie('_fbp', fbpCookie, { ...attrs, maxAge: 90 * 24 * 60 * 60 })]);
-    return { status: 200, headers, body: JSON.stringify({ accepted, duplicates, rejected }) };
+    // `dropped` only when a field was left out, so the usual answer stays as small as it was.
+    return { status: 200, headers, body: JSON.stringify(dropped.length ? { accepted, duplicates, rejected, dropped } : { accepted, duplicates, rejected }) };
   };
 }

@@ -38,6 +38,7 @@ export function createStatusRoutes(config: StatusConfig) {
   metrics.describe('accepted_total', 'Events stored (new).');
   metrics.describe('duplicates_total', 'Events already stored (resends), dropped at ingest.');
   metrics.describe('rejected_total', 'Events or requests refused at ingest, by reason.');
+  metrics.describe('dropped_fields_total', 'Fields left out of accepted events (a currency or gender not on the API list), by field.');
   metrics.describe('delivered_total', 'Events Whop accepted.');
   metrics.describe('retried_total', 'Forwarding attempts to be retried, by status.');
   metrics.describe('dead_lettered_total', 'Events Whop refused for good, by status.');
