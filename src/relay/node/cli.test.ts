@@ -116,6 +116,24 @@ describe('startRelay', () => {
     }
   });
 
+  it('answers a Host header that makes no URL with a 400 in Whop\'s shape, for ingest and for pages', async () => {
+    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, { print: () => {}, logger: { info() {}, warn() {}, error() {} }, fallback: async () => new Response('page') });
+    running.push(relay);
+    const { connect } = await import('node:net');
+    const raw = (head: string) =>
+      new Promise<string>((done, fail) => {
+        const socket = connect(Number(new URL(relay.url).port), '127.0.0.1', () => socket.end(head));
+        let text = '';
+        socket.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => done(text)).on('error', fail);
+      });
+    for (const line of ['POST /wq/e', 'GET /']) {
+      const body = line.startsWith('POST') ? '{}' : '';
+      const answer = await raw(`${line} HTTP/1.1\r\nHost: a b\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      expect(answer, line).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toContain('"type":"invalid_request_error"');
+    }
+  });
+
   it('serves the pixel at p.js and the debug build found beside it at p.debug.js', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'whopq.js'), 'lean()');

@@ -119,7 +119,12 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   const base = config.basePath.replace(/\/+$/, '');
   const handler = {
     async fetch(request: Request, conn?: { remoteAddress?: string }): Promise<Response> {
-      const path = new URL(request.url).pathname;
+      let path: string;
+      try {
+        path = new URL(request.url).pathname;
+      } catch {
+        return relay.fetch(request, conn); // A URL that does not parse: the relay answers its 400.
+      }
       if (path === base || path.startsWith(base + '/') || !extras.fallback) return relay.fetch(request, conn);
       return (await extras.fallback(request)) ?? relay.fetch(request, conn);
     },

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isTrusted, parseCidrs } from '../lib/clientIp';
 import { lazyState } from '../lib/lazyInstance';
-import type { PlainResponse } from '../lib/plainExchange';
+import { plainError, type PlainResponse } from '../lib/plainExchange';
+import { whopError } from '../lib/whopError';
 import { nodeRequest, toRequest } from './nodeRequest';
 
 /** Anything with the relay's fetch signature (the relay, or the relay wrapped with more routes). */
@@ -99,6 +100,15 @@ function _url(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>): str
   return `${proto}://${host}${req.url ?? '/'}`;
 }
 
+function _parses(url: string): boolean {
+  try {
+    new URL(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Writes a plain answer in one go (headers and body in one write, with a Content-Length). */
 function _sendPlain(res: ServerResponse, plain: PlainResponse): void {
   const headers: string[] = [];
@@ -148,7 +158,12 @@ function _close(headers: Headers): Headers {
 export function serve(handler: FetchHandler, options: ServeOptions = {}): Server {
   const trusted = parseCidrs(options.trustedProxies ?? []);
   const bufferUpTo = options.bufferBodiesUpTo ?? 65_536;
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
+    // Whatever goes wrong answering one request costs that request, never an unhandled rejection
+    // (which would end the process).
+    handle(req, res).catch(() => res.destroy());
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.on('error', () => {}); // A reset socket while answering is the client's business.
     req.on('error', () => {});
     const length = Number(req.headers['content-length']);
@@ -158,6 +173,10 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
       if (!body) return void res.destroy(); // Aborted mid-body: nobody is left to answer.
     }
     const url = _url(req, trusted);
+    if (!_parses(url)) {
+      // A Host header that makes no URL: neither a Request nor the relay's routing can take it.
+      return _sendPlain(res, plainError(400, whopError('Bad request URL.'), {}, { connection: 'close' }));
+    }
     const method = req.method ?? 'GET';
     // A buffered body: a Request built only if the handler reads more than url and method (the
     // relay's ingest route reads the plain view instead). Otherwise a real Request, its body streamed.
@@ -186,7 +205,7 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
       if (res.destroyed) return;
     }
     await _send(res, response).catch(() => res.destroy());
-  });
+  };
   server.requestTimeout = options.requestTimeoutMs ?? 15_000;
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
