@@ -1,7 +1,7 @@
 import { parseCidrs } from './lib/clientIp';
 import { createIngest } from './lib/createIngest';
 import { createIngestRoute } from './lib/ingestRoute';
-import { lazyState } from './lib/lazyInstance';
+import { lazyState, realInstance } from './lib/lazyInstance';
 import { silentLogger, type Logger } from './lib/logger';
 import { createMetrics, type Metrics } from './lib/metrics';
 import type { Outbox } from './lib/outbox';
@@ -127,7 +127,8 @@ export function createRelay(options: RelayOptions): Relay {
       if (plain) return lazyResponse(await ingest(plain, url, conn?.remoteAddress));
       return toResponse(await ingest(plainFromRequest(request), url, conn?.remoteAddress));
     }
-    if (path.startsWith('/inspect')) return options.inspector ? options.inspector(request) : _notFound();
+    // The inspector is the caller's code: it gets a Request the Fetch classes accept, never the lazy one.
+    if (path.startsWith('/inspect')) return options.inspector ? options.inspector(realInstance(request)) : _notFound();
     if (method !== 'GET' && method !== 'HEAD') return errorResponse(405, whopError('Use GET.', 'method_not_allowed'), {}, { allow: 'GET, HEAD' });
     switch (path) {
       case '/p.js':

@@ -2,6 +2,7 @@
 // handler made by one (createRelay) is served by the other (serve) in the same process.
 const _STATE = Symbol.for('whopq.lazy.state');
 const _REAL = Symbol.for('whopq.lazy.real');
+const _BUILD = Symbol.for('whopq.lazy.build');
 
 interface _Lazy<S, T> {
   [_STATE]: S;
@@ -23,6 +24,9 @@ export function lazyInstance<T extends object, S>(
 ): (state: S) => T {
   const proto = Object.create(base.prototype) as Record<PropertyKey, unknown>;
   const real = (self: _Lazy<S, T>): T => (self[_REAL] ??= build(self[_STATE]));
+  proto[_BUILD] = function (this: _Lazy<S, T>) {
+    return real(this);
+  };
   for (const key of Reflect.ownKeys(base.prototype)) {
     if (key === 'constructor') continue;
     const d = Object.getOwnPropertyDescriptor(base.prototype, key)!;
@@ -66,4 +70,15 @@ export function lazyState<S>(value: unknown): S | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const o = value as Partial<_Lazy<S, unknown>>;
   return o[_REAL] === undefined ? o[_STATE] : undefined;
+}
+
+/**
+ * The real instance behind an object made by `lazyInstance` (built now if nothing has touched it
+ * yet), else `value` itself. For handing a lazy Request to code outside the relay: the Fetch
+ * classes read their own internal slots, so `new Request(lazy, init)` and `fetch(lazy)` throw, while
+ * the real one works.
+ */
+export function realInstance<T>(value: T): T {
+  const build = typeof value === 'object' && value !== null ? (value as { [_BUILD]?: () => T })[_BUILD] : undefined;
+  return typeof build === 'function' ? build.call(value) : value;
 }

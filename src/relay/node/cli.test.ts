@@ -116,6 +116,20 @@ describe('startRelay', () => {
     }
   });
 
+  it('hands the fallback a Request it can pass on (new Request(request, init), as a proxying page handler does)', async () => {
+    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, {
+      print: () => {},
+      logger: { info() {}, warn() {}, error() {} },
+      fallback: async (request) => {
+        const copy = new Request(request, { headers: { 'x-site': '1' } });
+        return new Response(`${copy.method} ${new URL(copy.url).pathname} ${copy.headers.get('x-site')} ${await copy.text()}`);
+      },
+    });
+    running.push(relay);
+    const res = await fetch(relay.url + '/contact', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect([res.status, await res.text()]).toEqual([200, 'POST /contact 1 hello']);
+  });
+
   it('answers a Host header that makes no URL with a 400 in Whop\'s shape, for ingest and for pages', async () => {
     const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, { print: () => {}, logger: { info() {}, warn() {}, error() {} }, fallback: async () => new Response('page') });
     running.push(relay);

@@ -6,6 +6,7 @@ import { createRelay, type Relay } from '../createRelay';
 import { createInspector } from '../inspector/index';
 import { parseCidrs } from '../lib/clientIp';
 import { createForwarder, type Forwarder } from '../lib/forwarder';
+import { realInstance } from '../lib/lazyInstance';
 import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { runDemo } from './demo';
@@ -126,7 +127,10 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         return relay.fetch(request, conn); // A URL that does not parse: the relay answers its 400.
       }
       if (path === base || path.startsWith(base + '/') || !extras.fallback) return relay.fetch(request, conn);
-      return (await extras.fallback(request)) ?? relay.fetch(request, conn);
+      // The site's own handler may pass the request on (`new Request(request, init)`, `fetch`), which
+      // only a real Request survives: it never gets serve()'s lazy one.
+      const real = realInstance(request);
+      return (await extras.fallback(real)) ?? relay.fetch(real, conn);
     },
   };
 

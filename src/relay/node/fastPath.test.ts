@@ -223,6 +223,31 @@ describe('the lazy Request and Response serve() and the relay pass between them'
     expect(outbox.all()).toHaveLength(1);
   });
 
+  it('an inspector that passes the Request on (new Request(request, init)) gets one the Fetch classes take', async () => {
+    const relay = createRelay({
+      outbox: new MemoryOutbox(),
+      rateLimit: false,
+      // What an inspector (or any code the relay hands the request to) may do: copy it with more headers.
+      inspector: async (request) => {
+        const copy = new Request(request, { headers: { 'x-copied': '1' } });
+        return new Response(`${copy.method} ${copy.headers.get('x-copied')} ${await copy.text()}`);
+      },
+    });
+    const url = (await start(relay)).replace(/\/e$/, '/inspect/data.json');
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect([res.status, await res.text()]).toEqual([200, 'POST 1 hello']);
+  });
+
+  it('a method Fetch refuses (TRACE) gets a 405 in Whop\'s shape, with a body or without, not a dropped connection', async () => {
+    const url = new URL(await start(createRelay({ outbox: new MemoryOutbox(), rateLimit: false })));
+    for (const body of ['', 'hi']) {
+      const c: Case = { name: `TRACE ${body ? 'with' : 'without'} a body`, method: 'TRACE', headers: [], body: body || undefined };
+      const answer = await rawRequest(Number(url.port), c);
+      expect(answer.status, c.name).toBe(405);
+      expect(JSON.parse(answer.body).error, c.name).toMatchObject({ type: 'invalid_request_error', code: 'method_not_allowed' });
+    }
+  });
+
   it('a Response the relay left plain becomes a real one for a wrapper that changes it', async () => {
     const relay = createRelay({ outbox: new MemoryOutbox(), rateLimit: false });
     const url = await start({

@@ -109,6 +109,9 @@ function _parses(url: string): boolean {
   }
 }
 
+/** Methods the Fetch `Request` constructor refuses (https://fetch.spec.whatwg.org/#forbidden-method); node:http hands over all but CONNECT. */
+const _FETCH_REFUSES = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
 /** Writes a plain answer in one go (headers and body in one write, with a Content-Length). */
 function _sendPlain(res: ServerResponse, plain: PlainResponse): void {
   const headers: string[] = [];
@@ -178,6 +181,10 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
       return _sendPlain(res, plainError(400, whopError('Bad request URL.'), {}, { connection: 'close' }));
     }
     const method = req.method ?? 'GET';
+    if (_FETCH_REFUSES.has(method)) {
+      // node:http parses TRACE, but `new Request` throws on it: answer here, as for any method the relay does not serve.
+      return _sendPlain(res, plainError(405, whopError(`${method} is not served here.`, 'method_not_allowed'), {}, { allow: 'GET, HEAD, POST, OPTIONS', connection: 'close' }));
+    }
     // A buffered body: a Request built only if the handler reads more than url and method (the
     // relay's ingest route reads the plain view instead). Otherwise a real Request, its body streamed.
     const request = body ? nodeRequest(req, url, body) : toRequest(req, url, method !== 'GET' && method !== 'HEAD' ? _body(req) : null);
