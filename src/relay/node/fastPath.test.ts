@@ -238,6 +238,24 @@ describe('the lazy Request and Response serve() and the relay pass between them'
     expect([res.status, await res.text()]).toEqual([200, 'POST 1 hello']);
   });
 
+  it('gives a wrapper the URL a real Request would hold (host lower-cased, default port and dot segments resolved)', async () => {
+    const urls: string[] = [];
+    const relay = createRelay({ outbox: new MemoryOutbox(), rateLimit: false });
+    const url = new URL(await start({ fetch: (request, conn) => (urls.push(request.url), relay.fetch(request, conn)) }));
+    const port = Number(url.port);
+    const ask = (path: string, host: string) =>
+      new Promise<string>((done, fail) => {
+        const body = json(event());
+        const socket = connect(port, '127.0.0.1', () => socket.end(`POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`));
+        let text = '';
+        socket.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => done(text)).on('error', fail);
+      });
+    expect(await ask('/wq/x/../e', `LOCALHOST:${port}`)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await ask('/wq/e?a=1', 'shop.example:80')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(urls).toEqual([new Request(`http://LOCALHOST:${port}/wq/x/../e`).url, new Request('http://shop.example:80/wq/e?a=1').url]);
+    expect(urls).toEqual([`http://localhost:${port}/wq/e`, 'http://shop.example/wq/e?a=1']);
+  });
+
   it('a method Fetch refuses (TRACE) gets a 405 in Whop\'s shape, with a body or without, not a dropped connection', async () => {
     const url = new URL(await start(createRelay({ outbox: new MemoryOutbox(), rateLimit: false })));
     for (const body of ['', 'hi']) {

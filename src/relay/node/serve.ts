@@ -100,12 +100,12 @@ function _url(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>): str
   return `${proto}://${host}${req.url ?? '/'}`;
 }
 
-function _parses(url: string): boolean {
+/** The URL as a Request would hold it (`new Request(url).url`: host lower-cased, default port and dot segments gone), or null if it does not parse. */
+function _normalUrl(url: string): string | null {
   try {
-    new URL(url);
-    return true;
+    return new URL(url).href;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -175,8 +175,9 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
       body = await _buffered(req);
       if (!body) return void res.destroy(); // Aborted mid-body: nobody is left to answer.
     }
-    const url = _url(req, trusted);
-    if (!_parses(url)) {
+    // Normalized here because the lazy Request hands out this string as its `url` without a Request.
+    const url = _normalUrl(_url(req, trusted));
+    if (url === null) {
       // A Host header that makes no URL: neither a Request nor the relay's routing can take it.
       return _sendPlain(res, plainError(400, whopError('Bad request URL.'), {}, { connection: 'close' }));
     }
