@@ -256,6 +256,22 @@ describe('the lazy Request and Response serve() and the relay pass between them'
     expect(urls).toEqual([`http://localhost:${port}/wq/e`, 'http://shop.example/wq/e?a=1']);
   });
 
+  it('answers a Host with user info (a URL no Request may hold) with a 400 in Whop\'s shape, for ingest and for other routes', async () => {
+    const relay = createRelay({ outbox: new MemoryOutbox(), rateLimit: false });
+    const port = Number(new URL(await start(relay)).port);
+    for (const [method, path] of [['POST', '/wq/e'], ['GET', '/wq/health']] as const) {
+      const c: Case = { name: `${method} ${path}`, method, headers: [], body: method === 'POST' ? json(event()) : undefined };
+      const answer = await new Promise<string>((done, fail) => {
+        const body = c.body === undefined ? '' : String(c.body);
+        const socket = connect(port, '127.0.0.1', () => socket.end(`${method} ${path} HTTP/1.1\r\nHost: user@127.0.0.1:${port}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`));
+        let text = '';
+        socket.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => done(text)).on('error', fail);
+      });
+      expect(answer, c.name).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer, c.name).toContain('"type":"invalid_request_error"');
+    }
+  });
+
   it('a method Fetch refuses (TRACE) gets a 405 in Whop\'s shape, with a body or without, not a dropped connection', async () => {
     const url = new URL(await start(createRelay({ outbox: new MemoryOutbox(), rateLimit: false })));
     for (const body of ['', 'hi']) {

@@ -100,10 +100,15 @@ function _url(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>): str
   return `${proto}://${host}${req.url ?? '/'}`;
 }
 
-/** The URL as a Request would hold it (`new Request(url).url`: host lower-cased, default port and dot segments gone), or null if it does not parse. */
+/**
+ * The URL as a Request would hold it (`new Request(url).url`: host lower-cased, default port and dot
+ * segments gone), or null when no Request may hold it: it does not parse, or it has user info (a
+ * Host header `user@host`, which `new Request` refuses).
+ */
 function _normalUrl(url: string): string | null {
   try {
-    return new URL(url).href;
+    const parsed = new URL(url);
+    return parsed.username || parsed.password ? null : parsed.href;
   } catch {
     return null;
   }
