@@ -5,7 +5,12 @@ import { plainError, type PlainResponse } from '../lib/plainExchange';
 import { whopError } from '../lib/whopError';
 import { nodeRequest, toRequest } from './nodeRequest';
 
-/** Anything with the relay's fetch signature (the relay, or the relay wrapped with more routes). */
+/**
+ * Anything with the relay's fetch signature (the relay, or the relay wrapped with more routes). A
+ * request with a small body arrives as a lazy Request: it reads as a real one, but the Fetch classes
+ * refuse it as input (`new Request(request, init)`, `fetch(request)`); pass `realInstance(request)`
+ * (lib/lazyInstance) to those, and the untouched lazy one to the relay.
+ */
 export interface FetchHandler {
   fetch(request: Request, conn?: { remoteAddress?: string }): Promise<Response>;
 }
