@@ -14,7 +14,10 @@ ajv.addSchema({ ...spec, $id: 'whop' });
 const whopAccepts = ajv.compile({ $ref: 'whop#/paths/~1conversions/post/requestBody/content/application~1json/schema' });
 
 // Each field is mostly right and sometimes wrong, so both sides of the boundary get exercised.
-const anyValue = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant({}), fc.constant([]));
+// Values JSON can carry only: a body never holds Infinity or NaN (ajv, not strict here, takes
+// Infinity as a number; validateEvent refuses it), so such a value would fail the second property
+// on a case no client can send.
+const anyValue = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.constant({}), fc.constant([]));
 const mostly = <T>(good: fc.Arbitrary<T>) => fc.oneof({ arbitrary: good, weight: 12 }, { arbitrary: anyValue, weight: 1 });
 const text = fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.constant(null));
 const badDates = fc.constantFrom('2026-02-30T10:00:00Z', '2026-01-01 10:00:00Z', 'now', '2026-01-01T10:00:00');
