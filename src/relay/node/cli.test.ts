@@ -44,6 +44,13 @@ describe('relayConfigFromEnv', () => {
     expect(bad).toMatch(/WHOPQ_PAUSE_PROBE_SECONDS must be/);
     expect(configProblems(relayConfigFromEnv({ WHOPQ_FORWARD_CONCURRENCY: '1000' })).errors.join('\n')).toMatch(/WHOPQ_FORWARD_CONCURRENCY/);
   });
+
+  it('refuses a cookie domain a Set-Cookie header cannot carry', () => {
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_COOKIE_DOMAIN: 'shop.example' })).errors).toEqual([]);
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_COOKIE_DOMAIN: '.shop.example' })).errors).toEqual([]);
+    for (const bad of ['shop.example\r\nX-Evil: 1', 'shöp.example', 'shop.example; Secure', 'https://shop.example'])
+      expect(configProblems(relayConfigFromEnv({ WHOPQ_COOKIE_DOMAIN: bad })).errors.join('\n')).toMatch(/WHOPQ_COOKIE_DOMAIN .* is not a domain/);
+  });
 });
 
 describe('startRelay', () => {

@@ -88,6 +88,10 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   if (!Number.isInteger(c) || c < 1 || c > 256) errors.push(`WHOPQ_FORWARD_CONCURRENCY must be a whole number from 1 to 256 (it is ${String(c)}).`);
   const p = config.pauseProbeSeconds;
   if (!Number.isFinite(p) || p < 1 || p > 86_400) errors.push(`WHOPQ_PAUSE_PROBE_SECONDS must be a number of seconds from 1 to 86400 (it is ${String(p)}).`);
+  // It goes into every ingest answer's Set-Cookie: a value a header cannot carry would fail them all.
+  if (config.cookieDomain !== undefined && !/^\.?([a-z0-9-]+\.)*[a-z0-9-]+$/i.test(config.cookieDomain)) {
+    errors.push(`WHOPQ_COOKIE_DOMAIN ${JSON.stringify(config.cookieDomain)} is not a domain like shop.example.`);
+  }
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
   return { errors, warnings };
 }
