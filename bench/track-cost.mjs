@@ -1,8 +1,9 @@
 // What one `whopq('track', …)` costs on the main thread in Chromium, and whether loading the
 // snippet + bundle, init and the first track cause a long task (> 50 ms). Prints figures; not part
 // of `npm test` (timings are no pass/fail material on a shared machine).
-// track() itself builds the event and holds it in memory; writing it to localStorage and starting
-// delivery happen in the task the pixel schedules right after (setTimeout 0). Both are printed:
+// track() itself only fixes the call's time, URL, user and companies; building the event (context
+// cookies, ids, JSON), writing it to localStorage and starting delivery happen in the task the
+// pixel schedules right after (setTimeout 0). Both are printed:
 // the synchronous cost of the call, and the cost of the pixel's own timer tasks (measured by
 // timing every callback the page hands to setTimeout; the bench's own timers bypass that).
 //   node esbuild.config.mjs pixel && node bench/track-cost.mjs [calls=1000]

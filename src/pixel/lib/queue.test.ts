@@ -38,7 +38,7 @@ function watchStorage(full = false) {
 
 /** An enqueue and the commit the sender runs in the task after it. */
 const add = (i: Item) => {
-  enqueue(i);
+  enqueue(() => i);
   commit();
 };
 
@@ -63,7 +63,7 @@ describe('queue', () => {
     for (let i = 0; i < 5; i++) add(item(i));
     const seen = watchStorage();
     const parse = vi.spyOn(JSON, 'parse');
-    enqueue(item(5));
+    enqueue(() => item(5));
     expect(seen.written).toEqual([]);
     expect(seen.read).toEqual([]);
     // Held in memory, it is already part of the queue this tab sends or beacons.
@@ -75,6 +75,26 @@ describe('queue', () => {
     // The byte bound reads the other stored values' lengths; nothing is parsed or rewritten.
     expect(parse).not.toHaveBeenCalled();
     expect(seen.read.filter((k) => k.startsWith(PREFIX)).sort()).toEqual(storedKeys().filter((k) => k != itemKey(item(5))));
+  });
+
+  it('builds a held event when the queue is next read, not when it is enqueued', () => {
+    let built = 0;
+    enqueue(() => (built++, item(1)));
+    expect(built).toBe(0);
+    expect(ids(loadQueue())).toEqual(['e1']);
+    commit();
+    expect(built).toBe(1);
+    expect(ids(stored())).toEqual(['e1']);
+  });
+
+  it('a builder that throws loses its own event only, and nothing throws to the reader', () => {
+    enqueue(() => item(1));
+    enqueue(() => JSON.parse('{') as Item);
+    // A value JSON cannot write (a page passing a BigInt as a property) fails the same way.
+    enqueue(() => ({ ...item(2), e: { ...item(2).e, value: 1n as unknown as number } }));
+    enqueue(() => item(3));
+    expect(() => commit()).not.toThrow();
+    expect(ids(stored())).toEqual(['e1', 'e3']);
   });
 
   it('sees events other tabs wrote, oldest first by queue time', () => {
@@ -96,7 +116,7 @@ describe('queue', () => {
   it('keeps at most MAX_ITEMS, evicting the oldest at commit; a burst writes only those that stay', () => {
     add(item(-1));
     const seen = watchStorage();
-    for (let i = 0; i < MAX_ITEMS + 5; i++) enqueue(item(i));
+    for (let i = 0; i < MAX_ITEMS + 5; i++) enqueue(() => item(i));
     commit();
     expect(seen.written).toHaveLength(MAX_ITEMS);
     vi.restoreAllMocks();
@@ -183,12 +203,15 @@ describe('queue', () => {
     expect(ids(loadQueue())).toEqual(['e1']);
   });
 
-  it('clearQueue removes every key of the queue, the single array of 0.1 previews included, in memory too', () => {
+  it('clearQueue removes every key of the queue, the single array of 0.1 previews included, in memory and not yet built too', () => {
     add(item(1));
     localStorage.setItem(QUEUE_KEY, JSON.stringify([item(2)]));
     setPersist(false);
-    enqueue(item(3));
+    enqueue(() => item(3));
+    let built = 0;
+    enqueue(() => (built++, item(4)));
     clearQueue();
+    expect(built).toBe(0);
     expect(Object.keys(localStorage).filter((k) => k.startsWith(QUEUE_KEY))).toEqual([]);
     setPersist(true);
     expect(loadQueue()).toEqual([]);
@@ -206,10 +229,10 @@ describe('queue', () => {
 
   it('writes at once while the page is on its way out (no later task may run), and holds again after', () => {
     setLast(true);
-    enqueue(item(1));
+    enqueue(() => item(1));
     expect(ids(stored())).toEqual(['e1']);
     setLast(false);
-    enqueue(item(2));
+    enqueue(() => item(2));
     expect(ids(stored())).toEqual(['e1']);
     // Going out again writes what was held.
     setLast(true);

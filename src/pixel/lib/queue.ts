@@ -3,11 +3,12 @@
 // asynchronously): a read-modify-write of one shared array let a tab overwrite the event another
 // tab had just added, and cost a parse and a rewrite of the whole queue per track. Now a write is
 // one small setItem and a removal one removeItem, so no tab can undo another's write.
-// `enqueue` only holds the event in memory; `commit` writes what is held, in the task the sender
-// runs right after the track (whopq.ts), or at once when no later task may come (page hidden or
-// left, see `setLast`). So track() pays no setItem (the costliest part of a call in Chromium),
-// and an event still survives a redirect, a form submit or a closed tab: each of those fires
-// pagehide, whose handler commits and beacons before anything else (sender.ts).
+// `enqueue` only holds a track's builder in memory; the first read of the queue after it (`commit`,
+// in the task the sender runs right after the track (whopq.ts), or at once when no later task may
+// come: page hidden or left, see `setLast`) builds the events and `commit` writes them. So track()
+// pays no setItem, JSON.stringify, cookie read or random id (the costly parts of a call in
+// Chromium), and an event still survives a redirect, a form submit or a closed tab: each of those
+// fires pagehide, whose handler builds, commits and beacons before anything else (sender.ts).
 // Bounded by count, bytes and age. When storage is unusable (disabled, full) events wait in memory.
 import type { Conversion } from '../../shared/conversion';
 import { store, storeKeys } from './storage';
@@ -32,6 +33,8 @@ export const PREFIX = QUEUE_KEY + ':';
 
 /** Events held in memory only (consent pending, storage refused): key → stored form. */
 let mem: Record<string, string> = {};
+/** Tracked events not built yet, oldest first: each builder gives its event when called. */
+let held: (() => Item)[] = [];
 /** False while consent is pending or revoked: nothing is written to storage. */
 let persist = true;
 /** Set while no later task may run (the page is hidden or being left): enqueue commits at once. */
@@ -43,8 +46,20 @@ let last = false;
  */
 export const itemKey = (i: Item): string => PREFIX + i.t + ':' + i.e.company_id + ':' + i.e.event_id;
 
-/** Every queued event's key (memory, and storage when persisting), oldest first. */
-const keys = (): string[] => [...Object.keys(mem), ...(persist ? storeKeys(PREFIX) : [])].sort();
+/**
+ * Every queued event's key (memory, and storage when persisting), oldest first. Builds the held
+ * tracks first, so every reader (commit, loadQueue, the page-hide beacon) sees them whole. A
+ * builder that throws loses its own event only, and nothing reaches the page (this runs in the
+ * sender's tasks and listeners).
+ */
+function keys(): string[] {
+  for (const b of held.splice(0))
+    try {
+      const i = b();
+      mem[itemKey(i)] = JSON.stringify(i);
+    } catch {}
+  return [...Object.keys(mem), ...(persist ? storeKeys(PREFIX) : [])].sort();
+}
 
 /** One event's stored form, from memory or storage. */
 const get = (k: string) => mem[k] || store(k);
@@ -61,9 +76,12 @@ export function drop(k: string): void {
   store(k, null);
 }
 
-/** Adds one event, in memory only until the next `commit` (at once when the page is on its way out). */
-export function enqueue(item: Item): void {
-  mem[itemKey(item)] = JSON.stringify(item);
+/**
+ * Holds a tracked event's builder, run when the queue is next read (the next `commit`, at once
+ * when the page is on its way out); the caller fixes in it what must be as at the call.
+ */
+export function enqueue(build: () => Item): void {
+  held.push(build);
   last && commit();
 }
 
@@ -129,5 +147,6 @@ export function setPersist(on: boolean): void {
 /** Forgets every queued event, in memory and in storage (a single-array `wq_q1` of 0.1 previews too). */
 export function clearQueue(): void {
   mem = {};
+  held = [];
   storeKeys(QUEUE_KEY).map(drop);
 }

@@ -11,9 +11,6 @@ import { backoff, classify, Verdict } from './retry';
  */
 export type Sender = () => void;
 
-/** At most this many batches per flush, so a flood of events cannot hold the network forever. */
-const MAX_BATCHES = 20;
-
 /** A sender posting to `url()` whenever `allowed()` (consent granted, at least one company). */
 export function createSender(url: () => string, allowed: () => boolean): Sender {
   let attempt = 0;
@@ -28,7 +25,8 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
   };
 
   async function drain(): Promise<void> {
-    for (let n = 0; n < MAX_BATCHES; n++) {
+    // At most 20 batches per flush, so a flood of events cannot hold the network forever.
+    for (let n = 0; n < 20; n++) {
       const batch = chunks(loadQueue())[0];
       if (!batch || !allowed()) return;
       __DEBUG__ && log('sending ' + batch.length + ' event(s)');

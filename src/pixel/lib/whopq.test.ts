@@ -114,6 +114,42 @@ describe('whopq commands', () => {
     expect(r.events[2]).toMatchObject({ company_id: 'biz_B', event_id: 'order-7' });
   });
 
+  it('an event is as it was at the call (time, URL, user, companies): what changes after it goes to later events only', async () => {
+    whopq('init', 'biz_A', { relay: r.url });
+    whopq('identify', { email: 'ada@example.com' });
+    // A time the build (a task later) cannot mistake for its own.
+    const at = Date.now() - 12_345;
+    vi.spyOn(Date, 'now').mockReturnValueOnce(at);
+    whopq('track', 'lead', {}, { user: { first_name: 'Ada' } });
+    // In the same task, before the pixel's next one builds the event.
+    vi.restoreAllMocks();
+    whopq('identify', { email: 'grace@example.com', last_name: 'Hopper' });
+    history.replaceState(null, '', '/thanks');
+    whopq('init', 'biz_B');
+    await until(() => r.events.length == 1);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(r.events).toHaveLength(1);
+    const e = r.events[0];
+    expect(e).toMatchObject({ company_id: 'biz_A', event_time: new Date(at).toISOString(), user: { email: 'ada@example.com', first_name: 'Ada' } });
+    expect(e.user).not.toHaveProperty('last_name');
+    expect(e.url).toContain('/landing?fbclid=FB1');
+    expect(loadQueue()).toEqual([]);
+  });
+
+  it('the call itself reads no cookie and draws no random id; the pixel\'s next task does', async () => {
+    whopq('init', 'biz_A', { relay: r.url });
+    await until(() => loadQueue().length == 0);
+    const cookie = vi.spyOn(document, 'cookie', 'get');
+    const random = vi.spyOn(crypto, 'getRandomValues');
+    whopq('track', 'lead');
+    expect(cookie).not.toHaveBeenCalled();
+    expect(random).not.toHaveBeenCalled();
+    await until(() => r.events.length == 1);
+    expect(cookie).toHaveBeenCalled();
+    expect(random).toHaveBeenCalled();
+    expect(r.events[0].context).toMatchObject({ fbclid: 'FB1' });
+  });
+
   it('retries 503 with backoff and delivers the same event_id once the relay recovers', async () => {
     r.server.close();
     r = await relay([503, 503]);
@@ -169,6 +205,28 @@ describe('consent', () => {
     expect(cookieNames()).toEqual([]);
     await new Promise((res) => setTimeout(res, 300));
     expect(r.events).toEqual([]);
+  });
+});
+
+describe('consent after a track', () => {
+  it('a revoke in the same task as the track drops the event before it is built or written', async () => {
+    whopq('init', 'biz_A', { relay: r.url });
+    whopq('track', 'lead');
+    whopq('consent', 'revoke');
+    expect(loadQueue()).toEqual([]);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(queueKeys()).toEqual([]);
+    expect(cookieNames()).toEqual([]);
+    expect(r.events).toEqual([]);
+  });
+
+  it('a grant in the same task as a pending track sends the event with its context', async () => {
+    whopq('init', 'biz_A', { relay: r.url, requireConsent: true });
+    whopq('track', 'lead');
+    whopq('consent', 'grant');
+    await until(() => r.events.length == 1);
+    expect(r.events[0].context).toMatchObject({ fbclid: 'FB1' });
+    expect(localStorage.getItem('wq_aid')).toBe(r.events[0].user!.anonymous_id);
   });
 });
 

@@ -5,7 +5,7 @@ import { anonymousId } from './anonymousId';
 import { Consent, forget } from './consent';
 import { buildContext } from './context';
 import { registrableDomain } from './cookies';
-import { draftEvent, type TrackProps, userFields } from './event';
+import { type Draft, draftEvent, type TrackProps, userFields } from './event';
 import { log, setDebug, warn } from './log';
 import { enqueue, setPersist } from './queue';
 import { store } from './storage';
@@ -104,7 +104,7 @@ export function createWhopq(): Whopq {
       if (consent == Consent.Revoked) return __DEBUG__ && log('consent revoked: track dropped');
       if (!sender) return __DEBUG__ && warn('track before init; call dropped (call init first)');
       const d = draftEvent(name, props);
-      if (bad(d)) return __DEBUG__ && warn(d + '; call dropped');
+      if (__DEBUG__ ? bad(d) : !d) return __DEBUG__ && warn(d + '; call dropped');
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('track options must be an object; call dropped');
       const event_id = o && o.event_id;
       const company_id = o && o.company_id;
@@ -113,25 +113,38 @@ export function createWhopq(): Whopq {
       if (__DEBUG__ && bad(u)) return warn(u + '; call dropped');
       if (__DEBUG__ && event_id != null && typeof event_id != 'string') return warn('event_id must be a string; call dropped');
       if (company_id != null && !companies.includes(company_id)) return __DEBUG__ && warn('company_id ' + company_id + ' was not initialised; call dropped');
-      // The context first: it reads the cookies once, before anonymousId may write one (a read
-      // after a write is another round trip to the cookie store).
-      const context = buildContext(touch);
-      aid ||= anonymousId(granted(), domain);
-      const base = {
-        ...d,
-        event_time: new Date().toISOString(),
-        action_source: 'website',
-        url: location.href,
-        // undefined is left out by JSON.stringify: the API field is absent, not an empty string.
-        referrer_url: document.referrer || undefined,
-        context,
-        user: { ...user, ...(u as ConversionUser), anonymous_id: aid },
-      } as const;
-      for (const c of company_id ? [company_id] : companies) {
-        const i = { e: { company_id: c, event_id: event_id || uuid(), ...base } as Conversion, t: Date.now() };
-        enqueue(i);
-        __DEBUG__ && log('queued ' + (i.e.custom_name || i.e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), i.e);
-      }
+      // The call fixes what must be as it was then: the time, the page, the companies (one
+      // builder each), the user as identified now (a copy: an identify after the track changes
+      // later events only), the touch and the caller's event_id. The rest (the context's cookies,
+      // the anonymous id, a random event_id, the ISO time, the JSON) is built when the queue is
+      // next read: in the sender's task a few ms later, or at once when the page is being hidden
+      // or left (lib/queue.ts). The cookies read then are the call's unless the page changes
+      // _fbp, _fbc, _ga or _ttp in between. A revoke before then drops the builders unrun.
+      const t = Date.now();
+      const url = location.href;
+      const tu = touch;
+      const who: ConversionUser = { ...user, ...(u as ConversionUser) };
+      for (const c of company_id ? [company_id] : companies)
+        enqueue(() => {
+          const e = {
+            company_id: c,
+            event_id: event_id || uuid(),
+            ...(d as Draft),
+            event_time: new Date(t).toISOString(),
+            action_source: 'website',
+            url,
+            // A document's referrer never changes. undefined is left out by JSON.stringify: the
+            // API field is absent, not an empty string.
+            referrer_url: document.referrer || undefined,
+            // The context first: it reads the cookies once, before anonymousId may write one (a
+            // read after a write is another round trip to the cookie store). Each company's
+            // event reads them again, in the deferred task only.
+            context: buildContext(tu),
+            user: { ...who, anonymous_id: (aid ||= anonymousId(granted(), domain)) },
+          } as Conversion;
+          __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
+          return { e, t };
+        });
       setTimeout(sender);
     },
 
