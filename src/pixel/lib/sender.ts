@@ -51,7 +51,7 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
   function flush(): void {
     commit();
     if (busy) again = true;
-    if (busy || timer || !allowed()) return;
+    if (busy || timer || !allowed() || !navigator.onLine) return;
     busy = true;
     const done = () => {
       busy = false;

@@ -43,7 +43,7 @@ export interface TrackOptions {
 export const DEBUG_KEY = 'wq_debug';
 
 /** What the lean build prints when debug output is asked for at run time. */
-export const DEBUG_HINT = 'whopq: logs with ?whopq_debug=1';
+export const DEBUG_HINT = 'whopq: use ?whopq_debug=1';
 
 /** The `whopq` function: a command name and its arguments. */
 export type Whopq = (command: string, ...args: unknown[]) => void;
