@@ -9,6 +9,20 @@ export interface DroppedField {
 const _CURRENCIES: ReadonlySet<string> = new Set(CURRENCIES);
 const _GENDERS: ReadonlySet<string> = new Set(GENDERS);
 
+/** Puts `holder[key]` in lower case when that is on `list`, else removes it and says so in `dropped`. */
+function _fix(holder: Record<string, unknown>, key: string, list: ReadonlySet<string>, param: string, dropped: DroppedField[]): void {
+  const v = holder[key];
+  if (typeof v !== 'string') return; // absent, or of the wrong type: validateEvent's to judge
+  const lower = v.toLowerCase();
+  if (list.has(lower)) holder[key] = lower;
+  else {
+    delete holder[key];
+    dropped.push({ param, message: `Not a ${key} on the API's list; the event was kept without it.` });
+  }
+}
+
+const _isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
  * Fixes or removes the optional descriptive fields whose bad value would otherwise make Whop refuse
  * the whole conversion: `currency` (`USD` is put in lower case, a code not on the API's list is
@@ -20,27 +34,8 @@ const _GENDERS: ReadonlySet<string> = new Set(GENDERS);
  */
 export function repairEvent(event: unknown): DroppedField[] {
   const dropped: DroppedField[] = [];
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) return dropped;
-  const e = event as { currency?: unknown; user?: unknown };
-  if (typeof e.currency === 'string') {
-    const lower = e.currency.toLowerCase();
-    if (_CURRENCIES.has(lower)) e.currency = lower;
-    else {
-      delete e.currency;
-      dropped.push({ param: 'currency', message: 'Not a currency on the API\'s list; the event was kept without it.' });
-    }
-  }
-  const user = e.user;
-  if (typeof user === 'object' && user !== null && !Array.isArray(user)) {
-    const u = user as { gender?: unknown };
-    if (typeof u.gender === 'string') {
-      const lower = u.gender.toLowerCase();
-      if (_GENDERS.has(lower)) u.gender = lower;
-      else {
-        delete u.gender;
-        dropped.push({ param: 'user.gender', message: 'Not a gender on the API\'s list; the event was kept without it.' });
-      }
-    }
-  }
+  if (!_isObject(event)) return dropped;
+  _fix(event, 'currency', _CURRENCIES, 'currency', dropped);
+  if (_isObject(event.user)) _fix(event.user, 'gender', _GENDERS, 'user.gender', dropped);
   return dropped;
 }
