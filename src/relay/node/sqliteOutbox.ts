@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Conversion } from '../../shared/conversion';
 import {
   OutboxUnavailableError,
@@ -13,6 +13,7 @@ import {
   type Outcome,
   type PullOutbox,
 } from '../lib/outbox';
+import { loadBetterSqlite } from './loadBetterSqlite';
 import { sqliteWriterSource, type WriterConfig, type WriterOp, type WriterReply } from './sqliteWriter';
 
 export interface SqliteOutboxOptions {
@@ -155,7 +156,7 @@ export class SqliteOutbox implements PullOutbox {
   private _s: Record<'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue', Database.Statement>;
 
   constructor(options: SqliteOutboxOptions) {
-    this._db = new Database(options.path);
+    this._db = new (loadBetterSqlite())(options.path);
     this._db.pragma('journal_mode = WAL');
     this._db.pragma('busy_timeout = 1000');
     _migrate(this._db);
