@@ -191,7 +191,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (pause && !pause._probing && Date.now() >= pause._probeAt && event_id === pause._last && !pause._deferred) {
         // Probes rotate: the event that probed last waits a second, so another one (if any) goes first.
         pause._deferred = true;
-        await outbox.settle(company_id, event_id, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now() + 1_000, error: record.last_error ?? pause._reason });
+        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now() + 1_000, error: record.last_error ?? pause._reason });
         return;
       }
       if (pause && (pause._probing || Date.now() < pause._probeAt)) {
