@@ -6,6 +6,8 @@ export default defineConfig({
   define: { __DEBUG__: 'true' },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
+    // One real Postgres server for the run (the Postgres outbox tests); each test takes a schema of its own.
+    globalSetup: ['test/postgres/globalSetup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },

@@ -14,6 +14,7 @@ import { lockDataDir } from './lockDataDir';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
+import { createPostgresOutbox, type PostgresOutbox } from '../postgres/postgresOutbox';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -36,7 +37,7 @@ export interface RunningRelay {
   url: string;
   server: Server;
   relay: Relay;
-  outbox: SqliteOutbox;
+  outbox: SqliteOutbox | PostgresOutbox;
   forwarder: Forwarder | null;
   close(): Promise<void>;
 }
@@ -65,17 +66,23 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken].filter((s): s is string => !!s);
+  const secrets = [config.apiKey, config.adminToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
-  mkdirSync(config.dataDir, { recursive: true });
-  const unlock = lockDataDir(config.dataDir);
-  let outbox: SqliteOutbox;
-  try {
-    outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
-  } catch (error) {
-    unlock();
-    throw error;
+  let outbox: SqliteOutbox | PostgresOutbox;
+  let unlock = () => {};
+  if (config.databaseUrl) {
+    // Shared by any number of relays: no data directory, no lock.
+    outbox = await createPostgresOutbox({ connectionString: config.databaseUrl, schema: config.databaseSchema, poolSize: config.databasePool, dryRun });
+  } else {
+    mkdirSync(config.dataDir, { recursive: true });
+    unlock = lockDataDir(config.dataDir);
+    try {
+      outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
@@ -159,7 +166,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
-  print(`  store:   ${resolve(config.dataDir, 'whopq.db')}`);
+  print(`  store:   ${config.databaseUrl ? `Postgres ${_redactUrl(config.databaseUrl)} (schema ${config.databaseSchema}), shared by every relay on it` : resolve(config.dataDir, 'whopq.db')}`);
   for (const w of warnings) print(`  note: ${w}`);
 
   let closing: Promise<void> | null = null;
@@ -185,6 +192,25 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
       return closing;
     },
   };
+}
+
+function _urlPassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A connection URL without its password, for the startup summary. */
+function _redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
 }
 
 /** `whopq relay`: starts from the environment and closes cleanly on SIGTERM/SIGINT. */
@@ -221,7 +247,9 @@ ${'{commands}'}
 Relay environment: WHOP_API_KEY, WHOP_COMPANY_ID (comma list), WHOPQ_ORIGINS, WHOPQ_TRUSTED_PROXIES,
 PORT (8787), HOST (0.0.0.0), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
 WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN, WHOPQ_RATE_LIMIT (20,60 per IP; off),
-WHOPQ_FORWARD_CONCURRENCY (8), WHOPQ_PAUSE_PROBE_SECONDS (30).`;
+WHOPQ_FORWARD_CONCURRENCY (8), WHOPQ_PAUSE_PROBE_SECONDS (30),
+WHOPQ_DATABASE_URL or DATABASE_URL (Postgres, shared by many relays; default SQLite in the data dir),
+WHOPQ_DATABASE_SCHEMA (whopq), WHOPQ_DATABASE_POOL (4).`;
 
 /** The `whopq` binary's entry (bin/whopq.mjs). */
 export async function main(argv: string[]): Promise<void> {
