@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   define: { __DEBUG__: 'true' },
   test: {
+    globalSetup: ['scripts/vitestGlobalSetup.mjs'],
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
     // One real Postgres server for the run (the Postgres outbox tests); each test takes a schema of its own.
     globalSetup: ['test/postgres/globalSetup.ts'],

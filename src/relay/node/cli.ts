@@ -86,7 +86,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, logger, metrics })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
