@@ -19,7 +19,7 @@ const sqlitePaths = new WeakMap<object, { path: string; options?: ContractOption
 describeOutboxContract({
   name: 'SQLite',
   pull: true,
-  identityHasName: false,
+  identityHasName: true,
   releasesLeasesOnOpen: true,
   async open(options) {
     const dir = mkdtempSync(join(tmpdir(), 'whopq-contract-'));
@@ -55,7 +55,7 @@ describeOutboxContract({
 describeOutboxContract({
   name: 'memory',
   pull: false,
-  identityHasName: false,
+  identityHasName: true,
   closes: false,
   async open(options) {
     return new MemoryOutbox({ dryRun: options?.dryRun });

@@ -27,7 +27,7 @@ export interface ContractStore {
 }
 
 export function event(id: string, received_at = Date.now(), company_id = 'biz_a', event_name = 'lead'): OutboxInput {
-  return { company_id, event_id: id, received_at, body: { company_id, event_id: id, event_name, url: 'https://s.example/' } as OutboxInput['body'] };
+  return { company_id, event_name, event_id: id, received_at, body: { company_id, event_id: id, event_name, url: 'https://s.example/' } as OutboxInput['body'] };
 }
 
 export function describeOutboxContract(store: ContractStore): void {
@@ -73,6 +73,17 @@ export function describeOutboxContract(store: ContractStore): void {
       expect((await o.stats()).pending).toBe(2);
     });
 
+    it('stores a skipped event (a page view) in its terminal state, outside the backlog, with its repairs', async () => {
+      const o = await outbox();
+      const page: OutboxInput = { ...event('pv', Date.now(), 'biz_a', 'page'), skipped: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] };
+      expect(await o.append([page, event('l')])).toEqual([true, true]);
+      expect(await o.append([page])).toEqual([false]);
+      expect(await o.stats()).toMatchObject({ pending: 1, skipped: 1 });
+      if (store.pull) expect((await (o as PullOutbox).claim(Date.now() + 1, 10, 1000)).map((r) => r.event_id)).toEqual(['l']);
+      const stored = (await o.recent(10)).find((r) => r.event_id === 'pv');
+      expect(stored).toMatchObject({ event_name: 'page', state: 'skipped', last_error: 'page view: not a conversion', skipped: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] });
+    });
+
     it('stores dry-run events as dry_run and never claims them', async () => {
       const o = await outbox({ dryRun: true });
       await o.append([event('a'), event('b')]);
@@ -84,7 +95,7 @@ export function describeOutboxContract(store: ContractStore): void {
       const o = await outbox();
       const t = Date.now();
       await o.append([event('a', t - 90_000), event('b', t - 1000), event('c', t)]);
-      if (store.pull) await (o as PullOutbox).settle('biz_a', 'c', { kind: 'delivered', at: t, whop_id: null });
+      if (store.pull) await (o as PullOutbox).settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'c' }, { kind: 'delivered', at: t, whop_id: null });
       const stats = await o.stats();
       expect(stats).toMatchObject({ pending: store.pull ? 2 : 3, delivered: store.pull ? 1 : 0, dead: 0, dry_run: 0, oldest_pending_at: t - 90_000 });
       expect(stats.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(3);
@@ -115,11 +126,11 @@ export function describeOutboxContract(store: ContractStore): void {
       expect((await o.claim(t, 10, 10_000)).map((r) => r.event_id)).toEqual(['new']);
       expect(await o.claim(t, 10, 10_000)).toEqual([]);
 
-      await o.settle('biz_a', 'old', { kind: 'delivered', at: t + 5, whop_id: 'conv_1' });
-      await o.settle('biz_a', 'mid', { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' });
-      await o.settle('biz_a', 'new', { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'delivered', at: t + 5, whop_id: 'conv_1' });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'mid' }, { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new' }, { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' });
       // A late retry for a delivered event must not revive it.
-      await o.settle('biz_a', 'old', { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' });
 
       const byId = Object.fromEntries((await o.recent(10)).map((r) => [r.event_id, r]));
       expect(byId.old).toMatchObject({ state: 'delivered', delivered_at: t + 5, whop_id: 'conv_1', last_error: null });
@@ -145,7 +156,7 @@ export function describeOutboxContract(store: ContractStore): void {
       const o = await pull();
       const t = Date.now();
       await o.append([event('a', t), event('b', t + 1)]);
-      await o.settle('biz_a', 'b', { kind: 'delivered', at: t, whop_id: null });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'b' }, { kind: 'delivered', at: t, whop_id: null });
       expect(await o.claim(t + 10, 10, 60_000)).toHaveLength(1);
       await o.close();
       const again = (await store.reopen!(o)) as PullOutbox;
@@ -161,9 +172,9 @@ export function describeOutboxContract(store: ContractStore): void {
       if (!o.prune) return;
       const t = Date.now();
       await o.append([event('old-delivered', t - 120_000), event('old-dead', t - 120_000), event('old-pending', t - 120_000), event('new-delivered', t)]);
-      await o.settle('biz_a', 'old-delivered', { kind: 'delivered', at: t, whop_id: null });
-      await o.settle('biz_a', 'old-dead', { kind: 'dead', at: t, error: 'HTTP 400' });
-      await o.settle('biz_a', 'new-delivered', { kind: 'delivered', at: t, whop_id: null });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-delivered' }, { kind: 'delivered', at: t, whop_id: null });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-dead' }, { kind: 'dead', at: t, error: 'HTTP 400' });
+      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new-delivered' }, { kind: 'delivered', at: t, whop_id: null });
       expect(await o.prune(t)).toBe(2);
       expect((await o.recent(10)).map((r) => r.event_id).sort()).toEqual(['new-delivered', 'old-pending']);
       expect(await o.stats()).toMatchObject({ pending: 1, delivered: 1, dead: 0 });

@@ -15,7 +15,7 @@ function outbox(options: { dryRun?: boolean; maxBytes?: number; retainMs?: numbe
   return o;
 }
 function event(id: string, received_at = Date.now(), company_id = 'biz_a'): OutboxInput {
-  return { company_id, event_id: id, received_at, body: { company_id, event_id: id, event_name: 'lead', url: 'https://s.example/' } };
+  return { company_id, event_name: 'lead', event_id: id, received_at, body: { company_id, event_id: id, event_name: 'lead', url: 'https://s.example/' } };
 }
 /** Reads the file with a second, independent connection: what is really on disk. */
 function onDisk(): Array<{ event_id: string; state: string }> {
@@ -63,6 +63,49 @@ describe('SqliteOutbox', () => {
     // Calls in a later tick get their own commit.
     await o.append([event('later')]);
     expect(walCommits() - before).toBe(2);
+  });
+
+  it('migrates a store made with the old (company_id, event_id) schema: events survive and dedup on the new key', async () => {
+    const path = join(dir, 'outbox.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    // The schema relays before the identity change created (user_version 0).
+    old.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, company_id TEXT NOT NULL, event_id TEXT NOT NULL, body TEXT NOT NULL,
+      received_at INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, lease_until INTEGER,
+      delivered_at INTEGER, last_error TEXT, whop_id TEXT, UNIQUE (company_id, event_id));
+      CREATE INDEX events_due ON events (state, next_attempt_at);
+      CREATE INDEX events_state ON events (state, received_at);
+      CREATE INDEX events_received ON events (received_at);`);
+    const t = Date.now() - 10_000;
+    const put = old.prepare('INSERT INTO events (company_id, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, whop_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const body = (id: string, name: string) => JSON.stringify({ company_id: 'biz_a', event_id: id, event_name: name, url: 'https://s.example/' });
+    put.run('biz_a', 'old-delivered', body('old-delivered', 'lead'), t, 'delivered', 1, null, null, t + 1, 'conv_1');
+    put.run('biz_a', 'old-pending', body('old-pending', 'schedule'), t + 1, 'pending', 0, t + 1, null, null, null);
+    put.run('biz_a', 'old-leased', body('old-leased', 'lead'), t + 2, 'pending', 1, t + 60_000, t + 60_000, null, null);
+    old.close();
+
+    const o = outbox();
+    expect(onDisk()).toEqual([
+      { event_id: 'old-delivered', state: 'delivered' },
+      { event_id: 'old-pending', state: 'pending' },
+      { event_id: 'old-leased', state: 'pending' },
+    ]);
+    const recent = await o.recent(10);
+    expect(recent.map((r) => [r.event_name, r.event_id, r.state])).toEqual([
+      ['lead', 'old-leased', 'pending'],
+      ['schedule', 'old-pending', 'pending'],
+      ['lead', 'old-delivered', 'delivered'],
+    ]);
+    expect(recent[2]).toMatchObject({ whop_id: 'conv_1', attempts: 1 });
+    // Dedup on the new key: a resend is a duplicate, the same id under another name is new.
+    const resend: OutboxInput = { company_id: 'biz_a', event_name: 'lead', event_id: 'old-delivered', received_at: Date.now(), body: JSON.parse(body('old-delivered', 'lead')) };
+    expect(await o.append([resend, { ...resend, event_name: 'schedule', body: { ...resend.body, event_name: 'schedule' } }])).toEqual([false, true]);
+    // The previous process's lease was released: both pending events are due, in their old order.
+    expect((await o.claim(Date.now(), 10, 60_000)).map((r) => r.event_id)).toEqual(['old-pending', 'old-leased', 'old-delivered']);
+    await o.close();
+    // Reopening a migrated store is a no-op.
+    const again = outbox();
+    expect((await again.stats()).pending).toBe(3);
   });
 
   it('lets a lapsed lease be claimed again, and releases leases on reopen (restart after a crash)', async () => {
@@ -158,7 +201,7 @@ describe('SqliteOutbox', () => {
     // Claims and settles go through the new thread too.
     const claimed = await o.claim(Date.now() + 1000, 10, 60_000);
     expect(claimed.map((r) => r.event_id)).toEqual(['a', 'b', 'c']);
-    await o.settle('biz_a', 'a', { kind: 'delivered', at: Date.now(), whop_id: null });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'a' }, { kind: 'delivered', at: Date.now(), whop_id: null });
     expect((await o.stats()).delivered).toBe(1);
   });
 

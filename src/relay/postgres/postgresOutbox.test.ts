@@ -53,7 +53,7 @@ describe('PostgresOutbox', () => {
         const batch = await r.claim(Date.now(), 7, 60_000);
         if (batch.length === 0) return;
         seen.push(...batch.map((e) => `${e.company_id}/${e.event_id}`));
-        await Promise.all(batch.map((e) => r.settle(e.company_id, e.event_id, { kind: 'delivered', at: Date.now(), whop_id: null })));
+        await Promise.all(batch.map((e) => r.settle(e, { kind: 'delivered', at: Date.now(), whop_id: null })));
       }
     }));
     expect(seen).toHaveLength(total);

@@ -2,6 +2,8 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import type { Conversion } from '../../shared/conversion';
 import {
   OutboxUnavailableError,
+  type EventKey,
+  type EventRepair,
   type OutboxInput,
   type OutboxRecord,
   type OutboxState,
@@ -34,12 +36,12 @@ export interface PostgresOutboxOptions {
 const _ROW_OVERHEAD = 160;
 /** Counter slots: each process writes its own, so relays do not wait on one row to count. */
 const _SLOTS = 64;
-const _COLUMNS = 'seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id';
+const _COLUMNS = 'seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
 
 type _Op =
   | { k: 'append'; rows: _NewRow[] }
   | { k: 'claim'; now: number; limit: number; leaseMs: number }
-  | { k: 'settle'; company_id: string; event_name: string | null; event_id: string; outcome: Outcome };
+  | { k: 'settle'; key: EventKey; outcome: Outcome };
 
 interface _NewRow {
   company_id: string;
@@ -47,6 +49,8 @@ interface _NewRow {
   event_id: string;
   body: string;
   received_at: number;
+  skipped: string | null;
+  dropped: string | null;
 }
 
 interface _Pending {
@@ -68,6 +72,7 @@ interface _Row {
   delivered_at: string | null;
   last_error: string | null;
   whop_id: string | null;
+  dropped: string | null;
 }
 
 const _utf8 = new TextEncoder();
@@ -138,10 +143,12 @@ export class PostgresOutbox implements PullOutbox {
     if (events.length === 0) return [];
     const rows = events.map((e) => ({
       company_id: e.company_id,
-      event_name: _eventName(e),
+      event_name: e.event_name,
       event_id: e.event_id,
       body: JSON.stringify(e.body),
       received_at: e.received_at,
+      skipped: e.skipped ?? null,
+      dropped: e.dropped?.length ? JSON.stringify(e.dropped) : null,
     }));
     if (this._maxBytes !== undefined) {
       const adding = rows.reduce((n, r) => n + _utf8.encode(r.body).length + _ROW_OVERHEAD, 0);
@@ -155,12 +162,8 @@ export class PostgresOutbox implements PullOutbox {
     return rows.map(_toRecord);
   }
 
-  /**
-   * Records one attempt's outcome. `event_name` narrows the identity; without it every event with
-   * this (company_id, event_id) that the outcome may apply to is settled.
-   */
-  async settle(company_id: string, event_id: string, outcome: Outcome, event_name?: string): Promise<void> {
-    await this._write<void>({ k: 'settle', company_id, event_id, event_name: event_name ?? null, outcome });
+  async settle(key: EventKey, outcome: Outcome): Promise<void> {
+    await this._write<void>({ k: 'settle', key: { company_id: key.company_id, event_name: key.event_name, event_id: key.event_id }, outcome });
   }
 
   /** Deletes settled events received before `now - retainMs`, 5,000 a transaction. Resolves with how many. */
@@ -188,7 +191,7 @@ export class PostgresOutbox implements PullOutbox {
 
   async stats(): Promise<OutboxStats> {
     this._assertOpen();
-    const stats: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, oldest_pending_at: null, per_minute: [] };
+    const stats: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, skipped: 0, oldest_pending_at: null, per_minute: [] };
     const now = Date.now();
     const thisMinute = Math.floor(now / 60_000) * 60_000;
     const since = Math.floor((now - 3_600_000) / 60_000) * 60_000;
@@ -360,17 +363,27 @@ export class PostgresOutbox implements PullOutbox {
       const first = new Map<string, _NewRow>();
       for (const i of appends) for (const r of (ops[i] as { rows: _NewRow[] }).rows) if (!first.has(_key(r))) first.set(_key(r), r);
       const unique = [...first.values()];
-      const state = this._dryRun ? 'dry_run' : 'pending';
-      const { rows } = await c.query<{ company_id: string; event_name: string; event_id: string; bytes: number }>(
-        `INSERT INTO ${this._t.events} (company_id, event_name, event_id, body, received_at, state, next_attempt_at, bytes)
-         SELECT u.c, u.n, u.i, u.b, u.r, $6, ${this._dryRun ? 'NULL' : 'u.r'}, octet_length(u.b)
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS u(c, n, i, b, r, o) ORDER BY u.o
-         ON CONFLICT ON CONSTRAINT events_identity DO NOTHING RETURNING company_id, event_name, event_id, bytes`,
-        [unique.map((r) => r.company_id), unique.map((r) => r.event_name), unique.map((r) => r.event_id), unique.map((r) => r.body), unique.map((r) => r.received_at), state],
+      // A skipped event (a page view) is stored in its terminal state with the reason as last_error.
+      const stateOf = (r: _NewRow) => (r.skipped ? 'skipped' : this._dryRun ? 'dry_run' : 'pending');
+      const { rows } = await c.query<{ company_id: string; event_name: string; event_id: string; state: string; bytes: number }>(
+        `INSERT INTO ${this._t.events} (company_id, event_name, event_id, body, received_at, state, next_attempt_at, last_error, dropped, bytes)
+         SELECT u.c, u.n, u.i, u.b, u.r, u.s, CASE WHEN u.s = 'pending' THEN u.r END, u.e, u.d, octet_length(u.b)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(c, n, i, b, r, s, e, d, o) ORDER BY u.o
+         ON CONFLICT ON CONSTRAINT events_identity DO NOTHING RETURNING company_id, event_name, event_id, state, bytes`,
+        [
+          unique.map((r) => r.company_id),
+          unique.map((r) => r.event_name),
+          unique.map((r) => r.event_id),
+          unique.map((r) => r.body),
+          unique.map((r) => r.received_at),
+          unique.map(stateOf),
+          unique.map((r) => r.skipped),
+          unique.map((r) => r.dropped),
+        ],
       );
       const inserted = new Set(rows.map(_key));
       for (const r of rows) {
-        _add(delta, state, 1);
+        _add(delta, r.state, 1);
         _add(delta, 'bytes', r.bytes + _ROW_OVERHEAD);
       }
       for (const i of appends) {
@@ -408,17 +421,17 @@ export class PostgresOutbox implements PullOutbox {
   private async _settleAll(c: PoolClient, settles: Array<Extract<_Op, { k: 'settle' }>>, delta: Map<string, number>): Promise<void> {
     const { rows } = await c.query<{ seq: string; company_id: string; event_name: string; event_id: string; state: OutboxState; next_attempt_at: string | null; delivered_at: string | null; whop_id: string | null; last_error: string | null }>(
       `SELECT seq, company_id, event_name, event_id, state, next_attempt_at, delivered_at, whop_id, last_error FROM ${this._t.events}
-       WHERE (company_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY seq FOR UPDATE`,
-      [settles.map((s) => s.company_id), settles.map((s) => s.event_id)],
+       WHERE (company_id, event_name, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) ORDER BY seq FOR UPDATE`,
+      [settles.map((s) => s.key.company_id), settles.map((s) => s.key.event_name), settles.map((s) => s.key.event_id)],
     );
     const changed = new Map<string, (typeof rows)[number]>();
     for (const s of settles) {
       for (const row of rows) {
-        if (row.company_id !== s.company_id || row.event_id !== s.event_id || (s.event_name !== null && row.event_name !== s.event_name)) continue;
+        if (row.company_id !== s.key.company_id || row.event_name !== s.key.event_name || row.event_id !== s.key.event_id) continue;
         const o = s.outcome;
         const before = row.state;
         if (o.kind === 'delivered') {
-          if (row.state === 'delivered' || row.state === 'dry_run') continue;
+          if (row.state !== 'pending' && row.state !== 'dead') continue;
           Object.assign(row, { state: 'delivered', delivered_at: String(o.at), whop_id: o.whop_id, next_attempt_at: null, last_error: null });
         } else if (o.kind === 'retry') {
           // Only a pending event: a late answer must not revive a delivered or dead one.
@@ -507,10 +520,6 @@ export async function createPostgresOutbox(options: PostgresOutboxOptions): Prom
   return new PostgresOutbox(pool, options);
 }
 
-function _eventName(e: OutboxInput): string {
-  return (e as { event_name?: string }).event_name ?? e.body.event_name;
-}
-
 const _key = (r: { company_id: string; event_name: string; event_id: string }) => r.company_id + '\u0000' + r.event_name + '\u0000' + r.event_id;
 
 function _add(map: Map<string, number>, key: string, n: number): void {
@@ -531,6 +540,7 @@ function _unavailable(error: unknown): OutboxUnavailableError {
 function _toRecord(row: _Row): OutboxRecord {
   return {
     company_id: row.company_id,
+    event_name: row.event_name,
     event_id: row.event_id,
     body: JSON.parse(row.body) as Conversion,
     received_at: Number(row.received_at),
@@ -540,5 +550,7 @@ function _toRecord(row: _Row): OutboxRecord {
     delivered_at: row.delivered_at == null ? null : Number(row.delivered_at),
     last_error: row.last_error,
     whop_id: row.whop_id,
+    skipped: row.state === 'skipped' ? row.last_error : null,
+    dropped: row.dropped ? (JSON.parse(row.dropped) as EventRepair[]) : null,
   };
 }

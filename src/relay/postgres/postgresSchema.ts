@@ -28,6 +28,7 @@ CREATE TABLE ${s}.events (
   delivered_at bigint,
   last_error text,
   whop_id text,
+  dropped text,
   bytes integer NOT NULL,
   CONSTRAINT events_identity UNIQUE (company_id, event_name, event_id)
 );

@@ -1,0 +1,139 @@
+// The package as published: packed from a clean checkout, installed from the tarball into an empty
+// directory, its types checked as users' compilers resolve them, its `whopq relay` started and used.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packAndInstall, type PackedPackage } from './packedPackage';
+
+const ROOT = resolve(import.meta.dirname, '..');
+let pkg: PackedPackage;
+
+beforeAll(() => {
+  pkg = packAndInstall();
+}, 300_000);
+
+afterAll(() => {
+  if (pkg) rmSync(pkg.work, { recursive: true, force: true });
+});
+
+/** Starts a command from the installed package and waits for the relay's "listening on" line. */
+async function startInstalled(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(args[0]!, args.slice(1), { cwd: pkg.app, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d));
+  child.stderr!.on('data', (d: Buffer) => (output += d));
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no "listening on" line in 60 s:\n${output}`)), 60_000);
+    const look = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) (clearTimeout(timer), ok(m[1]!));
+    };
+    child.stdout!.on('data', look);
+    child.once('exit', (code) => (clearTimeout(timer), fail(new Error(`exited with ${code}:\n${output}`))));
+  });
+  return { child, url, output: () => output };
+}
+
+/** Sends SIGTERM and resolves with the exit code (fails after 20 s). */
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => (child.kill('SIGKILL'), fail(new Error('still running 20 s after SIGTERM'))), 20_000);
+    child.once('exit', (code) => (clearTimeout(timer), ok(code)));
+    child.kill('SIGTERM');
+  });
+}
+
+function event(id: string) {
+  return { company_id: 'biz_pack0000000001', event_name: 'lead', event_id: id, event_time: new Date().toISOString(), action_source: 'website', url: 'https://seller.example/' };
+}
+
+/** What a relay started from the package must do: serve the pixel, take an event, answer health, stop on SIGTERM. */
+export async function exerciseRelay(args: string[], env: Record<string, string>): Promise<void> {
+  const data = join(pkg.work, `data-${Math.random().toString(36).slice(2)}`);
+  const { child, url, output } = await startInstalled(args, { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data, ...env });
+  try {
+    const posted = await fetch(`${url}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ events: [event('evt_pack_1')] }) });
+    expect(posted.status, await posted.clone().text()).toBe(200);
+    expect(await posted.json()).toMatchObject({ accepted: 1 });
+    const health = await fetch(`${url}/wq/health`);
+    expect(health.status).toBe(200);
+    const pixel = await fetch(`${url}/wq/p.js`);
+    expect(pixel.status).toBe(200);
+    expect((await pixel.text()).length).toBeGreaterThan(1000);
+  } finally {
+    expect(await stop(child), output()).toBe(0);
+  }
+  expect(existsSync(join(data, 'whopq.db')), 'the store was written').toBe(true);
+  expect(existsSync(join(data, 'whopq.lock')), 'the data-directory lock is released').toBe(false);
+}
+
+describe('the packed package', () => {
+  it('ships the build, the demo pages and the license, and no source maps or sources', () => {
+    const list = execFileSync('tar', ['-tzf', pkg.tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const f of ['package/LICENSE', 'package/README.md', 'package/bin/whopq.mjs', 'package/dist/whopq.js', 'package/dist/relay/cli.js', 'package/dist/relay/node.js', 'package/demo/index.html']) {
+      expect(list).toContain(f);
+    }
+    expect(list.filter((f) => f.endsWith('.map') || f.startsWith('package/src/') || f.startsWith('package/test/'))).toEqual([]);
+  });
+
+  it('passes publint and Are the Types Wrong (ESM-only: node16, nodenext and bundler)', async () => {
+    const { publint } = await import('publint');
+    const { formatMessage } = await import('publint/utils');
+    const tarball = readFileSync(pkg.tarball);
+    const result = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion', strict: true });
+    const pkgJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(result.messages.map((m) => formatMessage(m, pkgJson))).toEqual([]);
+    // Exits non-zero on any problem; the CommonJS rows do not apply to an ESM-only package.
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js'), pkg.tarball, '--profile', 'esm-only', '--format', 'ascii'], { encoding: 'utf8' });
+  }, 120_000);
+
+  it.each(['node16', 'nodenext', 'bundler'])('typechecks an importing file under moduleResolution %s (no skipLibCheck)', (resolution) => {
+    const dir = join(pkg.app, `ts-${resolution}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'consumer.ts'), `import { init, track } from 'whopq';
+import { createRelay, MemoryOutbox, type Relay } from 'whopq/relay';
+import { serve, startRelay, relayConfigFromEnv, SqliteOutbox, type RunningRelay } from 'whopq/relay/node';
+
+init('biz_x');
+track('lead', { value: 1, currency: 'usd' });
+const relay: Relay = createRelay({ outbox: new MemoryOutbox() });
+const server = serve(relay, { port: 0 });
+const running: Promise<RunningRelay> = startRelay(relayConfigFromEnv({}), { print: () => {} });
+const outbox = new SqliteOutbox({ path: ':memory:' });
+// @ts-expect-error: the types are real, not any
+const wrong: number = relay;
+export { server, running, outbox, wrong };
+`);
+    const module = resolution === 'bundler' ? 'esnext' : resolution;
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module, moduleResolution: resolution, target: 'es2022', lib: ['es2022', 'dom'], types: ['node'], strict: true, noEmit: true, skipLibCheck: false }, files: ['consumer.ts'] }));
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: pkg.app, encoding: 'utf8' });
+    } catch (error) {
+      throw new Error(`tsc (${resolution}) failed:\n${(error as { stdout?: string }).stdout}`);
+    }
+  }, 120_000);
+
+  it('runs `whopq relay` from the install: takes an event, answers /wq/health, stops on SIGTERM', async () => {
+    await exerciseRelay([join(pkg.app, 'node_modules/.bin/whopq'), 'relay'], {});
+  }, 120_000);
+
+  it('runs without better-sqlite3 (an optional dependency) for handler-only use, and `whopq relay` says what to install', () => {
+    const sqlite = join(pkg.app, 'node_modules/better-sqlite3');
+    renameSync(sqlite, `${sqlite}.away`);
+    try {
+      const handler = execFileSync(process.execPath, ['--input-type=module', '-e', "const { createRelay, MemoryOutbox } = await import('whopq/relay'); await import('whopq/relay/node'); console.log(typeof createRelay(new Object({ outbox: new MemoryOutbox() })).fetch)"], { cwd: pkg.app, encoding: 'utf8' });
+      expect(handler.trim()).toBe('function');
+      let failed: { status: number; stderr: string } | undefined;
+      try {
+        execFileSync(join(pkg.app, 'node_modules/.bin/whopq'), ['relay'], { cwd: pkg.app, encoding: 'utf8', stdio: 'pipe', env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: join(pkg.work, 'data-nosqlite') } });
+      } catch (error) {
+        failed = error as { status: number; stderr: string };
+      }
+      expect(failed?.status).toBe(1);
+      expect(failed?.stderr).toContain('npm install better-sqlite3');
+    } finally {
+      renameSync(`${sqlite}.away`, sqlite);
+    }
+  }, 60_000);
+});
