@@ -9,6 +9,8 @@ export type { Outbox, OutboxInput, OutboxRecord, OutboxState, OutboxStats, Outco
 // Postgres: `pg` is loaded by createPostgresOutbox only, so nothing else here needs it installed.
 export { createPostgresOutbox, PostgresOutbox } from './postgres/postgresOutbox';
 export type { PostgresOutboxOptions } from './postgres/postgresOutbox';
+export { createPostgresHolds } from './postgres/postgresHolds';
+export type { SharedHolds, SharedHoldState } from './lib/sharedHolds';
 export { createMetrics } from './lib/metrics';
 export type { GaugeReader, Metrics } from './lib/metrics';
 export { createLogger, silentLogger } from './lib/logger';

@@ -14,7 +14,8 @@ import { lockDataDir } from './lockDataDir';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
-import { createPostgresOutbox, type PostgresOutbox } from '../postgres/postgresOutbox';
+import { createPostgresOutbox, PostgresOutbox } from '../postgres/postgresOutbox';
+import { createPostgresHolds } from '../postgres/postgresHolds';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -86,7 +87,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();

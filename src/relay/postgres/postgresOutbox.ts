@@ -1,4 +1,3 @@
-import type { Pool, PoolClient, PoolConfig } from 'pg';
 import type { Conversion } from '../../shared/conversion';
 import {
   OutboxUnavailableError,
@@ -11,6 +10,7 @@ import {
   type Outcome,
   type PullOutbox,
 } from '../lib/outbox';
+import type { PgClient, PgPool } from './pgTypes';
 import { migratePostgres, quoteIdent } from './postgresSchema';
 
 export interface PostgresOutboxOptions {
@@ -28,8 +28,8 @@ export interface PostgresOutboxOptions {
   retainMs?: number;
   /** How long startup waits for the database to answer (ms). Default 30_000. */
   startupTimeoutMs?: number;
-  /** Extra `pg` pool settings (ssl, …). */
-  pool?: PoolConfig;
+  /** Extra `pg` pool settings (ssl, …), passed to `new pg.Pool()`. */
+  pool?: Record<string, unknown>;
 }
 
 /** Bytes counted per row on top of its body (the columns and index entries), for the size cap. */
@@ -94,7 +94,7 @@ const _RETRYABLE = new Set(['40P01', '40001']);
  * the pool reconnects by itself once it is back.
  */
 export class PostgresOutbox implements PullOutbox {
-  private _pool: Pool;
+  private _pool: PgPool;
   private _t: { events: string; counts: string; holds: string };
   private _dryRun: boolean;
   private _slot = Math.floor(Math.random() * _SLOTS);
@@ -113,7 +113,7 @@ export class PostgresOutbox implements PullOutbox {
   private _minutesDoneBefore = 0;
 
   /** Use `createPostgresOutbox` (it loads `pg` and migrates the schema first). */
-  constructor(pool: Pool, options: PostgresOutboxOptions) {
+  constructor(pool: PgPool, options: PostgresOutboxOptions) {
     this._pool = pool;
     const s = quoteIdent(options.schema ?? 'whopq');
     this._t = { events: `${s}.events`, counts: `${s}.counts`, holds: `${s}.holds` };
@@ -129,7 +129,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** The pool, for the shared holds (`postgresHolds`) and tests. */
-  get pool(): Pool {
+  get pool(): PgPool {
     return this._pool;
   }
 
@@ -309,7 +309,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Runs `work` in one transaction, again (up to 3 times) after a deadlock. */
-  private async _transaction<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+  private async _transaction<T>(work: (c: PgClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this._connect();
       let broken: Error | undefined;
@@ -328,7 +328,7 @@ export class PostgresOutbox implements PullOutbox {
     }
   }
 
-  private async _query<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+  private async _query<T>(work: (c: PgClient) => Promise<T>): Promise<T> {
     const client = await this._connect();
     let broken: Error | undefined;
     try {
@@ -341,7 +341,7 @@ export class PostgresOutbox implements PullOutbox {
     }
   }
 
-  private async _connect(): Promise<PoolClient> {
+  private async _connect(): Promise<PgClient> {
     try {
       return await this._pool.connect();
     } catch (error) {
@@ -350,7 +350,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Every op of a group, in few statements: one INSERT for all appends, one lock + one UPDATE for all settles. */
-  private async _apply(c: PoolClient, ops: _Op[]): Promise<unknown[]> {
+  private async _apply(c: PgClient, ops: _Op[]): Promise<unknown[]> {
     const results: unknown[] = new Array(ops.length);
     const delta = new Map<string, number>();
     const appends: number[] = [];
@@ -418,7 +418,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Locks the rows settled (in seq order), applies each outcome in order in memory, writes each row once. */
-  private async _settleAll(c: PoolClient, settles: Array<Extract<_Op, { k: 'settle' }>>, delta: Map<string, number>): Promise<void> {
+  private async _settleAll(c: PgClient, settles: Array<Extract<_Op, { k: 'settle' }>>, delta: Map<string, number>): Promise<void> {
     const { rows } = await c.query<{ seq: string; company_id: string; event_name: string; event_id: string; state: OutboxState; next_attempt_at: string | null; delivered_at: string | null; whop_id: string | null; last_error: string | null }>(
       `SELECT seq, company_id, event_name, event_id, state, next_attempt_at, delivered_at, whop_id, last_error FROM ${this._t.events}
        WHERE (company_id, event_name, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) ORDER BY seq FOR UPDATE`,
@@ -459,7 +459,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Adds this transaction's count changes to this process's slot. */
-  private async _count(c: PoolClient, delta: Map<string, number>): Promise<void> {
+  private async _count(c: PgClient, delta: Map<string, number>): Promise<void> {
     const keys = [...delta.keys()].filter((k) => delta.get(k) !== 0).sort();
     if (keys.length === 0) return;
     if (this._bytes && delta.has('bytes')) this._bytes = null;
@@ -486,7 +486,7 @@ export async function createPostgresOutbox(options: PostgresOutboxOptions): Prom
   } catch (error) {
     throw new Error('the Postgres outbox needs the `pg` package: npm install pg', { cause: error });
   }
-  const pool = new pg.Pool({
+  const pool: PgPool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.poolSize ?? 4,
     connectionTimeoutMillis: 5_000,

@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PgClient } from './pgTypes';
 
 /** The schema version this build writes. Older databases are migrated up at startup; a newer one is refused. */
 export const POSTGRES_SCHEMA_VERSION = 1;
@@ -51,7 +51,7 @@ CREATE TABLE ${s}.holds (scope text PRIMARY KEY, until_at bigint NOT NULL, probe
  * Creates or migrates the schema. Runs under an advisory lock, so relays starting together migrate
  * once; each migration and the version bump commit together.
  */
-export async function migratePostgres(client: PoolClient, schema: string): Promise<number> {
+export async function migratePostgres(client: PgClient, schema: string): Promise<number> {
   const s = quoteIdent(schema);
   await client.query('BEGIN');
   try {
