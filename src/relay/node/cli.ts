@@ -94,7 +94,10 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   try {
     debugBundle = readFileSync(extras.debugBundlePath ?? bundlePath.replace(/\.js$/, '.debug.js'));
   } catch {}
-  const inspector = dryRun || config.adminToken
+  // Dry run shows visitors' events without a token: only on loopback, unless a token is set.
+  const loopback = /^(127\.|::1$|localhost$|\[::1\]$)/.test(config.host);
+  if (dryRun && !config.adminToken && !loopback) warnings.push(`The inspector is off: dry run listens on ${config.host} without WHOPQ_ADMIN_TOKEN (set it, or HOST=127.0.0.1).`);
+  const inspector = (dryRun && (loopback || config.adminToken)) || config.adminToken
     ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
     : undefined;
 
@@ -103,6 +106,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     companies: config.companies.length ? config.companies : undefined,
     origins: config.origins.length ? config.origins : undefined,
     trustedProxies: config.trustedProxies,
+    ipHeader: config.ipHeader,
     basePath: config.basePath,
     bundle,
     debugBundle,
@@ -153,7 +157,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
 
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
   print(dryRun
-    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop (set WHOP_API_KEY to forward)'
+    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
     : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
@@ -219,7 +223,7 @@ Commands:
 ${'{commands}'}
 
 Relay environment: WHOP_API_KEY, WHOP_COMPANY_ID (comma list), WHOPQ_ORIGINS, WHOPQ_TRUSTED_PROXIES,
-PORT (8787), HOST (0.0.0.0), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
+WHOPQ_IP_HEADER (x-forwarded-for), PORT (8787), HOST (0.0.0.0; 127.0.0.1 in dry run), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
 WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN, WHOPQ_RATE_LIMIT (20,60 per IP; off),
 WHOPQ_FORWARD_CONCURRENCY (8), WHOPQ_PAUSE_PROBE_SECONDS (30).`;
 
