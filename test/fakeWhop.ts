@@ -242,10 +242,11 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
     duplicates() {
       const seen = new Map<string, number>();
       for (const c of conversions) {
-        const key = `${c.body.company_id}/${c.body.event_id}`;
+        // Whop counts one conversion per (event_name, event_id) of a company.
+        const key = JSON.stringify([c.body.company_id, c.body.event_name, c.body.event_id]);
         seen.set(key, (seen.get(key) ?? 0) + 1);
       }
-      return [...seen].filter(([, n]) => n > 1).map(([k]) => k.split('/')[1]!);
+      return [...seen].filter(([, n]) => n > 1).map(([k]) => (JSON.parse(k) as string[])[2]!);
     },
     reset() {
       requests.length = 0;

@@ -41,6 +41,7 @@ function events(n: number, company_id = 'biz_a', prefix = 'evt'): OutboxInput[] 
     const event_id = `${prefix}_${i}`;
     return {
       company_id,
+      event_name: 'lead',
       event_id,
       received_at: Date.now(),
       body: {
@@ -230,9 +231,9 @@ describe('an outcome the outbox cannot record', () => {
     await outbox.append(events(3));
     const settle = outbox.settle.bind(outbox);
     let refused = 0;
-    outbox.settle = async (company_id, event_id, outcome) => {
-      if (outcome.kind === 'delivered' && event_id === 'evt_1' && refused++ === 0) throw new Error('database or disk is full');
-      return settle(company_id, event_id, outcome);
+    outbox.settle = async (key, outcome) => {
+      if (outcome.kind === 'delivered' && key.event_id === 'evt_1' && refused++ === 0) throw new Error('database or disk is full');
+      return settle(key, outcome);
     };
     start({ leaseMs: 200 });
     await drained({ delivered: 3 });

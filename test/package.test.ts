@@ -2,6 +2,7 @@
 // directory, its types checked as users' compilers resolve them, its `whopq relay` started and used.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packAndInstall, type PackedPackage } from './packedPackage';
@@ -61,11 +62,52 @@ export async function exerciseRelay(args: string[], env: Record<string, string>)
     const pixel = await fetch(`${url}/wq/p.js`);
     expect(pixel.status).toBe(200);
     expect((await pixel.text()).length).toBeGreaterThan(1000);
+
+    // A request in flight at SIGTERM (half its body sent, on a keep-alive connection) is answered,
+    // and the process still exits promptly after it.
+    const body = JSON.stringify({ events: [event('evt_pack_2')] });
+    const agent = new Agent({ keepAlive: true });
+    const answer = new Promise<{ status: number; text: string }>((ok, fail) => {
+      const req = request(`${url}/wq/e`, { method: 'POST', agent, headers: { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d));
+        res.on('end', () => ok({ status: res.statusCode!, text }));
+      });
+      req.on('error', fail);
+      req.write(body.slice(0, 20));
+      setTimeout(() => {
+        const started = Date.now();
+        child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(20)), 300);
+        child.once('exit', () => (stopped = Date.now() - started));
+      }, 200);
+    });
+    let stopped = -1;
+    const late = await answer;
+    expect(late.status, late.text).toBe(200);
+    const code = await new Promise<number | null>((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.once('exit', (c) => ok(c))));
+    expect(code, output()).toBe(0);
+    expect(stopped, 'exits well before a keep-alive timeout or the drain deadline').toBeLessThan(4_000);
+    agent.destroy();
   } finally {
-    expect(await stop(child), output()).toBe(0);
+    if (child.exitCode === null) expect(await stop(child), output()).toBe(0);
   }
   expect(existsSync(join(data, 'whopq.db')), 'the store was written').toBe(true);
   expect(existsSync(join(data, 'whopq.lock')), 'the data-directory lock is released').toBe(false);
+}
+
+/** Resolves once nothing accepts connections on `url` any more (fails after `ms`). */
+async function portClosed(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      await fetch(`${url}/wq/health`, { signal: AbortSignal.timeout(1_000) });
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} still answers ${ms} ms after SIGTERM`);
 }
 
 describe('the packed package', () => {
@@ -134,6 +176,24 @@ export { server, running, outbox, wrong };
       expect(failed?.stderr).toContain('npm install better-sqlite3');
     } finally {
       renameSync(`${sqlite}.away`, sqlite);
+    }
+  }, 60_000);
+
+  it('stops `npx whopq relay` on a SIGTERM sent to npm (npm passes it to a shell, not to the relay), store closed and lock released', async () => {
+    const data = join(pkg.work, 'data-npx');
+    const { child, url, output } = await startInstalled(['npm', 'exec', '--offline', '--', 'whopq', 'relay'], { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data });
+    expect(existsSync(join(data, 'whopq.lock'))).toBe(true);
+    const relayPid = Number(readFileSync(join(data, 'whopq.lock'), 'utf8'));
+    try {
+      child.kill('SIGTERM');
+      await portClosed(url, 10_000);
+      const end = Date.now() + 5_000;
+      while (existsSync(join(data, 'whopq.lock')) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(join(data, 'whopq.lock')), output()).toBe(false);
+    } finally {
+      try {
+        process.kill(relayPid, 'SIGKILL'); // only when the test failed: an orphan left running
+      } catch {}
     }
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import type { BackoffOptions } from './backoff';
 import { forwardOne, type ForwardReport } from './forwardOne';
 import { silentLogger, type Logger } from './logger';
 import type { Metrics } from './metrics';
-import type { Outcome, OutboxRecord, PullOutbox } from './outbox';
+import type { EventKey, Outcome, OutboxRecord, PullOutbox } from './outbox';
 import { createWhopClient, type WhopClient } from './whopClient';
 
 /** Optional outbox hooks (SqliteOutbox has both) that let the forwarder sleep instead of poll. */
@@ -71,6 +71,7 @@ interface _Pause {
 const _MAX_SUSPECTS = 1_000;
 
 const _noop = () => {};
+const _key = (k: EventKey) => JSON.stringify([k.company_id, k.event_name, k.event_id]);
 
 /**
  * The Node-side delivery loop: claims due events from a pull outbox, sends each with `forwardOne`
@@ -128,7 +129,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
           const batch = await outbox.claim(Date.now(), concurrency - inFlight.size, leaseMs);
           if (!running) {
             // Stopped while claiming: hand the leases back at once instead of letting them lapse.
-            await Promise.all(batch.map((r) => outbox.settle(r.company_id, r.event_id, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' })));
+            await Promise.all(batch.map((r) => outbox.settle(r, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' })));
             return;
           }
           if (batch.length === 0) break;
@@ -176,10 +177,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const { company_id, event_id } = record;
     let probe: _Pause | undefined;
     try {
-      const known = unrecorded.get(company_id + ' ' + event_id);
+      const known = unrecorded.get(_key(record));
       if (known) {
-        await outbox.settle(company_id, event_id, known);
-        unrecorded.delete(company_id + ' ' + event_id);
+        await outbox.settle(record, known);
+        unrecorded.delete(_key(record));
         return;
       }
       if (companies && !companies.has(company_id)) {
@@ -190,13 +191,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (pause && !pause._probing && Date.now() >= pause._probeAt && event_id === pause._last && !pause._deferred) {
         // Probes rotate: the event that probed last waits a second, so another one (if any) goes first.
         pause._deferred = true;
-        await outbox.settle(company_id, event_id, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now() + 1_000, error: record.last_error ?? pause._reason });
+        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now() + 1_000, error: record.last_error ?? pause._reason });
         return;
       }
       if (pause && (pause._probing || Date.now() < pause._probeAt)) {
         // Not this company's turn: keep the event pending until the next probe, unsent.
         const next = pause._probing ? Date.now() + pauseProbeMs : pause._probeAt;
-        await outbox.settle(company_id, event_id, { kind: 'retry', at: Date.now(), next_attempt_at: next, error: record.last_error ?? pause._reason });
+        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: next, error: record.last_error ?? pause._reason });
         return;
       }
       if (pause) {
@@ -231,7 +232,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         paused.set(company_id, { _reason: reason, _probeAt: probeAt, _probing: false, _last: event_id, _cause: paused.get(company_id)?._cause ?? event_id, _deferred: false });
       }
       metrics?.inc('forward_paused_total', { status: String(outcome.status) });
-      await outbox.settle(company_id, event_id, { kind: 'retry', at: outcome.at, next_attempt_at: probeAt, error: outcome.error });
+      await outbox.settle(record, { kind: 'retry', at: outcome.at, next_attempt_at: probeAt, error: outcome.error });
       return;
     }
     const pause = paused.get(company_id);
@@ -252,9 +253,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
     if (report.retryAfterMs != null) holdUntil = Math.max(holdUntil, outcome.at + report.retryAfterMs);
     try {
-      await outbox.settle(company_id, event_id, outcome);
+      await outbox.settle(record, outcome);
     } catch (error) {
-      if (outcome.kind !== 'retry') unrecorded.set(company_id + ' ' + event_id, outcome);
+      if (outcome.kind !== 'retry') unrecorded.set(_key(record), outcome);
       throw error;
     }
     if (outcome.kind === 'delivered') metrics?.inc('delivered_total');

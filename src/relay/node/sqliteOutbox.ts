@@ -4,6 +4,8 @@ import type Database from 'better-sqlite3';
 import type { Conversion } from '../../shared/conversion';
 import {
   OutboxUnavailableError,
+  type EventKey,
+  type EventRepair,
   type OutboxInput,
   type OutboxRecord,
   type OutboxState,
@@ -44,6 +46,7 @@ interface _Pending {
 
 interface _Row {
   company_id: string;
+  event_name: string;
   event_id: string;
   body: string;
   received_at: number;
@@ -53,12 +56,20 @@ interface _Row {
   delivered_at: number | null;
   last_error: string | null;
   whop_id: string | null;
+  dropped: string | null;
 }
 
-const _SCHEMA = `
+/**
+ * Schema version in `PRAGMA user_version`. 0/1: unique on (company_id, event_id), no event_name or
+ * dropped column; 2: unique on the event identity (company_id, event_name, event_id).
+ */
+const _VERSION = 2;
+
+const _TABLE = `
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
   company_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
   event_id TEXT NOT NULL,
   body TEXT NOT NULL,
   received_at INTEGER NOT NULL,
@@ -69,9 +80,12 @@ CREATE TABLE IF NOT EXISTS events (
   delivered_at INTEGER,
   last_error TEXT,
   whop_id TEXT,
-  UNIQUE (company_id, event_id)
+  dropped TEXT,
+  UNIQUE (company_id, event_name, event_id)
 );
--- claim and nextDueAt: due pending events in due order (the rowid, seq, breaks ties). Not a partial
+`;
+
+const _INDEXES = `-- claim and nextDueAt: due pending events in due order (the rowid, seq, breaks ties). Not a partial
 -- index: without ANALYZE statistics the planner would prefer events_state and sort the whole backlog.
 CREATE INDEX IF NOT EXISTS events_due ON events (state, next_attempt_at);
 -- stats: counts per state and the oldest pending receipt come from this index alone.
@@ -101,13 +115,39 @@ CREATE TRIGGER IF NOT EXISTS events_counted_state AFTER UPDATE OF state ON event
 END;
 `;
 
-const _COLUMNS = 'company_id, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id';
+
+const _COLUMNS = 'company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
+
+/**
+ * Creates the schema, or brings a store made by an older relay to `_VERSION` in one transaction:
+ * SQLite cannot change a UNIQUE constraint in place, so the table is rebuilt with every row kept
+ * (seq included, so the order and the forwarder's due order stay), event_name read from the body.
+ */
+function _migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= _VERSION) return;
+  const columns = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as Array<{ name: string }>).map((c) => c.name);
+  db.transaction(() => {
+    if (columns.length && !columns.includes('event_name')) {
+      db.exec('ALTER TABLE events RENAME TO events_v1; DROP INDEX IF EXISTS events_due; DROP INDEX IF EXISTS events_state; DROP INDEX IF EXISTS events_received;');
+      db.exec(_TABLE);
+      db.exec(
+        "INSERT INTO events (seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, last_error, whop_id) " +
+          "SELECT seq, company_id, coalesce(json_extract(body, '$.event_name'), ''), event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, last_error, whop_id FROM events_v1 ORDER BY seq",
+      );
+      db.exec('DROP TABLE events_v1');
+    }
+    db.exec(_TABLE + _INDEXES);
+    db.pragma(`user_version = ${_VERSION}`);
+  }).immediate();
+}
 
 /** Longest wait before restarting a writer thread that keeps dying (ms). */
 const _MAX_RESTART_DELAY = 5_000;
 
 /**
- * The Node outbox: one SQLite file in WAL mode (better-sqlite3), unique on (company_id, event_id).
+ * The Node outbox: one SQLite file in WAL mode (better-sqlite3), unique on the event identity
+ * (company_id, event_name, event_id); a store made by an older relay is migrated on open.
  *
  * Writes (appends, claims, settles, prunes) run on a writer thread with its own connection, so the
  * event loop keeps reading requests while a COMMIT waits on fsync. Writes queued in one event-loop
@@ -141,7 +181,7 @@ export class SqliteOutbox implements PullOutbox {
     this._db = new (loadBetterSqlite())(options.path);
     this._db.pragma('journal_mode = WAL');
     this._db.pragma('busy_timeout = 1000');
-    this._db.exec(_SCHEMA);
+    _migrate(this._db);
     this._db.exec(_COUNTERS);
     this._db.transaction(() => {
       this._db.exec('DELETE FROM event_counts; INSERT INTO event_counts (state, n) SELECT state, count(*) FROM events GROUP BY state;');
@@ -199,7 +239,15 @@ export class SqliteOutbox implements PullOutbox {
       if (this._closed) throw new OutboxUnavailableError('outbox is closed');
       return [];
     }
-    const rows = events.map((e) => ({ company_id: e.company_id, event_id: e.event_id, body: JSON.stringify(e.body), received_at: e.received_at }));
+    const rows = events.map((e) => ({
+      company_id: e.company_id,
+      event_name: e.event_name,
+      event_id: e.event_id,
+      body: JSON.stringify(e.body),
+      received_at: e.received_at,
+      skipped: e.skipped ?? null,
+      dropped: e.dropped?.length ? JSON.stringify(e.dropped) : null,
+    }));
     return this._write<boolean[]>({ k: 'append', rows });
   }
 
@@ -208,8 +256,8 @@ export class SqliteOutbox implements PullOutbox {
     return rows.map(_toRecord);
   }
 
-  async settle(company_id: string, event_id: string, outcome: Outcome): Promise<void> {
-    await this._write<void>({ k: 'settle', company_id, event_id, outcome });
+  async settle(key: EventKey, outcome: Outcome): Promise<void> {
+    await this._write<void>({ k: 'settle', company_id: key.company_id, event_name: key.event_name, event_id: key.event_id, outcome });
   }
 
   /**
@@ -296,7 +344,7 @@ export class SqliteOutbox implements PullOutbox {
 
   async stats(): Promise<OutboxStats> {
     this._assertOpen();
-    const stats: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, oldest_pending_at: null, per_minute: [] };
+    const stats: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, skipped: 0, oldest_pending_at: null, per_minute: [] };
     const counts = this._s.counts.all() as Array<{ state: OutboxState; n: number }>;
     for (const { state, n } of counts) if (state in stats) stats[state] = n;
     const oldest = this._s.oldest.get() as { t: number | null };
@@ -359,6 +407,7 @@ export class SqliteOutbox implements PullOutbox {
 function _toRecord(row: _Row): OutboxRecord {
   return {
     company_id: row.company_id,
+    event_name: row.event_name,
     event_id: row.event_id,
     body: JSON.parse(row.body) as Conversion,
     received_at: row.received_at,
@@ -368,5 +417,7 @@ function _toRecord(row: _Row): OutboxRecord {
     delivered_at: row.delivered_at,
     last_error: row.last_error,
     whop_id: row.whop_id,
+    skipped: row.state === 'skipped' ? row.last_error : null,
+    dropped: row.dropped ? (JSON.parse(row.dropped) as EventRepair[]) : null,
   };
 }
