@@ -33,7 +33,7 @@ export async function forwarderDrain({ quick = false } = {}) {
   const outbox = new SqliteOutbox({ path: join(dir, 'drain.db') });
   let forwarder;
   try {
-    for (let i = 0; i < backlog; i += 1000) await outbox.append(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => ({ company_id: 'biz_bench', event_id: `drain_${i + k}`, received_at: Date.now(), body: body(i + k) })));
+    for (let i = 0; i < backlog; i += 1000) await outbox.append(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => ({ company_id: 'biz_bench', event_name: 'lead', event_id: `drain_${i + k}`, received_at: Date.now(), body: body(i + k) })));
     // Defaults except the key and the base URL: that is what is measured.
     forwarder = createForwarder({ outbox, apiKey: API_KEY, baseURL: whop.url });
     const started = performance.now();

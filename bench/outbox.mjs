@@ -49,7 +49,7 @@ const body = (i) => ({
   context: { ip_address: '203.0.113.7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130', fbclid: `IwAR${i}`, fbp: `fb.1.1700000000000.${i}` },
   user: { anonymous_id: `anon_${i}` },
 });
-const event = (i) => ({ company_id: 'biz_bench', event_id: `evt_${i}`, received_at: Date.now(), body: body(i) });
+const event = (i) => ({ company_id: 'biz_bench', event_name: 'lead', event_id: `evt_${i}`, received_at: Date.now(), body: body(i) });
 
 async function appends(synchronous, perTurn) {
   const path = join(work, `a-${synchronous}-${perTurn}.db`);

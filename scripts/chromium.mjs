@@ -34,7 +34,11 @@ export function chromiumLaunchOptions() {
   return { executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true };
 }
 
-function ensure() {
+/**
+ * Finds Chromium, installing Debian's package when root on a Debian-like machine. Returns the path,
+ * or undefined after printing what to install.
+ */
+export function ensureChromium() {
   let path = findChromium();
   if (!path && !process.env.WHOPQ_CHROMIUM && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
     console.log("whopq: no Chromium found; installing Debian's chromium package (about a minute)…");
@@ -56,9 +60,10 @@ function ensure() {
         '  Unit and integration tests alone: `npm run test:unit`.',
       ].join('\n'),
     );
-    process.exit(1);
+    return undefined;
   }
   console.log(`whopq: browser tests use ${path}`);
+  return path;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) ensure();
+if (process.argv[1] === fileURLToPath(import.meta.url) && !ensureChromium()) process.exit(1);

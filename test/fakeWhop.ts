@@ -70,6 +70,12 @@ export interface FakeWhopOptions {
   retryAfter?: string;
   /** Delay of the `slow` mode (ms). Default 2000. */
   slowMs?: number;
+  /**
+   * Echo mode: every error answer's `message` repeats the request's `Authorization` header and the
+   * body it was sent, as a careless upstream or proxy might. Checks that "the key appears nowhere"
+   * or "PII is never logged" can only fail when something does echo them. Default false.
+   */
+  echo?: boolean;
 }
 
 export interface FakeWhop {
@@ -84,6 +90,8 @@ export interface FakeWhop {
   setMode(mode: FakeWhopMode | ((req: FakeWhopRequest, n: number) => FakeWhopMode | FakeWhopAnswer)): void;
   /** Changes the accepted key (e.g. to model a key rotated or fixed at Whop). */
   setApiKey(key: string): void;
+  /** Turns echo mode (see `FakeWhopOptions.echo`) on or off. */
+  setEcho(on: boolean): void;
   /** event_ids accepted more than once. */
   duplicates(): string[];
   /** Clears records and returns to mode `ok`. */
@@ -136,10 +144,15 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
   const conversions: FakeWhopConversion[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let nextId = 1;
+  let echo = options.echo ?? false;
   const validate = validator();
 
   const send = (res: ServerResponse, req: FakeWhopRequest, answer: FakeWhopAnswer) => {
     req.status = answer.status;
+    const error = (answer.body as { error?: { message?: unknown } } | undefined)?.error;
+    if (echo && answer.status >= 400 && error && typeof error === 'object') {
+      answer = { ...answer, body: { error: { ...error, message: `${String(error.message ?? '')} (request: Authorization: ${String(req.headers.authorization)}; body: ${req.raw})` } } };
+    }
     const reply = () => {
       if (res.destroyed) return;
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
@@ -223,13 +236,17 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
     setApiKey(key) {
       apiKey = key;
     },
+    setEcho(on) {
+      echo = on;
+    },
     duplicates() {
       const seen = new Map<string, number>();
       for (const c of conversions) {
-        const key = `${c.body.company_id}/${c.body.event_id}`;
+        // Whop counts one conversion per (event_name, event_id) of a company.
+        const key = JSON.stringify([c.body.company_id, c.body.event_name, c.body.event_id]);
         seen.set(key, (seen.get(key) ?? 0) + 1);
       }
-      return [...seen].filter(([, n]) => n > 1).map(([k]) => k.split('/')[1]!);
+      return [...seen].filter(([, n]) => n > 1).map(([k]) => (JSON.parse(k) as string[])[2]!);
     },
     reset() {
       requests.length = 0;

@@ -41,6 +41,7 @@ function events(n: number, company_id = 'biz_a', prefix = 'evt'): OutboxInput[] 
     const event_id = `${prefix}_${i}`;
     return {
       company_id,
+      event_name: 'lead',
       event_id,
       received_at: Date.now(),
       body: {
@@ -230,9 +231,9 @@ describe('an outcome the outbox cannot record', () => {
     await outbox.append(events(3));
     const settle = outbox.settle.bind(outbox);
     let refused = 0;
-    outbox.settle = async (company_id, event_id, outcome) => {
-      if (outcome.kind === 'delivered' && event_id === 'evt_1' && refused++ === 0) throw new Error('database or disk is full');
-      return settle(company_id, event_id, outcome);
+    outbox.settle = async (key, outcome) => {
+      if (outcome.kind === 'delivered' && key.event_id === 'evt_1' && refused++ === 0) throw new Error('database or disk is full');
+      return settle(key, outcome);
     };
     start({ leaseMs: 200 });
     await drained({ delivered: 3 });
@@ -241,3 +242,91 @@ describe('an outcome the outbox cannot record', () => {
   });
 });
 
+
+describe('issue 17: one event never stops deliveries, the key and values stay out of store and logs', () => {
+  it('a 404 naming a parameter dead-letters that event alone; the company is not paused', async () => {
+    whop.setMode((req) => (req.body?.event_id === 'evt_0' ? { status: 404, body: { error: { type: 'not_found', message: 'No product prod_x', code: 'resource_not_found', param: 'product_id' } } } : 'ok'));
+    await outbox.append(events(6));
+    const fwd = start();
+    await drained({ delivered: 5, dead: 1 });
+    expect(fwd.status().paused).toEqual([]);
+    expect((await byId()).evt_0).toMatchObject({ state: 'dead', last_error: expect.stringMatching(/^HTTP 404/) });
+  });
+
+  it('a 404 naming nothing pauses, but the probe rotates to another event, the company resumes and the refused event is dead-lettered', async () => {
+    // The issue's case: Whop answers 404 for one event's unknown product without naming it. Before,
+    // the same event probed every round and nothing was delivered.
+    whop.setMode((req) => (req.body?.event_id === 'evt_0' ? '404' : 'ok'));
+    await outbox.append(events(15));
+    const fwd = start({ concurrency: 1 });
+    await drained({ delivered: 14, dead: 1 });
+    expect(fwd.status().paused).toEqual([]);
+    const tries = whop.requests.filter((r) => r.body?.event_id === 'evt_0').length;
+    expect(tries).toBe(2);
+    expect(whop.duplicates()).toEqual([]);
+  });
+
+  it('a 403 about the key (no parameter) still pauses the company', async () => {
+    whop.setMode('403');
+    await outbox.append(events(2));
+    const fwd = start();
+    await vi.waitFor(() => expect(fwd.status().paused).toEqual([{ company_id: 'biz_a', reason: expect.stringMatching(/HTTP 403/) }]), { timeout: 10_000, interval: 20 });
+    expect((await outbox.stats()).dead).toBe(0);
+  });
+
+  it('events for a company the relay does not serve are dead-lettered unsent and pause nothing', async () => {
+    whop.setMode('403');
+    await outbox.append([...events(3, 'biz_foreign', 'f'), ...events(2, 'biz_a')]);
+    whop.setMode((req) => (req.body?.company_id === 'biz_foreign' ? '403' : 'ok'));
+    const fwd = start({ companies: new Set(['biz_a']) });
+    await drained({ delivered: 2, dead: 3 });
+    expect(fwd.status().paused).toEqual([]);
+    expect(whop.requests.filter((r) => r.body?.company_id === 'biz_foreign')).toHaveLength(0);
+  });
+
+  it('an error that echoes the key and the values is stored without the key and logged without the body', async () => {
+    whop.setEcho(true);
+    const lines: string[] = [];
+    const logger = { info: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })), warn: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })), error: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })) };
+    whop.setMode((req) => (req.body?.event_id === 'evt_0' ? '422' : req.n <= 3 ? '500' : 'ok'));
+    const input = events(2);
+    input[0]!.body.user = { email: 'echo.person@example.com' };
+    await outbox.append(input);
+    start({ logger, concurrency: 1 });
+    await drained({ delivered: 1, dead: 1 });
+    const stored = await byId();
+    // The echo did happen (so the check means something), and the key is not in the store.
+    expect(whop.requests.some((r) => r.status >= 400)).toBe(true);
+    expect(stored.evt_0!.last_error).toMatch(/Authorization: Bearer \[redacted\]/);
+    expect(JSON.stringify(stored)).not.toContain(KEY);
+    const log = lines.join('\n');
+    expect(log).toMatch(/dead-lettered/);
+    expect(log).toMatch(/will retry/);
+    expect(log).not.toContain(KEY);
+    expect(log).not.toContain('echo.person@example.com');
+    expect(log).toContain('"status":422');
+  });
+
+  it('a redirect is never followed: the body does not reach the other host and the event stays pending', async () => {
+    const other = await startFakeWhop({ apiKey: KEY });
+    try {
+      whop.setMode(() => ({ status: 307, headers: { location: `${other.url}/conversions` }, body: { moved: true } }));
+      await outbox.append(events(1));
+      start();
+      await vi.waitFor(() => expect(whop.requests.length).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 20 });
+      expect(other.requests).toHaveLength(0);
+      expect((await byId()).evt_0).toMatchObject({ state: 'pending', last_error: expect.stringMatching(/^HTTP 307/) });
+      whop.setMode('ok');
+      await drained({ delivered: 1 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a clock moved forward 8 days does not dead-letter an event received seconds earlier and never sent', async () => {
+    const input = events(2).map((e) => ({ ...e, received_at: Date.now() - 8 * 24 * 3_600_000 }));
+    await outbox.append(input);
+    start();
+    await drained({ delivered: 2 });
+  });
+});

@@ -107,6 +107,20 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     expect((await get('/ready')).status).toBe(200);
   });
 
+  it('takes a lead and a schedule that share one event_id as two events and delivers both', async () => {
+    const before = whop.conversions.length;
+    const lead = pixelEvent(200, { event_name: 'lead', event_id: 'evt_shared_200' });
+    const schedule = pixelEvent(201, { event_name: 'schedule', event_id: 'evt_shared_200' });
+    expect((await ingest([lead])).body).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect((await ingest([schedule])).body).toMatchObject({ accepted: 1, duplicates: 0 });
+    // Resends of either are duplicates.
+    expect((await ingest([schedule, lead])).body).toMatchObject({ accepted: 0, duplicates: 2 });
+    await vi.waitFor(() => expect(whop.conversions.length - before).toBe(2), { timeout: 10_000, interval: 25 });
+    const sent = whop.conversions.slice(before).map((c) => `${c.body.event_name}/${c.body.event_id}`).sort();
+    expect(sent).toEqual(['lead/evt_shared_200', 'schedule/evt_shared_200']);
+    expect(whop.duplicates()).toEqual([]);
+  });
+
   it('reports a refused key on /ready, keeps the events, and resumes when Whop accepts again', async () => {
     whop.setMode('401');
     expect((await ingest([pixelEvent(100), pixelEvent(101)])).body).toMatchObject({ accepted: 2 });
@@ -121,7 +135,7 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     expect((await outbox.stats()).pending).toBe(2);
     whop.setMode('ok');
     await vi.waitFor(async () => expect((await get('/ready')).status).toBe(200), { timeout: 10_000, interval: 25 });
-    await vi.waitFor(() => expect(whop.conversions).toHaveLength(14), { timeout: 10_000, interval: 25 });
+    await vi.waitFor(() => expect(whop.conversions).toHaveLength(16), { timeout: 10_000, interval: 25 });
     expect(whop.duplicates()).toEqual([]);
   });
 

@@ -190,9 +190,17 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     await until(() => delivered('cf-redeliver-1').length === 1, 'the first delivery');
     const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
     // The same message again, as the Queue redelivers one whose ack was lost.
-    await queue.send({ company_id: COMPANY, event_id: 'cf-redeliver-1', body: delivered('cf-redeliver-1')[0]!.body, received_at: Date.now() });
+    await queue.send({ company_id: COMPANY, event_name: 'lead', event_id: 'cf-redeliver-1', body: delivered('cf-redeliver-1')[0]!.body, received_at: Date.now() });
     await until(() => acks() >= before + 2, 'the original and the redelivered message to be acknowledged');
     expect(posted('cf-redeliver-1')).toHaveLength(1);
+  });
+
+  it('a lead and a schedule sharing one event_id are two events: both enqueued and delivered', async () => {
+    const answer = await ingest([event('cf-shared-1'), event('cf-shared-1', { event_name: 'schedule' })]);
+    expect(answer.body).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect((await ingest([event('cf-shared-1', { event_name: 'schedule' })])).body).toMatchObject({ accepted: 0, duplicates: 1 });
+    await until(() => delivered('cf-shared-1').length === 2, 'both events delivered');
+    expect(delivered('cf-shared-1').map((c) => c.body.event_name).sort()).toEqual(['lead', 'schedule']);
   });
 
   it('at-least-once: two copies of one event handled at the same time give one POST', async () => {
@@ -200,7 +208,7 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     // invocations on Cloudflare: the ledger lets one send and holds the other back.
     const before = acks();
     const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
-    const copy = { company_id: COMPANY, event_id: 'cf-twins-1', body: event('cf-twins-1'), received_at: Date.now() };
+    const copy = { company_id: COMPANY, event_name: 'lead', event_id: 'cf-twins-1', body: event('cf-twins-1'), received_at: Date.now() };
     await queue.sendBatch([{ body: copy }, { body: copy }]);
     await until(() => queueLog.some((line) => /QUEUE whopq-events 1\/2/.test(line)), 'one copy sent and one held back');
     // The held copy comes back, finds the event delivered and is acknowledged without a POST.

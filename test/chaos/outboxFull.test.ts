@@ -19,7 +19,7 @@ afterEach(async () => {
 
 const input = (tag: string, i: number) => {
   const e = chaosEvent(tag, i);
-  return { company_id: e.company_id, event_id: e.event_id, body: e as never, received_at: Date.now() };
+  return { company_id: e.company_id, event_name: e.event_name, event_id: e.event_id, body: e as never, received_at: Date.now() };
 };
 
 it('a full store refuses the append but still records the settles written in the same turn', async () => {
@@ -36,7 +36,7 @@ it('a full store refuses the append but still records the settles written in the
   // Same event-loop turn: one append that does not fit, ten settles that do.
   const results = await Promise.allSettled([
     outbox.append(Array.from({ length: 50 }, (_, i) => input('late', i))),
-    ...claimed.map((r) => outbox!.settle(r.company_id, r.event_id, { kind: 'delivered', at: Date.now(), whop_id: 'conv_1' })),
+    ...claimed.map((r) => outbox!.settle(r, { kind: 'delivered', at: Date.now(), whop_id: 'conv_1' })),
   ]);
   expect(results[0]!.status).toBe('rejected');
   expect(results.slice(1).map((r) => r.status)).toEqual(Array(10).fill('fulfilled'));

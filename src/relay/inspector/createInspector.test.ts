@@ -15,7 +15,7 @@ let outbox: SqliteOutbox;
 
 function event(id: string, extra: Partial<OutboxInput['body']> = {}): OutboxInput {
   const body = { company_id: 'biz_demo', event_id: id, event_name: 'lead' as const, url: 'https://shop.example/', ...extra };
-  return { company_id: 'biz_demo', event_id: id, received_at: Date.now(), body };
+  return { company_id: 'biz_demo', event_name: body.event_name, event_id: id, received_at: Date.now(), body };
 }
 
 /** Puts one event in each state the inspector shows, through the real outbox's own transitions. */
@@ -30,9 +30,9 @@ async function fillEveryState(): Promise<void> {
   const claimed = await outbox.claim(now, 3, 60_000);
   const byId = new Map(claimed.map((r) => [r.event_id, r]));
   expect([...byId.keys()].sort()).toEqual(['e-dead', 'e-delivered', 'e-retrying']);
-  await outbox.settle('biz_demo', 'e-delivered', { kind: 'delivered', at: now, whop_id: 'conv_123' });
-  await outbox.settle('biz_demo', 'e-retrying', { kind: 'retry', at: now, next_attempt_at: now + 30_000, error: '500 internal_server_error' });
-  await outbox.settle('biz_demo', 'e-dead', { kind: 'dead', at: now, error: '422 {"error":{"message":"bad key sk_live_SECRET123"}}' });
+  await outbox.settle(byId.get('e-delivered')!, { kind: 'delivered', at: now, whop_id: 'conv_123' });
+  await outbox.settle(byId.get('e-retrying')!, { kind: 'retry', at: now, next_attempt_at: now + 30_000, error: '500 internal_server_error' });
+  await outbox.settle(byId.get('e-dead')!, { kind: 'dead', at: now, error: '422 {"error":{"message":"bad key sk_live_SECRET123"}}' });
 }
 
 async function data(inspect: (r: Request) => Promise<Response>, init?: RequestInit, query = ''): Promise<{ res: Response; text: string }> {
@@ -77,7 +77,7 @@ describe('createInspector', () => {
     const { res, text } = await data(inspect);
     expect(res.status).toBe(200);
     const d = JSON.parse(text) as InspectorData;
-    expect(d.counts).toEqual({ pending: 1, retrying: 1, delivered: 1, dead: 1, dry_run: 0 });
+    expect(d.counts).toEqual({ pending: 1, retrying: 1, delivered: 1, dead: 1, dry_run: 0, skipped: 0 });
     const byId = Object.fromEntries(d.events.map((e) => [e.event_id, e]));
     expect(byId['e-delivered']).toMatchObject({ state: 'delivered', whop_id: 'conv_123', attempts: 1 });
     expect(byId['e-retrying']).toMatchObject({ state: 'retrying', attempts: 1, last_error: '500 internal_server_error' });

@@ -1,4 +1,4 @@
-import type { Outbox, OutboxRecord, OutboxState, OutboxStats } from '../lib/outbox';
+import type { EventRepair, Outbox, OutboxRecord, OutboxState, OutboxStats } from '../lib/outbox';
 
 /**
  * How the inspector labels an event. `retrying` is a pending event that has already failed at
@@ -26,6 +26,8 @@ export interface InspectorEvent {
   currency: string | null;
   context: Record<string, unknown>;
   user: Record<string, unknown>;
+  /** Fields ingest repaired or left out of this event. */
+  dropped: EventRepair[];
 }
 
 /** What `GET …/inspect/data.json` answers. */
@@ -73,6 +75,7 @@ function _row(r: OutboxRecord): InspectorEvent {
     currency: b.currency ?? null,
     context: { ...(b.context ?? {}) },
     user: { ...(b.user ?? {}) },
+    dropped: [...(r.dropped ?? [])],
   };
 }
 
@@ -89,7 +92,7 @@ export async function inspectorData(outbox: Outbox, limit: number, now: number):
   const retrying = Math.min(stats.pending, events.filter((e) => e.state === 'retrying').length);
   return {
     now,
-    counts: { pending: stats.pending - retrying, retrying, delivered: stats.delivered, dead: stats.dead, dry_run: stats.dry_run },
+    counts: { pending: stats.pending - retrying, retrying, delivered: stats.delivered, dead: stats.dead, dry_run: stats.dry_run, skipped: stats.skipped },
     oldest_pending_at: stats.oldest_pending_at,
     per_minute: stats.per_minute,
     events,

@@ -5,7 +5,7 @@
 
 const _CSS = `
 :root{--bg:#f6f7f9;--card:#fff;--ink:#14171f;--mute:#667085;--line:#e4e7ec;--brand:#ff6243;
---pending:#2e90fa;--retrying:#f79009;--delivered:#12b76a;--dead:#f04438;--dry_run:#7a5af8}
+--pending:#2e90fa;--retrying:#f79009;--delivered:#12b76a;--dead:#f04438;--dry_run:#7a5af8;--skipped:#98a2b3}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
 header{display:flex;align-items:center;gap:12px;padding:14px 24px;background:var(--ink);color:#fff}
@@ -14,7 +14,7 @@ header .dot{width:10px;height:10px;border-radius:50%;background:var(--brand)}
 header .right{margin-left:auto;display:flex;gap:12px;align-items:center;font-size:13px;color:#c8ccd4}
 header button{font:inherit;border:1px solid #475467;background:transparent;color:#fff;border-radius:6px;padding:4px 10px;cursor:pointer}
 main{max-width:1200px;margin:0 auto;padding:20px 24px 48px}
-.top{display:grid;grid-template-columns:repeat(5,minmax(0,1fr)) 2fr;gap:12px}
+.top{display:grid;grid-template-columns:repeat(6,minmax(0,1fr)) 2fr;gap:12px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
 .count{cursor:pointer;border-top:3px solid var(--c)}
 .count.on{outline:2px solid var(--c)}
@@ -50,8 +50,8 @@ dt{color:var(--mute)}dd{margin:0;word-break:break-all}
 // it as a bearer header (never as a query string to other pages).
 const _JS = `
 (function(){
-var STATES=['pending','retrying','delivered','dead','dry_run'];
-var LABEL={pending:'Pending',retrying:'Retrying',delivered:'Delivered',dead:'Dead-lettered',dry_run:'Dry-run'};
+var STATES=['pending','retrying','delivered','dead','dry_run','skipped'];
+var LABEL={pending:'Pending',retrying:'Retrying',delivered:'Delivered',dead:'Dead-lettered',dry_run:'Dry-run',skipped:'Not forwarded'};
 var token=new URLSearchParams(location.search).get('token');
 var base=location.pathname.replace(/\\/+$/,'');
 var filter=null,paused=false,open={},last=null,timer=0;
@@ -70,7 +70,8 @@ case 'delivered':return 'delivered '+ago(e.delivered_at,now)+(e.whop_id?' as '+e
 case 'retrying':return 'attempt '+e.attempts+' failed; next '+(e.next_attempt_at?ago(e.next_attempt_at,now):'soon');
 case 'pending':return e.next_attempt_at&&e.next_attempt_at>now?'due '+ago(e.next_attempt_at,now):'sending';
 case 'dead':return 'refused after '+e.attempts+' attempt'+(e.attempts===1?'':'s');
-case 'dry_run':return 'stored; not sent (dry-run, no API key)';}return ''}
+case 'dry_run':return 'stored; not sent (dry-run, no API key)';
+case 'skipped':return 'stored; not forwarded';}return ''}
 function chart(series,now){var svg=$('chart');while(svg.firstChild)svg.removeChild(svg.firstChild);
 var NS='http://www.w3.org/2000/svg',W=600,H=64,n=60,start=Math.floor(now/60000)*60000-(n-1)*60000,by={},max=1,total=0;
 series.forEach(function(p){by[p[0]]=p[1]});
@@ -98,7 +99,8 @@ el('td',null,[pill(e.state)]),
 el('td',null,[el('div',{text:deliveryText(e,now)}),e.last_error?el('div',{'class':'err mono',text:e.last_error}):null])]);
 tr.addEventListener('click',function(){open[key]=!open[key];render(last)});tb.appendChild(tr);
 if(open[key]){var u=e.user||{};tb.appendChild(el('tr',{'class':'detail'},[el('td',{colspan:'6'},[el('div',{'class':'cols'},[
-el('div',null,[el('h3',{text:'Event'}),kv({event_id:e.event_id,event_time:e.event_time,url:e.url,referrer_url:e.referrer_url,value:e.value,currency:e.currency,attempts:e.attempts,whop_id:e.whop_id,last_error:e.last_error})]),
+el('div',null,[el('h3',{text:'Event'}),kv({event_id:e.event_id,event_time:e.event_time,url:e.url,referrer_url:e.referrer_url,value:e.value,currency:e.currency,attempts:e.attempts,whop_id:e.whop_id,last_error:e.last_error}),
+(e.dropped||[]).length?el('h3',{text:'Repaired or left out'}):null,(e.dropped||[]).length?kv(e.dropped.reduce(function(o,d){o[d.param]=d.message;return o},{})):null]),
 el('div',null,[el('h3',{text:'Context'}),kv(ctx)]),
 el('div',null,[el('h3',{text:'User'}),kv(u)])])])]))}});
 colorize(document)}
@@ -127,7 +129,7 @@ export function inspectorPage(nonce: string, label: string): string {
 <body><header><span class="dot"></span><h1>whopq event inspector</h1><span class="mute">${safeLabel}</span>
 <div class="right"><span id="status">loading…</span><button id="pause" type="button">Pause</button></div></header>
 <main><section class="top">
-${_countCard('pending', 'Pending')}${_countCard('retrying', 'Retrying')}${_countCard('delivered', 'Delivered')}${_countCard('dead', 'Dead-lettered')}${_countCard('dry_run', 'Dry-run')}
+${_countCard('pending', 'Pending')}${_countCard('retrying', 'Retrying')}${_countCard('delivered', 'Delivered')}${_countCard('dead', 'Dead-lettered')}${_countCard('dry_run', 'Dry-run')}${_countCard('skipped', 'Not forwarded')}
 <div class="card chart"><h2>Events per minute <span class="mute" id="chart-note"></span></h2><svg id="chart" viewBox="0 0 600 64" preserveAspectRatio="none" role="img" aria-label="events per minute"></svg></div>
 </section>
 <section class="card list"><h2 id="shown">Recent events</h2>

@@ -119,7 +119,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     const inputs: OutboxInput[] = good.map(({ _event }) => {
       const body = enrichEvent(_event, facts);
       if (!body.event_id) body.event_id = crypto.randomUUID();
-      return { company_id: body.company_id, event_id: body.event_id, body, received_at: now };
+      return { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
     });
 
     let fresh: boolean[];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeWhop, type FakeWhop } from '../../../test/fakeWhop';
 import { backoffDelay, parseRetryAfter } from './backoff';
-import { forwardOne, type ForwardItem } from './forwardOne';
+import { forwardOne, isExpired, type ForwardItem } from './forwardOne';
 import { createWhopClient, type WhopClient } from './whopClient';
 
 let whop: FakeWhop;
@@ -95,5 +95,28 @@ describe('backoff', () => {
     expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeNull();
     expect(parseRetryAfter(null, now)).toBeNull();
+  });
+});
+
+describe('forwardOne (issue 17)', () => {
+  it('a 3xx is retried, never followed or taken as delivered', async () => {
+    whop.setMode(() => ({ status: 302, headers: { location: 'http://127.0.0.1:9/elsewhere' } }));
+    const r = await forwardOne(item(), { client, backoff });
+    expect(r.outcome).toMatchObject({ kind: 'retry', error: expect.stringMatching(/^HTTP 302/) });
+    expect(whop.requests).toHaveLength(1);
+  });
+
+  it('403/404 naming a parameter other than company_id → dead; naming company_id → pause', async () => {
+    whop.setMode(() => ({ status: 404, body: { error: { type: 'not_found', message: 'x', code: 'not_found', param: 'plan_id' } } }));
+    expect(await forwardOne(item(), { client })).toMatchObject({ outcome: { kind: 'dead' }, code: 'not_found', param: 'plan_id' });
+    whop.setMode(() => ({ status: 403, body: { error: { type: 'forbidden', message: 'x', code: null, param: 'company_id' } } }));
+    expect((await forwardOne(item(), { client })).outcome).toMatchObject({ kind: 'pause', status: 403 });
+  });
+
+  it('age needs attempts too: 8 days by the clock on a first attempt is sent, after many attempts it expires', async () => {
+    const old = Date.now() - 8 * 24 * 3_600_000;
+    expect((await forwardOne(item(1, old), { client })).outcome.kind).toBe('delivered');
+    expect((await forwardOne(item(2_000, old), { client })).outcome).toMatchObject({ kind: 'dead', error: expect.stringMatching(/^expired/) });
+    expect(isExpired({ received_at: old, attempts: 1 }, Date.now(), 7 * 24 * 3_600_000)).toBe(false);
   });
 });

@@ -2,12 +2,12 @@ import { backoffDelay, parseRetryAfter, type BackoffOptions } from './backoff';
 import type { Outcome, OutboxRecord } from './outbox';
 import type { WhopClient } from './whopClient';
 
-/** Whop refused the key for this company (401/403/404): stop sending its events, keep them. */
+/** Whop refused the key for this company (401, or a 403/404 naming no parameter but the company): stop sending its events, keep them. */
 export interface PauseSignal {
   kind: 'pause';
   at: number;
   status: number;
-  /** Whop's error body, for readiness and logs. Never contains the key. */
+  /** Whop's error summary (status, type, code, param, message), the key redacted. */
   error: string;
 }
 
@@ -20,11 +20,17 @@ export interface ForwardReport {
   latencyMs: number;
   /** Set when Whop asked us to wait (Retry-After): the forwarder holds all sends until then. */
   retryAfterMs: number | null;
+  /** Whop's error `code` and `param`, what logs carry instead of the body (which may echo values). */
+  code?: string | null;
+  param?: string | null;
 }
 
 export interface ForwardOneOptions {
   client: WhopClient;
-  /** Events older than this since receipt are dead-lettered as expired, not sent. Default 7 days. */
+  /**
+   * Events older than this since receipt are dead-lettered as expired, not sent, once they have
+   * also been tried about as often as that age implies (see `isExpired`). Default 7 days.
+   */
   maxAgeMs?: number;
   backoff?: BackoffOptions;
   now?: () => number;
@@ -40,15 +46,17 @@ export type ForwardItem = Pick<OutboxRecord, 'body' | 'received_at' | 'attempts'
  * - 2xx → delivered, keeping Whop's conversion id;
  * - 408, 429, 5xx, timeout, network error → retry after exponential backoff with full jitter, or
  *   after Retry-After when Whop sent one;
- * - 400, 422 (and other 4xx) → dead, keeping Whop's error body: resending the same body cannot help;
- * - 401, 403, 404 → pause: the key or company is wrong, the event is fine and stays pending;
- * - older than `maxAgeMs` since receipt → dead ("expired") without sending.
+ * - 3xx → retry: redirects are never followed (the body would go to another host), nor taken as delivered;
+ * - 400, 422 (and other 4xx) → dead, keeping Whop's error summary: resending the same body cannot help;
+ * - 401 → pause: the key is wrong, the event is fine and stays pending; 403/404 pause too unless
+ *   Whop names a parameter other than `company_id` (an unknown `product_id`): then only this event is dead;
+ * - expired (`isExpired`) → dead ("expired") without sending.
  */
 export async function forwardOne(item: ForwardItem, options: ForwardOneOptions): Promise<ForwardReport> {
   const now = options.now ?? Date.now;
   const maxAgeMs = options.maxAgeMs ?? 7 * 24 * 3_600_000;
   const started = now();
-  if (started - item.received_at > maxAgeMs) {
+  if (isExpired(item, started, maxAgeMs, options.backoff)) {
     return { outcome: { kind: 'dead', at: started, error: `expired: not delivered within ${maxAgeMs} ms of receipt` }, status: null, latencyMs: 0, retryAfterMs: null };
   }
   const answer = await options.client.createConversion(JSON.stringify(item.body));
@@ -56,20 +64,39 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
   const latencyMs = at - started;
   const retry = (error: string, status: number | null, retryAfterMs: number | null = null): ForwardReport => {
     const wait = retryAfterMs ?? backoffDelay(Math.max(item.attempts, 1), options.backoff, options.random);
-    // Never schedule a retry past the event's expiry: it would only come back to be dead-lettered.
-    const next = Math.min(at + wait, item.received_at + maxAgeMs + 1);
-    return { outcome: { kind: 'retry', at, next_attempt_at: next, error }, status, latencyMs, retryAfterMs };
+    // Never schedule a retry past the event's expiry (it would only come back to be dead-lettered),
+    // unless that is already past: a clock that jumped must not turn backoff into a busy loop.
+    const expiry = item.received_at + maxAgeMs + 1;
+    const next = expiry > at ? Math.min(at + wait, expiry) : at + wait;
+    return { outcome: { kind: 'retry', at, next_attempt_at: next, error }, status, latencyMs, retryAfterMs, code, param };
   };
+  let code: string | null = null;
+  let param: string | null = null;
 
   if (answer.kind === 'ok') return { outcome: { kind: 'delivered', at, whop_id: answer.id }, status: answer.status, latencyMs, retryAfterMs: null };
   if (answer.kind === 'timeout' || answer.kind === 'network') return retry(`${answer.kind}: ${answer.message}`, null);
 
   const { status, body } = answer;
+  code = answer.code ?? null;
+  param = answer.param ?? null;
   const error = `HTTP ${status}: ${body}`;
-  if (status === 401 || status === 403 || status === 404) return { outcome: { kind: 'pause', at, status, error }, status, latencyMs, retryAfterMs: null };
-  if (status === 408 || status === 429 || status >= 500) {
+  const namesEvent = param !== null && param !== 'company_id';
+  if (status === 401 || ((status === 403 || status === 404) && !namesEvent)) return { outcome: { kind: 'pause', at, status, error }, status, latencyMs, retryAfterMs: null, code, param };
+  if (status === 408 || status === 429 || status >= 500 || (status >= 300 && status < 400)) {
     const hinted = answer.retryAfterMs != null && /^\d+$/.test(answer.retryAfterMs.trim()) ? Number(answer.retryAfterMs) : parseRetryAfter(answer.retryAfter, at);
     return retry(error, status, hinted);
   }
-  return { outcome: { kind: 'dead', at, error }, status, latencyMs, retryAfterMs: null };
+  return { outcome: { kind: 'dead', at, error }, status, latencyMs, retryAfterMs: null, code, param };
+}
+
+/**
+ * Whether an event is too old to send: older than `maxAgeMs` since receipt by the clock, AND tried
+ * about as often as that age implies (a quarter of the attempts the backoff ceiling allows in that
+ * time). The second half keeps a clock that jumps forward from dead-lettering events received
+ * seconds earlier and never sent: the wall clock alone cannot tell a week of outage from a jump.
+ */
+export function isExpired(item: Pick<ForwardItem, 'received_at' | 'attempts'>, now: number, maxAgeMs: number, backoff?: BackoffOptions): boolean {
+  if (now - item.received_at <= maxAgeMs) return false;
+  const minAttempts = Math.floor(maxAgeMs / (4 * (backoff?.maxMs ?? 300_000)));
+  return item.attempts > minAttempts;
 }

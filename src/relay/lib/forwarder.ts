@@ -2,7 +2,7 @@ import type { BackoffOptions } from './backoff';
 import { forwardOne, type ForwardReport } from './forwardOne';
 import { silentLogger, type Logger } from './logger';
 import type { Metrics } from './metrics';
-import type { Outcome, OutboxRecord, PullOutbox } from './outbox';
+import type { EventKey, Outcome, OutboxRecord, PullOutbox } from './outbox';
 import { createWhopClient, type WhopClient } from './whopClient';
 
 /** Optional outbox hooks (SqliteOutbox has both) that let the forwarder sleep instead of poll. */
@@ -26,6 +26,11 @@ export interface ForwarderOptions {
   backoff?: BackoffOptions;
   /** After a 401/403/404, wait this long before probing the company again with one event (ms). Default 30_000. */
   pauseProbeMs?: number;
+  /**
+   * The companies this relay serves. An event for another (stored before the allowlist changed) is
+   * dead-lettered unsent, so it can neither use the key nor pause anything. Default null: any.
+   */
+  companies?: ReadonlySet<string> | null;
   /** How long a claimed event is held before another claim may take it (ms). Default 2 × timeoutMs + 5 s. */
   leaseMs?: number;
   /** Longest sleep when idle (ms), a safety net for outboxes without `onAppend`. Default 5_000. */
@@ -54,9 +59,19 @@ interface _Pause {
   _reason: string;
   _probeAt: number;
   _probing: boolean;
+  /** The event that caused the pause or probed last: the next probe is another one, if there is one. */
+  _last: string;
+  /** The event whose answer paused the company. */
+  _cause: string;
+  /** The last probe's event was already put back once this round. */
+  _deferred: boolean;
 }
 
+/** Most events remembered as suspects (see `suspects`). */
+const _MAX_SUSPECTS = 1_000;
+
 const _noop = () => {};
+const _key = (k: EventKey) => JSON.stringify([k.company_id, k.event_name, k.event_id]);
 
 /**
  * The Node-side delivery loop: claims due events from a pull outbox, sends each with `forwardOne`
@@ -82,6 +97,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   // small write that marks a row delivered). Remembered so the event is recorded, not sent again,
   // when its lease lapses and it is claimed once more. Lost on restart: Whop's event_id dedup covers that.
   const unrecorded = new Map<string, Outcome>();
+  // Events whose 403/404 paused their company while another event then went through: the refusal
+  // was about the event, not the key, so the next such answer dead-letters it instead of pausing again.
+  const suspects = new Set<string>();
+  const companies = options.companies ?? null;
   let running = false;
   let pumping: Promise<void> | null = null;
   let pumpAgain = false;
@@ -110,7 +129,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
           const batch = await outbox.claim(Date.now(), concurrency - inFlight.size, leaseMs);
           if (!running) {
             // Stopped while claiming: hand the leases back at once instead of letting them lapse.
-            await Promise.all(batch.map((r) => outbox.settle(r.company_id, r.event_id, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' })));
+            await Promise.all(batch.map((r) => outbox.settle(r, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' })));
             return;
           }
           if (batch.length === 0) break;
@@ -158,20 +177,35 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const { company_id, event_id } = record;
     let probe: _Pause | undefined;
     try {
-      const known = unrecorded.get(company_id + ' ' + event_id);
+      const known = unrecorded.get(_key(record));
       if (known) {
-        await outbox.settle(company_id, event_id, known);
-        unrecorded.delete(company_id + ' ' + event_id);
+        await outbox.settle(record, known);
+        unrecorded.delete(_key(record));
+        return;
+      }
+      if (companies && !companies.has(company_id)) {
+        await settle(record, { outcome: { kind: 'dead', at: Date.now(), error: 'not sent: this relay does not serve that company (WHOP_COMPANY_ID)' }, status: null, latencyMs: 0, retryAfterMs: null });
         return;
       }
       const pause = paused.get(company_id);
+      if (pause && !pause._probing && Date.now() >= pause._probeAt && event_id === pause._last && !pause._deferred) {
+        // Probes rotate: the event that probed last waits a second, so another one (if any) goes first.
+        pause._deferred = true;
+        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now() + 1_000, error: record.last_error ?? pause._reason });
+        return;
+      }
       if (pause && (pause._probing || Date.now() < pause._probeAt)) {
         // Not this company's turn: keep the event pending until the next probe, unsent.
         const next = pause._probing ? Date.now() + pauseProbeMs : pause._probeAt;
-        await outbox.settle(company_id, event_id, { kind: 'retry', at: Date.now(), next_attempt_at: next, error: record.last_error ?? pause._reason });
+        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: next, error: record.last_error ?? pause._reason });
         return;
       }
-      if (pause) (probe = pause)._probing = true;
+      if (pause) {
+        probe = pause;
+        pause._probing = true;
+        pause._last = event_id;
+        pause._deferred = false;
+      }
       const report = await forwardOne(record, { client, maxAgeMs: options.maxAgeMs, backoff: options.backoff });
       await settle(record, report);
     } catch (error) {
@@ -183,25 +217,34 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   async function settle(record: OutboxRecord, report: ForwardReport): Promise<void> {
     const { company_id, event_id } = record;
-    const { outcome } = report;
     if (report.latencyMs > 0) metrics?.observe('upstream_latency_seconds', report.latencyMs / 1000);
+    let { outcome } = report;
+    if (outcome.kind === 'pause' && outcome.status !== 401 && suspects.has(company_id + ' ' + event_id)) {
+      // Refused again after another event of the company went through: it is this event Whop refuses.
+      suspects.delete(company_id + ' ' + event_id);
+      outcome = { kind: 'dead', at: outcome.at, error: outcome.error };
+    }
     if (outcome.kind === 'pause') {
       const probeAt = outcome.at + pauseProbeMs;
       if (!paused.has(company_id) || paused.get(company_id)!._probing) {
         const reason = `Whop refused the API key for this company (HTTP ${outcome.status}); forwarding is paused and retried every ${Math.round(pauseProbeMs / 1000)} s`;
-        if (!paused.has(company_id)) log.warn('forwarder: company paused', { company_id, status: outcome.status, error: outcome.error });
-        paused.set(company_id, { _reason: reason, _probeAt: probeAt, _probing: false });
+        if (!paused.has(company_id)) log.warn('forwarder: company paused', { company_id, event_id, status: outcome.status, code: report.code ?? null, param: report.param ?? null });
+        paused.set(company_id, { _reason: reason, _probeAt: probeAt, _probing: false, _last: event_id, _cause: paused.get(company_id)?._cause ?? event_id, _deferred: false });
       }
       metrics?.inc('forward_paused_total', { status: String(outcome.status) });
-      await outbox.settle(company_id, event_id, { kind: 'retry', at: outcome.at, next_attempt_at: probeAt, error: outcome.error });
+      await outbox.settle(record, { kind: 'retry', at: outcome.at, next_attempt_at: probeAt, error: outcome.error });
       return;
     }
     const pause = paused.get(company_id);
     if (pause) {
       // Only an answer that got past Whop's auth (2xx, 400, 422) proves the key works again; a 5xx
       // or timeout says nothing, so the company stays paused until the next probe.
-      if (report.status != null && report.status < 500 && report.status !== 408 && report.status !== 429) {
+      if (report.status != null && report.status < 500 && report.status !== 408 && report.status !== 429 && (report.status < 300 || report.status >= 400)) {
         paused.delete(company_id);
+        if (pause._cause !== event_id) {
+          if (suspects.size >= _MAX_SUSPECTS) suspects.delete(suspects.values().next().value!);
+          suspects.add(company_id + ' ' + pause._cause);
+        }
         log.info('forwarder: company resumed', { company_id });
       } else {
         pause._probing = false;
@@ -210,18 +253,19 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
     if (report.retryAfterMs != null) holdUntil = Math.max(holdUntil, outcome.at + report.retryAfterMs);
     try {
-      await outbox.settle(company_id, event_id, outcome);
+      await outbox.settle(record, outcome);
     } catch (error) {
-      if (outcome.kind !== 'retry') unrecorded.set(company_id + ' ' + event_id, outcome);
+      if (outcome.kind !== 'retry') unrecorded.set(_key(record), outcome);
       throw error;
     }
     if (outcome.kind === 'delivered') metrics?.inc('delivered_total');
     else if (outcome.kind === 'retry') {
       metrics?.inc('retried_total', { reason: report.status == null ? 'network' : String(report.status) });
-      log.warn('forwarder: will retry', { company_id, event_id, attempts: record.attempts, status: report.status, next_attempt_at: outcome.next_attempt_at });
+      log.warn('forwarder: will retry', { company_id, event_id, attempts: record.attempts, status: report.status, code: report.code ?? null, param: report.param ?? null, next_attempt_at: outcome.next_attempt_at });
     } else {
-      metrics?.inc('dead_lettered_total', { reason: report.status == null ? 'expired' : String(report.status) });
-      log.warn('forwarder: dead-lettered', { company_id, event_id, status: report.status, error: outcome.error });
+      // Status, code and param only: Whop's message or body may echo the values it was sent.
+      metrics?.inc('dead_lettered_total', { reason: report.status == null ? (companies && !companies.has(company_id) ? 'company_not_served' : 'expired') : String(report.status) });
+      log.warn('forwarder: dead-lettered', { company_id, event_id, status: report.status, code: report.code ?? null, param: report.param ?? null, reason: report.status == null ? outcome.error : undefined });
     }
   }
 

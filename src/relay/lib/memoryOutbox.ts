@@ -1,4 +1,4 @@
-import { OutboxUnavailableError, type Outbox, type OutboxInput, type OutboxRecord, type OutboxStats } from './outbox';
+import { OutboxUnavailableError, type EventKey, type Outbox, type OutboxInput, type OutboxRecord, type OutboxStats } from './outbox';
 
 export interface MemoryOutboxOptions {
   /** Store as `dry_run` instead of `pending`. Default false. */
@@ -30,14 +30,15 @@ export class MemoryOutbox implements Outbox {
     return events.map((e) => {
       const id = _id(e);
       if (this._records.has(id)) return false;
-      this._records.set(id, { ...e, state: this._dryRun ? 'dry_run' : 'pending', attempts: 0, next_attempt_at: this._dryRun ? null : e.received_at, delivered_at: null, last_error: null, whop_id: null });
+      const state = e.skipped ? 'skipped' : this._dryRun ? 'dry_run' : 'pending';
+      this._records.set(id, { ...e, state, attempts: 0, next_attempt_at: state === 'pending' ? e.received_at : null, delivered_at: null, last_error: e.skipped ?? null, whop_id: null });
       return true;
     });
   }
 
   async stats(): Promise<OutboxStats> {
     if (this.failing) throw new OutboxUnavailableError('memory outbox set to fail');
-    const s: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, oldest_pending_at: null, per_minute: [] };
+    const s: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, skipped: 0, oldest_pending_at: null, per_minute: [] };
     const minutes = new Map<number, number>();
     for (const r of this._records.values()) {
       s[r.state]++;
@@ -62,4 +63,5 @@ export class MemoryOutbox implements Outbox {
   async close(): Promise<void> {}
 }
 
-const _id = (e: OutboxInput) => e.company_id + '\u0000' + e.event_id;
+/** The identity as one map key (JSON: no separator an id could contain is ambiguous). */
+const _id = (e: EventKey) => JSON.stringify([e.company_id, e.event_name, e.event_id]);

@@ -8,8 +8,8 @@ import type { Conversion } from '../../shared/conversion';
 export interface Outbox {
   /**
    * Durably stores events (all or none: one transaction). Resolves only once they are on disk.
-   * Returns, per event in order, `true` when it was new and `false` when (company_id, event_id)
-   * was already stored (a resend). Rejects with `OutboxUnavailableError` when it cannot write, so
+   * Returns, per event in order, `true` when it was new and `false` when its identity
+   * (company_id, event_name, event_id) was already stored (a resend). Rejects with `OutboxUnavailableError` when it cannot write, so
    * the handler answers 503 and the browser keeps its copy.
    */
   append(events: readonly OutboxInput[]): Promise<boolean[]>;
@@ -21,22 +21,45 @@ export interface Outbox {
   close(): Promise<void>;
 }
 
-/** An event as ingest accepted it: validated, enriched, ready to send to Whop as it is. */
-export interface OutboxInput {
+/**
+ * An event's identity, as Whop counts it: one conversion per (company_id, event_name, event_id), so
+ * a `lead` and a `schedule` that share an event_id are two events. The outbox is unique on it.
+ */
+export interface EventKey {
   company_id: string;
+  event_name: string;
   event_id: string;
-  /** The exact CreateConversion body to POST (company_id and event_id included). */
+}
+
+/** A field ingest repaired or left out of an event (the inspector shows them per event). */
+export interface EventRepair {
+  param: string;
+  message: string;
+}
+
+/** An event as ingest accepted it: repaired, enriched, stored as the relay's event model. */
+export interface OutboxInput extends EventKey {
+  /** The event as stored (company_id, event_name and event_id included); forwarding maps it to the upstream body. */
   body: Conversion;
   /** Epoch ms at which the relay accepted it. */
   received_at: number;
+  /**
+   * Set when the event is kept but never forwarded (a page view: /conversions has no such event):
+   * it is stored in the terminal state `skipped` with this as its `last_error` (the reason).
+   */
+  skipped?: string | null;
+  /** Fields ingest repaired or left out, for the inspector. */
+  dropped?: readonly EventRepair[] | null;
 }
 
 /**
  * Where an event stands: `pending` (due now or at `next_attempt_at`), `delivered`,
  * `dead` (Whop refused it for good, or it outlived the max age; `last_error` says why),
- * `dry_run` (stored but never forwarded: no API key configured).
+ * `dry_run` (stored but never forwarded: no API key configured), `skipped` (stored, never
+ * forwarded: the upstream takes no such event, e.g. a page view; `last_error` says why).
+ * Only `pending` counts as backlog.
  */
-export type OutboxState = 'pending' | 'delivered' | 'dead' | 'dry_run';
+export type OutboxState = 'pending' | 'delivered' | 'dead' | 'dry_run' | 'skipped';
 
 export interface OutboxRecord extends OutboxInput {
   state: OutboxState;
@@ -54,6 +77,7 @@ export interface OutboxStats {
   delivered: number;
   dead: number;
   dry_run: number;
+  skipped: number;
   /** Epoch ms of the oldest pending event's receipt, or null when none is pending. */
   oldest_pending_at: number | null;
   /** Events received per minute over the last hour: [epochMinuteMs, count] oldest first. */
@@ -75,8 +99,8 @@ export interface PullOutbox extends Outbox {
    * second claim does not return it again until the lease lapses (a crash mid-send retries it).
    */
   claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]>;
-  /** Records the outcome of one attempt to forward an event. */
-  settle(company_id: string, event_id: string, outcome: Outcome): Promise<void>;
+  /** Records the outcome of one attempt to forward the event with this identity (a record is a key). */
+  settle(key: EventKey, outcome: Outcome): Promise<void>;
 }
 
 /** What one attempt to forward an event to Whop came to. */

@@ -32,7 +32,7 @@ export function createStatusRoutes(config: StatusConfig) {
   });
   metrics.gauge('outbox_events', 'Stored events by state.', async () => {
     const s = await stats();
-    return (['pending', 'delivered', 'dead', 'dry_run'] as const).map((state) => ({ labels: { state }, value: s[state] }));
+    return (['pending', 'delivered', 'dead', 'dry_run', 'skipped'] as const).map((state) => ({ labels: { state }, value: s[state] }));
   });
   metrics.describe('received_total', 'Events received at ingest.');
   metrics.describe('accepted_total', 'Events stored (new).');

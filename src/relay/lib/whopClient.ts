@@ -15,8 +15,11 @@ export type WhopAnswer =
   | {
       kind: 'http';
       status: number;
-      /** The response body as Whop sent it (its `{"error":{…}}` JSON, or text). */
+      /** The response body as Whop sent it (its `{"error":{…}}` JSON, or text), the key and bearer tokens redacted. */
       body: string;
+      /** Whop's `error.code` and `error.param`, when the body had them. */
+      code: string | null;
+      param: string | null;
       /** Raw `Retry-After` / `Retry-After-Ms` headers, when sent. */
       retryAfter: string | null;
       retryAfterMs: string | null;
@@ -45,7 +48,11 @@ export function createWhopClient(options: WhopClientOptions): WhopClient {
     // Do not pick these up from the environment: only the key we were given is sent.
     appID: null,
     webhookKey: null,
+    // Never follow a redirect: the body would go to another host and its 200 would count as
+    // delivered. A 3xx is an error the outbox retries.
+    fetchOptions: { redirect: 'manual' },
   });
+  const secret = options.apiKey;
   return {
     async createConversion(json) {
       try {
@@ -55,7 +62,7 @@ export function createWhopClient(options: WhopClientOptions): WhopClient {
         const text = await response.text().catch(() => '');
         return { kind: 'ok', status: response.status, id: _id(text) };
       } catch (error) {
-        return _classify(error);
+        return _classify(error, secret);
       }
     },
   };
@@ -71,7 +78,19 @@ function _id(text: string): string | null {
   }
 }
 
-function _classify(error: unknown): WhopAnswer {
+/** Removes the key, and any bearer token, from text Whop (or a proxy before it) may echo back. */
+export function redactSecret(text: string, secret: string): string {
+  let out = secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
+  out = out.replace(/(bearer\s+)[^\s"',;]+/gi, '$1[redacted]');
+  return out;
+}
+
+function _field(error: unknown, name: 'code' | 'param'): string | null {
+  const value = (error as { [k: string]: unknown } | undefined)?.[name];
+  return typeof value === 'string' ? value.slice(0, 200) : null;
+}
+
+function _classify(error: unknown, secret: string): WhopAnswer {
   if (error instanceof APIConnectionTimeoutError) return { kind: 'timeout', message: 'request timed out' };
   if (error instanceof APIConnectionError) {
     const cause = (error as { cause?: { message?: string; cause?: { code?: string } } }).cause;
@@ -79,11 +98,16 @@ function _classify(error: unknown): WhopAnswer {
   }
   if (error instanceof APIError && typeof error.status === 'number') {
     const headers = error.headers as Headers | undefined;
-    const body = error.error === undefined ? error.message : JSON.stringify(error.error);
+    const body = redactSecret(error.error === undefined ? error.message : JSON.stringify(error.error), secret).slice(0, 2_000);
+    // The SDK hands over the parsed body; Whop nests its fields under `error`.
+    const parsed = error.error as { error?: unknown } | undefined;
+    const fields = parsed && typeof parsed === 'object' && 'error' in parsed ? parsed.error : parsed;
     return {
       kind: 'http',
       status: error.status,
       body,
+      code: _field(fields, 'code'),
+      param: _field(fields, 'param'),
       retryAfter: headers?.get('retry-after') ?? null,
       retryAfterMs: headers?.get('retry-after-ms') ?? null,
     };

@@ -11,6 +11,8 @@ import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { runDemo } from './demo';
 import { lockDataDir } from './lockDataDir';
+import { packageVersion } from './packageVersion';
+import { parseCommandLine, type CommandSpec } from './parseCommandLine';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
@@ -40,6 +42,9 @@ export interface RunningRelay {
   forwarder: Forwarder | null;
   close(): Promise<void>;
 }
+
+/** How long close() waits for requests in flight before it drops their connections. */
+const _DRAIN_MS = 10_000;
 
 /** dist/whopq.js, found from dist/relay/cli.js (built) or src/relay/node/cli.ts (source). */
 function _defaultBundle(): string {
@@ -79,7 +84,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, logger, metrics })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -171,8 +176,12 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     forwarder,
     close() {
       closing ??= (async () => {
+        // Requests in flight are answered; keep-alive connections close as they fall idle (node:http
+        // would hold them to their keep-alive timeout), stragglers at the deadline.
         await new Promise<void>((done) => {
-          server.close(() => done());
+          const idle = setInterval(() => server.closeIdleConnections(), 100);
+          const deadline = setTimeout(() => server.closeAllConnections(), _DRAIN_MS);
+          server.close(() => (clearInterval(idle), clearTimeout(deadline), done()));
           server.closeIdleConnections();
         });
         try {
@@ -205,37 +214,63 @@ export function closeOnSignals(running: { close(): Promise<void> }): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Under npm (`npx whopq relay`, an npm script) the parent is a shell that npm's forwarded SIGTERM
+  // ends without passing it on: the parent going away is that signal.
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && stop('parent process exited'), 500).unref();
+  }
 }
 
-/** Subcommands of the `whopq` binary. */
-export const commands: Record<string, { help: string; run: (args: string[]) => Promise<unknown> }> = {
-  relay: { help: 'start the relay (configured by environment variables)', run: () => runRelay() },
-  demo: { help: 'the demo landing page, relay and event inspector on one port (npm start)', run: (args) => runDemo(args) },
+/** The relay's environment, for `whopq relay --help` (the README's configuration table in short). */
+const _RELAY_ENV = `Configured by environment variables:
+  WHOP_API_KEY               your Whop API key (unset: dry-run)
+  WHOP_COMPANY_ID            allowed company ids, comma-separated (unset: any)
+  WHOPQ_ORIGINS              page origins allowed to post, e.g. https://shop.example (unset: any)
+  WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose X-Forwarded-For is believed
+  PORT, HOST                 where it listens (8787, 0.0.0.0)
+  WHOPQ_DATA_DIR             the SQLite outbox's directory, one relay per directory (./.data)
+  WHOPQ_BASE_PATH            the mount path (/wq)
+  WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
+  WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
+  WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token
+  WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
+  WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at once (8)
+  WHOPQ_PAUSE_PROBE_SECONDS  after Whop refuses the key, seconds until one event probes again (30)
+  WHOP_API_BASE_URL          Whop's API (https://api.whop.com/api/v1)
+SIGTERM or SIGINT closes it: requests in flight are answered, sends in flight settle, the store closes.`;
+
+/** Subcommands of the `whopq` binary: what `--help` shows and what runs (args already checked by parseCommandLine). */
+export const commands: Record<string, CommandSpec & { run: (args: string[]) => Promise<unknown> }> = {
+  relay: {
+    summary: 'start the relay (configured by environment variables)',
+    usage: 'whopq relay',
+    details: _RELAY_ENV,
+    run: () => runRelay(),
+  },
+  demo: {
+    summary: 'the demo landing page, relay and event inspector on one port (npm start)',
+    usage: 'whopq demo [--pages <dir>]',
+    options: { pages: { type: 'string', valueName: 'dir', description: 'also serve your own pages from <dir> under /t/' } },
+    details: 'Dry-run unless WHOP_API_KEY and WHOP_COMPANY_ID are set; PORT (8787), HOST (127.0.0.1), WHOPQ_DATA_DIR (a temp dir).',
+    run: (args) => runDemo(args),
+  },
 };
 
-const _USAGE = `whopq — first-party conversion pixel and relay for Whop
-
-Commands:
-${'{commands}'}
-
-Relay environment: WHOP_API_KEY, WHOP_COMPANY_ID (comma list), WHOPQ_ORIGINS, WHOPQ_TRUSTED_PROXIES,
-PORT (8787), HOST (0.0.0.0), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
-WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN, WHOPQ_RATE_LIMIT (20,60 per IP; off),
-WHOPQ_FORWARD_CONCURRENCY (8), WHOPQ_PAUSE_PROBE_SECONDS (30).`;
-
-/** The `whopq` binary's entry (bin/whopq.mjs). */
+/** The `whopq` binary's entry (bin/whopq.mjs). Usage errors exit 2, failures to start exit 1. */
 export async function main(argv: string[]): Promise<void> {
-  const [name, ...args] = argv;
-  const command = name ? commands[name] : undefined;
-  if (!command) {
-    console.log(_USAGE.replace('{commands}', Object.entries(commands).map(([n, c]) => `  whopq ${n.padEnd(8)} ${c.help}`).join('\n')));
-    if (name && name !== 'help' && name !== '--help' && name !== '-h') process.exitCode = 1;
+  const line = parseCommandLine(argv, commands);
+  if (line.kind === 'help') return void console.log(line.text);
+  if (line.kind === 'version') return void console.log(packageVersion());
+  if (line.kind === 'usage-error') {
+    console.error(line.message);
+    process.exitCode = 2;
     return;
   }
   try {
-    await command.run(args);
+    await commands[line.command]!.run(line.args);
   } catch (error) {
-    console.error(`whopq ${name}: ${(error as Error).message}`);
+    console.error(`whopq ${line.command}: ${(error as Error).message}`);
     process.exit(1);
   }
 }

@@ -15,7 +15,7 @@ function outbox(options: { dryRun?: boolean; maxBytes?: number; retainMs?: numbe
   return o;
 }
 function event(id: string, received_at = Date.now(), company_id = 'biz_a'): OutboxInput {
-  return { company_id, event_id: id, received_at, body: { company_id, event_id: id, event_name: 'lead', url: 'https://s.example/' } };
+  return { company_id, event_name: 'lead', event_id: id, received_at, body: { company_id, event_id: id, event_name: 'lead', url: 'https://s.example/' } };
 }
 /** Reads the file with a second, independent connection: what is really on disk. */
 function onDisk(): Array<{ event_id: string; state: string }> {
@@ -74,6 +74,74 @@ describe('SqliteOutbox', () => {
     expect(onDisk().map((r) => r.event_id)).toEqual(['a', 'b', 'c', 'a']);
   });
 
+  it('keys events on (company_id, event_name, event_id): a lead and a schedule sharing an id are two events', async () => {
+    const o = outbox();
+    const lead = event('shared');
+    const schedule: OutboxInput = { ...lead, event_name: 'schedule', body: { ...lead.body, event_name: 'schedule' } };
+    expect(await o.append([lead, schedule])).toEqual([true, true]);
+    expect(await o.append([schedule, lead])).toEqual([false, false]);
+    const claimed = await o.claim(Date.now() + 1, 10, 60_000);
+    expect(claimed.map((r) => [r.event_name, r.event_id])).toEqual([['lead', 'shared'], ['schedule', 'shared']]);
+    // Settling one leaves the other alone.
+    await o.settle(schedule, { kind: 'delivered', at: Date.now(), whop_id: 'conv_s' });
+    expect((await o.stats()).delivered).toBe(1);
+    expect((await o.recent(10)).find((r) => r.event_name === 'lead')).toMatchObject({ state: 'pending', whop_id: null });
+  });
+
+  it('stores a skipped event in its terminal state, outside the backlog, with its repairs', async () => {
+    const o = outbox();
+    const page: OutboxInput = { ...event('pv'), event_name: 'page', skipped: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] };
+    expect(await o.append([page, event('l')])).toEqual([true, true]);
+    expect(await o.append([page])).toEqual([false]);
+    expect(await o.stats()).toMatchObject({ pending: 1, skipped: 1 });
+    expect((await o.claim(Date.now() + 1, 10, 1000)).map((r) => r.event_id)).toEqual(['l']);
+    const [, stored] = await o.recent(10);
+    expect(stored).toMatchObject({ event_id: 'pv', state: 'skipped', last_error: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] });
+  });
+
+  it('migrates a store made with the old (company_id, event_id) schema: events survive and dedup on the new key', async () => {
+    const path = join(dir, 'outbox.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    // The schema relays before the identity change created (user_version 0).
+    old.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, company_id TEXT NOT NULL, event_id TEXT NOT NULL, body TEXT NOT NULL,
+      received_at INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, lease_until INTEGER,
+      delivered_at INTEGER, last_error TEXT, whop_id TEXT, UNIQUE (company_id, event_id));
+      CREATE INDEX events_due ON events (state, next_attempt_at);
+      CREATE INDEX events_state ON events (state, received_at);
+      CREATE INDEX events_received ON events (received_at);`);
+    const t = Date.now() - 10_000;
+    const put = old.prepare('INSERT INTO events (company_id, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, whop_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const body = (id: string, name: string) => JSON.stringify({ company_id: 'biz_a', event_id: id, event_name: name, url: 'https://s.example/' });
+    put.run('biz_a', 'old-delivered', body('old-delivered', 'lead'), t, 'delivered', 1, null, null, t + 1, 'conv_1');
+    put.run('biz_a', 'old-pending', body('old-pending', 'schedule'), t + 1, 'pending', 0, t + 1, null, null, null);
+    put.run('biz_a', 'old-leased', body('old-leased', 'lead'), t + 2, 'pending', 1, t + 60_000, t + 60_000, null, null);
+    old.close();
+
+    const o = outbox();
+    expect(onDisk()).toEqual([
+      { event_id: 'old-delivered', state: 'delivered' },
+      { event_id: 'old-pending', state: 'pending' },
+      { event_id: 'old-leased', state: 'pending' },
+    ]);
+    const recent = await o.recent(10);
+    expect(recent.map((r) => [r.event_name, r.event_id, r.state])).toEqual([
+      ['lead', 'old-leased', 'pending'],
+      ['schedule', 'old-pending', 'pending'],
+      ['lead', 'old-delivered', 'delivered'],
+    ]);
+    expect(recent[2]).toMatchObject({ whop_id: 'conv_1', attempts: 1 });
+    // Dedup on the new key: a resend is a duplicate, the same id under another name is new.
+    const resend: OutboxInput = { company_id: 'biz_a', event_name: 'lead', event_id: 'old-delivered', received_at: Date.now(), body: JSON.parse(body('old-delivered', 'lead')) };
+    expect(await o.append([resend, { ...resend, event_name: 'schedule', body: { ...resend.body, event_name: 'schedule' } }])).toEqual([false, true]);
+    // The previous process's lease was released: both pending events are due, in their old order.
+    expect((await o.claim(Date.now(), 10, 60_000)).map((r) => r.event_id)).toEqual(['old-pending', 'old-leased', 'old-delivered']);
+    await o.close();
+    // Reopening a migrated store is a no-op.
+    const again = outbox();
+    expect((await again.stats()).pending).toBe(3);
+  });
+
   it('stores dry-run events as dry_run and never claims them', async () => {
     const o = outbox({ dryRun: true });
     await o.append([event('a'), event('b')]);
@@ -95,11 +163,11 @@ describe('SqliteOutbox', () => {
     expect((await o.claim(t, 10, 10_000)).map((r) => r.event_id)).toEqual(['new']);
     expect(await o.claim(t, 10, 10_000)).toEqual([]);
 
-    await o.settle('biz_a', 'old', { kind: 'delivered', at: t + 5, whop_id: 'conv_1' });
-    await o.settle('biz_a', 'mid', { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' });
-    await o.settle('biz_a', 'new', { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'delivered', at: t + 5, whop_id: 'conv_1' });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'mid' }, { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new' }, { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' });
     // A late retry for a delivered event must not revive it.
-    await o.settle('biz_a', 'old', { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' });
 
     const byId = Object.fromEntries((await o.recent(10)).map((r) => [r.event_id, r]));
     expect(byId.old).toMatchObject({ state: 'delivered', delivered_at: t + 5, whop_id: 'conv_1', last_error: null });
@@ -127,7 +195,7 @@ describe('SqliteOutbox', () => {
     const o = outbox();
     const t = Date.now();
     await o.append([event('a', t - 90_000), event('b', t - 1000), event('c', t)]);
-    await o.settle('biz_a', 'c', { kind: 'delivered', at: t, whop_id: null });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'c' }, { kind: 'delivered', at: t, whop_id: null });
     const stats = await o.stats();
     expect(stats).toMatchObject({ pending: 2, delivered: 1, dead: 0, dry_run: 0, oldest_pending_at: t - 90_000 });
     expect(stats.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(3);
@@ -139,9 +207,9 @@ describe('SqliteOutbox', () => {
     const o = outbox({ retainMs: 60_000 });
     const t = Date.now();
     await o.append([event('old-delivered', t - 120_000), event('old-dead', t - 120_000), event('old-pending', t - 120_000), event('new-delivered', t)]);
-    await o.settle('biz_a', 'old-delivered', { kind: 'delivered', at: t, whop_id: null });
-    await o.settle('biz_a', 'old-dead', { kind: 'dead', at: t, error: 'HTTP 400' });
-    await o.settle('biz_a', 'new-delivered', { kind: 'delivered', at: t, whop_id: null });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-delivered' }, { kind: 'delivered', at: t, whop_id: null });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-dead' }, { kind: 'dead', at: t, error: 'HTTP 400' });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new-delivered' }, { kind: 'delivered', at: t, whop_id: null });
     expect(await o.prune(t)).toBe(2);
     expect(onDisk().map((r) => r.event_id)).toEqual(['old-pending', 'new-delivered']);
   });
@@ -226,7 +294,7 @@ describe('SqliteOutbox', () => {
     // Claims and settles go through the new thread too.
     const claimed = await o.claim(Date.now() + 1000, 10, 60_000);
     expect(claimed.map((r) => r.event_id)).toEqual(['a', 'b', 'c']);
-    await o.settle('biz_a', 'a', { kind: 'delivered', at: Date.now(), whop_id: null });
+    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'a' }, { kind: 'delivered', at: Date.now(), whop_id: null });
     expect((await o.stats()).delivered).toBe(1);
   });
 

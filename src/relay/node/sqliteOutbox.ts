@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Conversion } from '../../shared/conversion';
 import {
   OutboxUnavailableError,
+  type EventKey,
+  type EventRepair,
   type OutboxInput,
   type OutboxRecord,
   type OutboxState,
@@ -11,6 +13,7 @@ import {
   type Outcome,
   type PullOutbox,
 } from '../lib/outbox';
+import { loadBetterSqlite } from './loadBetterSqlite';
 import { sqliteWriterSource, type WriterConfig, type WriterOp, type WriterReply } from './sqliteWriter';
 
 export interface SqliteOutboxOptions {
@@ -43,6 +46,7 @@ interface _Pending {
 
 interface _Row {
   company_id: string;
+  event_name: string;
   event_id: string;
   body: string;
   received_at: number;
@@ -52,12 +56,20 @@ interface _Row {
   delivered_at: number | null;
   last_error: string | null;
   whop_id: string | null;
+  dropped: string | null;
 }
 
-const _SCHEMA = `
+/**
+ * Schema version in `PRAGMA user_version`. 0/1: unique on (company_id, event_id), no event_name or
+ * dropped column; 2: unique on the event identity (company_id, event_name, event_id).
+ */
+const _VERSION = 2;
+
+const _TABLE = `
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
   company_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
   event_id TEXT NOT NULL,
   body TEXT NOT NULL,
   received_at INTEGER NOT NULL,
@@ -68,9 +80,12 @@ CREATE TABLE IF NOT EXISTS events (
   delivered_at INTEGER,
   last_error TEXT,
   whop_id TEXT,
-  UNIQUE (company_id, event_id)
+  dropped TEXT,
+  UNIQUE (company_id, event_name, event_id)
 );
--- claim and nextDueAt: due pending events in due order (the rowid, seq, breaks ties). Not a partial
+`;
+
+const _INDEXES = `-- claim and nextDueAt: due pending events in due order (the rowid, seq, breaks ties). Not a partial
 -- index: without ANALYZE statistics the planner would prefer events_state and sort the whole backlog.
 CREATE INDEX IF NOT EXISTS events_due ON events (state, next_attempt_at);
 -- stats: counts per state and the oldest pending receipt come from this index alone.
@@ -79,13 +94,38 @@ CREATE INDEX IF NOT EXISTS events_state ON events (state, received_at);
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 `;
 
-const _COLUMNS = 'company_id, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id';
+const _COLUMNS = 'company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
+
+/**
+ * Creates the schema, or brings a store made by an older relay to `_VERSION` in one transaction:
+ * SQLite cannot change a UNIQUE constraint in place, so the table is rebuilt with every row kept
+ * (seq included, so the order and the forwarder's due order stay), event_name read from the body.
+ */
+function _migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= _VERSION) return;
+  const columns = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as Array<{ name: string }>).map((c) => c.name);
+  db.transaction(() => {
+    if (columns.length && !columns.includes('event_name')) {
+      db.exec('ALTER TABLE events RENAME TO events_v1; DROP INDEX IF EXISTS events_due; DROP INDEX IF EXISTS events_state; DROP INDEX IF EXISTS events_received;');
+      db.exec(_TABLE);
+      db.exec(
+        "INSERT INTO events (seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, last_error, whop_id) " +
+          "SELECT seq, company_id, coalesce(json_extract(body, '$.event_name'), ''), event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, last_error, whop_id FROM events_v1 ORDER BY seq",
+      );
+      db.exec('DROP TABLE events_v1');
+    }
+    db.exec(_TABLE + _INDEXES);
+    db.pragma(`user_version = ${_VERSION}`);
+  }).immediate();
+}
 
 /** Longest wait before restarting a writer thread that keeps dying (ms). */
 const _MAX_RESTART_DELAY = 5_000;
 
 /**
- * The Node outbox: one SQLite file in WAL mode (better-sqlite3), unique on (company_id, event_id).
+ * The Node outbox: one SQLite file in WAL mode (better-sqlite3), unique on the event identity
+ * (company_id, event_name, event_id); a store made by an older relay is migrated on open.
  *
  * Writes (appends, claims, settles, prunes) run on a writer thread with its own connection, so the
  * event loop keeps reading requests while a COMMIT waits on fsync. Writes queued in one event-loop
@@ -116,10 +156,10 @@ export class SqliteOutbox implements PullOutbox {
   private _s: Record<'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue', Database.Statement>;
 
   constructor(options: SqliteOutboxOptions) {
-    this._db = new Database(options.path);
+    this._db = new (loadBetterSqlite())(options.path);
     this._db.pragma('journal_mode = WAL');
     this._db.pragma('busy_timeout = 1000');
-    this._db.exec(_SCHEMA);
+    _migrate(this._db);
     // Before the writer thread starts: only here are all leases a previous process's.
     this._db
       .prepare("UPDATE events SET next_attempt_at = ?, lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL")
@@ -169,7 +209,15 @@ export class SqliteOutbox implements PullOutbox {
       if (this._closed) throw new OutboxUnavailableError('outbox is closed');
       return [];
     }
-    const rows = events.map((e) => ({ company_id: e.company_id, event_id: e.event_id, body: JSON.stringify(e.body), received_at: e.received_at }));
+    const rows = events.map((e) => ({
+      company_id: e.company_id,
+      event_name: e.event_name,
+      event_id: e.event_id,
+      body: JSON.stringify(e.body),
+      received_at: e.received_at,
+      skipped: e.skipped ?? null,
+      dropped: e.dropped?.length ? JSON.stringify(e.dropped) : null,
+    }));
     return this._write<boolean[]>({ k: 'append', rows });
   }
 
@@ -178,8 +226,8 @@ export class SqliteOutbox implements PullOutbox {
     return rows.map(_toRecord);
   }
 
-  async settle(company_id: string, event_id: string, outcome: Outcome): Promise<void> {
-    await this._write<void>({ k: 'settle', company_id, event_id, outcome });
+  async settle(key: EventKey, outcome: Outcome): Promise<void> {
+    await this._write<void>({ k: 'settle', company_id: key.company_id, event_name: key.event_name, event_id: key.event_id, outcome });
   }
 
   /**
@@ -266,7 +314,7 @@ export class SqliteOutbox implements PullOutbox {
 
   async stats(): Promise<OutboxStats> {
     this._assertOpen();
-    const stats: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, oldest_pending_at: null, per_minute: [] };
+    const stats: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, skipped: 0, oldest_pending_at: null, per_minute: [] };
     const counts = this._s.counts.all() as Array<{ state: OutboxState; n: number }>;
     for (const { state, n } of counts) if (state in stats) stats[state] = n;
     const oldest = this._s.oldest.get() as { t: number | null };
@@ -329,6 +377,7 @@ export class SqliteOutbox implements PullOutbox {
 function _toRecord(row: _Row): OutboxRecord {
   return {
     company_id: row.company_id,
+    event_name: row.event_name,
     event_id: row.event_id,
     body: JSON.parse(row.body) as Conversion,
     received_at: row.received_at,
@@ -338,5 +387,7 @@ function _toRecord(row: _Row): OutboxRecord {
     delivered_at: row.delivered_at,
     last_error: row.last_error,
     whop_id: row.whop_id,
+    skipped: row.state === 'skipped' ? row.last_error : null,
+    dropped: row.dropped ? (JSON.parse(row.dropped) as EventRepair[]) : null,
   };
 }

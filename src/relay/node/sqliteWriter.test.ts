@@ -26,7 +26,7 @@ async function oneGroup(execArgv: string[]): Promise<WriterReply[]> {
       worker.on('message', (reply: WriterReply) => {
         replies.push(reply);
         if ('ready' in reply) {
-          const row = { company_id: 'biz_a', event_id: 'e1', body: '{}', received_at: 1 };
+          const row = { company_id: 'biz_a', event_name: 'lead', event_id: 'e1', body: '{}', received_at: 1, skipped: null, dropped: null };
           worker.postMessage({ ops: [{ k: 'append', rows: [row, row] }, { k: 'claim', now: 2, limit: 5, leaseMs: 10 }] });
         } else done();
       });
@@ -62,7 +62,7 @@ it('keeps a plain Node process alive while it awaits writes and close()', async 
     join(dir, 'script.mjs'),
     `import { SqliteOutbox } from './outbox.mjs';
      const o = new SqliteOutbox({ path: ${JSON.stringify(join(dir, 's.db'))} });
-     const e = (id) => ({ company_id: 'biz_a', event_id: id, received_at: Date.now(), body: {} });
+     const e = (id) => ({ company_id: 'biz_a', event_name: 'lead', event_id: id, received_at: Date.now(), body: {} });
      console.log(JSON.stringify(await o.append([e('a')])));
      console.log(JSON.stringify(await o.append([e('a'), e('b')])));
      await o.close();

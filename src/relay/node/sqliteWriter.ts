@@ -2,9 +2,9 @@ import type { Outcome } from '../lib/outbox';
 
 /** One write the SQLite writer thread runs inside a group commit. */
 export type WriterOp =
-  | { k: 'append'; rows: Array<{ company_id: string; event_id: string; body: string; received_at: number }> }
+  | { k: 'append'; rows: Array<{ company_id: string; event_name: string; event_id: string; body: string; received_at: number; skipped: string | null; dropped: string | null }> }
   | { k: 'claim'; now: number; limit: number; leaseMs: number }
-  | { k: 'settle'; company_id: string; event_id: string; outcome: Outcome }
+  | { k: 'settle'; company_id: string; event_name: string; event_id: string; outcome: Outcome }
   | { k: 'prune'; before: number };
 
 /** What the writer thread answers: `ready` once its connection is open, then one `results` per batch, in op order. */
@@ -45,14 +45,31 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = ' + (config.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'));
 // Only another process can hold the write lock; wait briefly, then fail the batch (503).
 db.pragma('busy_timeout = 1000');
+// Appends stop a little below the cap, so the small writes that settle events (a delivered mark
+// grows a row) still fit on a store that ingest has filled.
+let appendPages = Infinity;
 if (config.maxBytes) {
   const pageSize = db.pragma('page_size', { simple: true });
-  db.pragma('max_page_count = ' + Math.max(1, Math.floor(config.maxBytes / pageSize)));
+  const maxPages = Math.max(1, Math.floor(config.maxBytes / pageSize));
+  db.pragma('max_page_count = ' + maxPages);
+  appendPages = maxPages - Math.min(Math.max(8, Math.ceil(maxPages * 0.02)), Math.floor(maxPages / 4));
 }
-const COLUMNS = 'company_id, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id';
+// Checked after the rows went in: the throw rolls them back with the group (whose other ops are
+// then retried alone).
+function assertRoom() {
+  if (appendPages === Infinity) return;
+  const used = db.pragma('page_count', { simple: true }) - db.pragma('freelist_count', { simple: true });
+  if (used > appendPages) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+}
+const COLUMNS = 'company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
 const insert = db.prepare(
-  "INSERT OR IGNORE INTO events (company_id, event_id, body, received_at, state, next_attempt_at) VALUES (@company_id, @event_id, @body, @received_at, " +
-    (config.dryRun ? "'dry_run', NULL)" : "'pending', @received_at)"),
+  "INSERT OR IGNORE INTO events (company_id, event_name, event_id, body, received_at, state, next_attempt_at, dropped) VALUES (@company_id, @event_name, @event_id, @body, @received_at, " +
+    (config.dryRun ? "'dry_run', NULL, @dropped)" : "'pending', @received_at, @dropped)"),
+);
+// Kept, never forwarded (a page view): a terminal state from the start, the reason as last_error.
+const insertSkipped = db.prepare(
+  "INSERT OR IGNORE INTO events (company_id, event_name, event_id, body, received_at, state, next_attempt_at, last_error, dropped) " +
+    "VALUES (@company_id, @event_name, @event_id, @body, @received_at, 'skipped', NULL, @skipped, @dropped)",
 );
 const claim = db.prepare(
   "UPDATE events SET next_attempt_at = @lease, lease_until = @lease, attempts = attempts + 1 " +
@@ -61,23 +78,27 @@ const claim = db.prepare(
 );
 const delivered = db.prepare(
   "UPDATE events SET state = 'delivered', delivered_at = @at, whop_id = @whop_id, next_attempt_at = NULL, lease_until = NULL, last_error = NULL " +
-    'WHERE company_id = @company_id AND event_id = @event_id',
+    'WHERE company_id = @company_id AND event_name = @event_name AND event_id = @event_id',
 );
 // A retry only touches a pending event: a late answer must not revive a delivered or dead one.
 const retry = db.prepare(
   'UPDATE events SET next_attempt_at = @next, lease_until = NULL, last_error = @error ' +
-    "WHERE company_id = @company_id AND event_id = @event_id AND state = 'pending'",
+    "WHERE company_id = @company_id AND event_name = @event_name AND event_id = @event_id AND state = 'pending'",
 );
 const dead = db.prepare(
   "UPDATE events SET state = 'dead', next_attempt_at = NULL, lease_until = NULL, last_error = @error " +
-    'WHERE company_id = @company_id AND event_id = @event_id',
+    'WHERE company_id = @company_id AND event_name = @event_name AND event_id = @event_id',
 );
 const prune = db.prepare(
-  "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run') AND received_at < ? LIMIT 5000)",
+  "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run', 'skipped') AND received_at < ? LIMIT 5000)",
 );
 
 function run(op) {
-  if (op.k === 'append') return op.rows.map((row) => insert.run(row).changes === 1);
+  if (op.k === 'append') {
+    const fresh = op.rows.map((row) => (row.skipped ? insertSkipped : insert).run(row).changes === 1);
+    assertRoom();
+    return fresh;
+  }
   if (op.k === 'claim') {
     const rows = claim.all({ lease: op.now + op.leaseMs, now: op.now, limit: op.limit });
     // RETURNING does not promise an order; hand them out oldest first.
@@ -85,7 +106,7 @@ function run(op) {
   }
   if (op.k === 'settle') {
     const o = op.outcome;
-    const params = { company_id: op.company_id, event_id: op.event_id, at: o.at };
+    const params = { company_id: op.company_id, event_name: op.event_name, event_id: op.event_id, at: o.at };
     if (o.kind === 'delivered') delivered.run({ ...params, whop_id: o.whop_id });
     else if (o.kind === 'retry') retry.run({ ...params, next: o.next_attempt_at, error: o.error });
     else dead.run({ ...params, error: o.error });

@@ -6,6 +6,7 @@ import type { Outcome, OutboxInput } from '../lib/outbox';
 import type { WhopClient } from '../lib/whopClient';
 import type { CfDurableObjectNamespace, CfMessage, CfMessageBatch, CfQueue } from './cloudflare';
 import { dedupClient } from './dedupClient';
+import { ledgerKey } from './queueOutbox';
 
 /** What lands on the dead-letter queue: the event as ingested, and why Whop will never take it. */
 export interface DeadLetter extends OutboxInput {
@@ -82,10 +83,11 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
     }
     return;
   }
-  const ids = { company_id: event.company_id, event_id: event.event_id };
+  const ids = { company_id: event.company_id, event_name: event.event_name, event_id: event.event_id };
+  const key = ledgerKey(event);
   try {
     const ledger = dedupClient(options.dedup, event.company_id);
-    const begun = await ledger.begin(event.event_id, now(), options.leaseMs ?? 30_000);
+    const begun = await ledger.begin(key, now(), options.leaseMs ?? 30_000);
     if (begun.go === 'done') return message.ack();
     if (begun.go === 'busy') return message.retry({ delaySeconds: _seconds(Math.min(begun.waitMs, (options.busyDelaySeconds ?? 2) * 1000)) });
     if (begun.go === 'hold') return await _later(message, options, begun.waitMs);
@@ -104,18 +106,18 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
 
     if (outcome.kind === 'delivered') {
       // Acknowledge even if the ledger write fails: a retry would send the event a second time.
-      await ledger.settle(event.event_id, outcome).catch(() => undefined);
+      await ledger.settle(key, outcome).catch(() => undefined);
       return message.ack();
     }
     if (outcome.kind === 'dead' || outcome.kind === 'pause') logger.warn(`event ${outcome.kind}`, { ...ids, status: report.status, attempts: begun.attempts });
     if (outcome.kind === 'dead') {
       // Dead-letter first: if that write fails the message is retried and the ledger still says "sending".
       await options.deadLetters?.send({ ...event, error: outcome.error, attempts: begun.attempts }, { contentType: 'json' });
-      await ledger.settle(event.event_id, outcome);
+      await ledger.settle(key, outcome);
       return message.ack();
     }
     const holdUntil = report.retryAfterMs != null ? outcome.at + report.retryAfterMs : undefined;
-    await ledger.settle(event.event_id, outcome, holdUntil).catch(() => undefined);
+    await ledger.settle(key, outcome, holdUntil).catch(() => undefined);
     await _later(message, options, outcome.kind === 'pause' ? (options.pauseDelaySeconds ?? 300) * 1000 : outcome.next_attempt_at - now());
   } catch (error) {
     // The ledger or the dead-letter queue is unreachable: try the message again later.

@@ -5,7 +5,7 @@ import type { BeginAnswer, DedupStore } from './dedupStore';
 
 /** Typed calls to one company's `DedupStore` (RPC over the object's fetch). */
 export interface DedupClient {
-  reserve(ids: string[], now: number, leaseMs: number, dryRun?: boolean): Promise<boolean[]>;
+  reserve(ids: string[], now: number, leaseMs: number, dryRun?: boolean, skipped?: boolean[]): Promise<boolean[]>;
   confirm(ids: string[], now: number): Promise<void>;
   release(ids: string[]): Promise<void>;
   begin(id: string, now: number, leaseMs: number): Promise<BeginAnswer>;
@@ -22,7 +22,7 @@ export function dedupClient(namespace: CfDurableObjectNamespace, company_id: str
     return (await response.json()) as T;
   };
   return {
-    reserve: (ids, now, leaseMs, dryRun) => call('reserve', { ids, now, leaseMs, dryRun }),
+    reserve: (ids, now, leaseMs, dryRun, skipped) => call('reserve', { ids, now, leaseMs, dryRun, skipped }),
     confirm: async (ids, now) => void (await call('confirm', { ids, now })),
     release: async (ids) => void (await call('release', { ids })),
     begin: (id, now, leaseMs) => call('begin', { id, now, leaseMs }),

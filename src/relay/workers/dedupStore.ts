@@ -3,12 +3,13 @@ import type { PauseSignal } from '../lib/forwardOne';
 import type { CfDurableObjectState, CfDurableObjectStorage } from './cloudflare';
 
 /**
- * Where one event_id stands in the ledger. `reserved`: ingest is writing it to the Queue (a lapsed
+ * Where one event stands in the ledger (keyed by `ledgerKey`: event_name and event_id).
+ * `reserved`: ingest is writing it to the Queue (a lapsed
  * reservation means that write never finished, so the id is free again); `queued`: on the Queue,
  * not yet delivered; `sending`: a consumer holds it until `l`; then `delivered` / `dead` for good;
- * `dry_run`: accepted with no API key configured, never sent.
+ * `dry_run`: accepted with no API key configured, never sent; `skipped`: kept, never sent (a page view).
  */
-type _State = 'reserved' | 'queued' | 'sending' | 'delivered' | 'dead' | 'dry_run';
+type _State = 'reserved' | 'queued' | 'sending' | 'delivered' | 'dead' | 'dry_run' | 'skipped';
 
 interface _Entry {
   s: _State;
@@ -29,6 +30,7 @@ interface _Counts {
   delivered: number;
   dead: number;
   dry_run: number;
+  skipped: number;
 }
 
 /**
@@ -40,10 +42,10 @@ export type BeginAnswer = { go: 'send'; attempts: number } | { go: 'done' } | { 
 /** Ledger entries of delivered/dead events are kept this long, then purged by an alarm (30 days). */
 const _RETENTION_MS = 30 * 24 * 3_600_000;
 const _DAY_MS = 24 * 3_600_000;
-const _ZERO: _Counts = { pending: 0, delivered: 0, dead: 0, dry_run: 0 };
+const _ZERO: _Counts = { pending: 0, delivered: 0, dead: 0, dry_run: 0, skipped: 0 };
 
 const _bucket = (state: _State | undefined): keyof _Counts | null =>
-  state === undefined ? null : state === 'delivered' || state === 'dead' || state === 'dry_run' ? state : 'pending';
+  state === undefined ? null : state === 'delivered' || state === 'dead' || state === 'dry_run' || state === 'skipped' ? state : 'pending';
 
 /**
  * The dedup ledger for ONE company: a Durable Object, addressed by `idFromName(company_id)`.
@@ -102,20 +104,22 @@ export class DedupStore {
     await storage.setAlarm(now + _DAY_MS);
   }
 
-  /** Claims new ids for ingest; `false` for an id already known (a resend). */
-  async reserve(input: { ids: string[]; now: number; leaseMs: number; dryRun?: boolean }): Promise<boolean[]> {
+  /** Claims new ids for ingest; `false` for an id already known (a resend). `skipped[i]`: record it as settled, never sent. */
+  async reserve(input: { ids: string[]; now: number; leaseMs: number; dryRun?: boolean; skipped?: boolean[] }): Promise<boolean[]> {
     const storage = this._state.storage;
     const keys = input.ids.map((id) => `e:${id}`);
     const found = await storage.get<_Entry>([...new Set(keys)]);
     const counts = { ..._ZERO, ...(await storage.get<_Counts>('c')) };
     const writes: Record<string, _Entry | _Counts> = {};
-    const fresh = keys.map((key) => {
+    const fresh = keys.map((key, i) => {
       const entry = (writes[key] as _Entry | undefined) ?? found.get(key);
       // A reservation whose Queue write never completed (its request died) frees the id again.
       const lapsed = entry?.s === 'reserved' && (entry.l ?? 0) < input.now;
       if (entry && !lapsed) return false;
-      if (!entry) counts[input.dryRun ? 'dry_run' : 'pending']++;
-      writes[key] = input.dryRun ? { s: 'dry_run', t: input.now, a: 0 } : { s: 'reserved', t: input.now, a: 0, l: input.now + input.leaseMs };
+      const state: _State = input.skipped?.[i] ? 'skipped' : input.dryRun ? 'dry_run' : 'reserved';
+      if (!entry) counts[_bucket(state)!]++;
+      else if (state !== 'reserved') (counts.pending--, counts[_bucket(state)!]++);
+      writes[key] = state === 'reserved' ? { s: state, t: input.now, a: 0, l: input.now + input.leaseMs } : { s: state, t: input.now, a: 0 };
       return true;
     });
     writes.c = counts;
@@ -149,7 +153,7 @@ export class DedupStore {
     const storage = this._state.storage;
     const key = `e:${input.id}`;
     const entry = await storage.get<_Entry>(key);
-    if (entry && (entry.s === 'delivered' || entry.s === 'dead' || entry.s === 'dry_run')) return { go: 'done' };
+    if (entry && (entry.s === 'delivered' || entry.s === 'dead' || entry.s === 'dry_run' || entry.s === 'skipped')) return { go: 'done' };
     if (entry?.s === 'sending' && (entry.l ?? 0) > input.now) return { go: 'busy', waitMs: (entry.l ?? 0) - input.now };
     // Whop asked this company's sender to wait (429/503 with Retry-After): no event goes out before then.
     const hold = await storage.get<number>('h');

@@ -8,7 +8,7 @@ import { OutboxUnavailableError, type OutboxInput } from '../lib/outbox';
 import type { CfDurableObjectNamespace, CfDurableObjectStorage, CfQueue } from './cloudflare';
 import { dedupClient } from './dedupClient';
 import { DedupStore } from './dedupStore';
-import { QueueOutbox } from './queueOutbox';
+import { ledgerKey, QueueOutbox } from './queueOutbox';
 
 /** The Durable Object storage API over a Map: sorted listing and the 128-keys-per-call limit, like the real one. */
 function memoryStorage(): CfDurableObjectStorage & { alarm: number | null } {
@@ -81,6 +81,7 @@ function queue(): CfQueue<OutboxInput> & { sent: OutboxInput[]; failing: boolean
 
 const input = (event_id: string, company_id = 'biz_a'): OutboxInput => ({
   company_id,
+  event_name: 'lead',
   event_id,
   body: { company_id, event_id, event_name: 'lead' },
   received_at: Date.now(),
@@ -94,6 +95,32 @@ describe('QueueOutbox', () => {
     expect(await outbox.append([input('e2'), input('e3')])).toEqual([false, true]);
     expect(q.sent.map((e) => `${e.company_id}/${e.event_id}`)).toEqual(['biz_a/e1', 'biz_a/e2', 'biz_b/e1', 'biz_a/e3']);
     expect(await outbox.stats()).toMatchObject({ pending: 4, delivered: 0, dead: 0 });
+  });
+
+  it('keys the ledger on (event_name, event_id): a lead and a schedule sharing an id are both enqueued', async () => {
+    const q = queue();
+    const outbox = new QueueOutbox({ queue: q, dedup: namespace(), companies: ['biz_a'] });
+    const lead = input('same');
+    const schedule: OutboxInput = { ...lead, event_name: 'schedule', body: { ...lead.body, event_name: 'schedule' } };
+    expect(await outbox.append([lead, schedule])).toEqual([true, true]);
+    expect(await outbox.append([schedule, lead])).toEqual([false, false]);
+    expect(q.sent.map((e) => `${e.event_name}/${e.event_id}`)).toEqual(['lead/same', 'schedule/same']);
+  });
+
+  it('records a skipped event (a page view) as settled in the ledger and never enqueues it', async () => {
+    const q = queue();
+    const outbox = new QueueOutbox({ queue: q, dedup: namespace(), companies: ['biz_a'] });
+    const page: OutboxInput = { ...input('pv'), event_name: 'page', skipped: 'page view' };
+    expect(await outbox.append([page, input('l1')])).toEqual([true, true]);
+    expect(await outbox.append([page])).toEqual([false]);
+    expect(q.sent.map((e) => e.event_id)).toEqual(['l1']);
+    expect(await outbox.stats()).toMatchObject({ pending: 1, skipped: 1 });
+  });
+
+  it('settles a message queued before the identity change under its bare event_id', () => {
+    const legacy = { company_id: 'biz_a', event_id: 'old', body: { company_id: 'biz_a', event_id: 'old', event_name: 'lead' as const }, received_at: 0 };
+    expect(ledgerKey(legacy)).toBe('old');
+    expect(ledgerKey(input('old'))).not.toBe('old');
   });
 
   it('a failed Queue write rejects with OutboxUnavailableError and frees the ids for the browser\'s retry', async () => {
@@ -112,12 +139,12 @@ describe('QueueOutbox', () => {
     const ledger = dedupClient(ns, 'biz_a');
     const now = Date.now();
     // An ingest that reserved and then vanished (no confirm, no release).
-    expect(await ledger.reserve(['r1'], now - 60_000, 30_000)).toEqual([true]);
+    expect(await ledger.reserve([ledgerKey(input('r1'))], now - 60_000, 30_000)).toEqual([true]);
     const q = queue();
     const outbox = new QueueOutbox({ queue: q, dedup: ns, companies: ['biz_a'], reserveMs: 30_000 });
     expect(await outbox.append([input('r1')])).toEqual([true]);
     // A live reservation, on the other hand, holds.
-    expect(await ledger.reserve(['r2'], now, 30_000)).toEqual([true]);
+    expect(await ledger.reserve([ledgerKey(input('r2'))], now, 30_000)).toEqual([true]);
     expect(await outbox.append([input('r2')])).toEqual([false]);
   });
 
@@ -155,7 +182,7 @@ describe('DedupStore', () => {
     expect(await ledger.begin('s1', now + 13_000, 10_000)).toEqual({ go: 'send', attempts: 3 });
     await ledger.settle('s1', { kind: 'delivered', at: now + 14_000, whop_id: 'conv_1' });
     expect(await ledger.begin('s1', now + 15_000, 10_000)).toEqual({ go: 'done' });
-    expect(await ledger.stats()).toEqual({ counts: { pending: 0, delivered: 1, dead: 0, dry_run: 0 }, paused: null });
+    expect(await ledger.stats()).toEqual({ counts: { pending: 0, delivered: 1, dead: 0, dry_run: 0, skipped: 0 }, paused: null });
   });
 
   it('purges settled entries past the 30-day retention and keeps pending ones', async () => {

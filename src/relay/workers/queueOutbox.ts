@@ -53,16 +53,18 @@ export class QueueOutbox implements Outbox {
 
   private async _appendCompany(company: string, events: OutboxInput[], now: number): Promise<boolean[]> {
     const ledger = dedupClient(this._options.dedup, company);
-    const ids = events.map((event) => event.event_id);
+    const ids = events.map(ledgerKey);
+    // Kept, never sent (a page view): recorded as settled in the ledger, not put on the Queue.
+    const skipped = events.map((event) => (event.skipped ? true : false));
     let fresh: boolean[];
     try {
-      fresh = await ledger.reserve(ids, now, this._options.reserveMs ?? 30_000, this._options.dryRun);
+      fresh = await ledger.reserve(ids, now, this._options.reserveMs ?? 30_000, this._options.dryRun, skipped);
     } catch (error) {
       throw new OutboxUnavailableError(`dedup store unavailable: ${(error as Error).message}`);
     }
     if (this._options.dryRun) return fresh;
-    const send = events.filter((_, i) => fresh[i]);
-    const sentIds = send.map((event) => event.event_id);
+    const send = events.filter((event, i) => fresh[i] && !event.skipped);
+    const sentIds = send.map(ledgerKey);
     try {
       for (const chunk of _chunks(send)) await this._options.queue.sendBatch(chunk.map((body) => ({ body, contentType: 'json' as const })));
     } catch (error) {
@@ -77,13 +79,14 @@ export class QueueOutbox implements Outbox {
 
   /** Counters summed over the configured companies. The Queue keeps no per-minute history. */
   async stats(): Promise<OutboxStats> {
-    const total: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, oldest_pending_at: null, per_minute: [] };
+    const total: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, skipped: 0, oldest_pending_at: null, per_minute: [] };
     const all = await Promise.all(this._options.companies.map((company) => dedupClient(this._options.dedup, company).stats()));
     for (const { counts } of all) {
       total.pending += counts.pending;
       total.delivered += counts.delivered;
       total.dead += counts.dead;
       total.dry_run += counts.dry_run;
+      total.skipped += counts.skipped ?? 0;
     }
     return total;
   }
@@ -100,6 +103,15 @@ export class QueueOutbox implements Outbox {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * The ledger key of an event inside its company's `DedupStore`: event_name and event_id (the
+ * identity Whop counts). A message queued by an older relay carries no event_name; its ledger entry
+ * is keyed by the bare event_id, so it is settled under that key.
+ */
+export function ledgerKey(event: Pick<OutboxInput, 'event_id'> & { event_name?: string }): string {
+  return event.event_name === undefined ? event.event_id : JSON.stringify([event.event_name, event.event_id]);
 }
 
 function* _chunks(events: OutboxInput[]): Generator<OutboxInput[]> {
