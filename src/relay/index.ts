@@ -6,6 +6,11 @@ export { MemoryOutbox } from './lib/memoryOutbox';
 export type { MemoryOutboxOptions } from './lib/memoryOutbox';
 export { OutboxUnavailableError } from './lib/outbox';
 export type { Outbox, OutboxInput, OutboxRecord, OutboxState, OutboxStats, Outcome, PullOutbox } from './lib/outbox';
+// Postgres: `pg` is loaded by createPostgresOutbox only, so nothing else here needs it installed.
+export { createPostgresOutbox, PostgresOutbox } from './postgres/postgresOutbox';
+export type { PostgresOutboxOptions } from './postgres/postgresOutbox';
+export { createPostgresHolds } from './postgres/postgresHolds';
+export type { SharedHolds, SharedHoldState } from './lib/sharedHolds';
 export { createMetrics } from './lib/metrics';
 export type { GaugeReader, Metrics } from './lib/metrics';
 export { createLogger, silentLogger } from './lib/logger';

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startFakeWhop, type FakeWhop } from '../../../test/fakeWhop';
 import { startRelay, type RunningRelay } from './cli';
 import { configProblems, relayConfigFromEnv } from './relayConfig';
@@ -76,6 +76,35 @@ describe('startRelay', () => {
     expect((await fetch(relay.url + '/wq/inspect')).status).toBe(200);
     await relay.close();
     running.length = 0;
+  });
+
+  it('runs on Postgres when WHOPQ_DATABASE_URL is set: two relays share the store, the password never printed', async () => {
+    const url = inject('postgresUrl');
+    const schema = `cli_${Date.now().toString(36)}`;
+    const printed: string[] = [];
+    const config = { ...relayConfigFromEnv({ WHOPQ_DATABASE_URL: url, WHOPQ_DATABASE_SCHEMA: schema }), port: 0, host: '127.0.0.1', dataDir: tmp() };
+    const quiet = { print: (l: string) => printed.push(l), logger: { info() {}, warn() {}, error() {} } };
+    const first = await startRelay(config, quiet);
+    running.push(first);
+    const second = await startRelay(config, quiet);
+    running.push(second);
+    const post = (relay: typeof first, event_id: string) =>
+      fetch(relay.url + '/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ company_id: 'biz_x', event_name: 'lead', event_id }) }).then((r) => r.json());
+    expect(await post(first, 'pg-1')).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    // The other relay sees it: a resend there is a duplicate.
+    expect(await post(second, 'pg-1')).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect((await second.outbox.recent(5)).map((r) => [r.event_id, r.state])).toEqual([['pg-1', 'dry_run']]);
+    expect(await (await fetch(second.url + '/wq/ready')).json()).toMatchObject({ ready: true, queue: { dry_run: 1 } });
+    const password = decodeURIComponent(new URL(url).password);
+    expect(printed.join('\n')).toMatch(new RegExp(`store: +Postgres .*schema ${schema}`));
+    expect(printed.join('\n')).not.toContain(password);
+    expect(readdirSync(config.dataDir)).toEqual([]);
+  });
+
+  it('refuses a WHOPQ_DATABASE_URL that is not a postgres URL', () => {
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_DATABASE_URL: 'mysql://x' })).errors.join()).toMatch(/WHOPQ_DATABASE_URL/);
+    expect(relayConfigFromEnv({ DATABASE_URL: 'postgres://h/db' }).databaseUrl).toBe('postgres://h/db');
+    expect(relayConfigFromEnv({}).databaseUrl).toBeUndefined();
   });
 
   it('locks its data directory: a second relay on it is refused in plain words, and close() frees it', async () => {

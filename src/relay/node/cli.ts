@@ -16,6 +16,8 @@ import { parseCommandLine, type CommandSpec } from './parseCommandLine';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
+import { createPostgresOutbox, PostgresOutbox } from '../postgres/postgresOutbox';
+import { createPostgresHolds } from '../postgres/postgresHolds';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -38,7 +40,7 @@ export interface RunningRelay {
   url: string;
   server: Server;
   relay: Relay;
-  outbox: SqliteOutbox;
+  outbox: SqliteOutbox | PostgresOutbox;
   forwarder: Forwarder | null;
   close(): Promise<void>;
 }
@@ -70,21 +72,27 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken].filter((s): s is string => !!s);
+  const secrets = [config.apiKey, config.adminToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
-  mkdirSync(config.dataDir, { recursive: true });
-  const unlock = lockDataDir(config.dataDir);
-  let outbox: SqliteOutbox;
-  try {
-    outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
-  } catch (error) {
-    unlock();
-    throw error;
+  let outbox: SqliteOutbox | PostgresOutbox;
+  let unlock = () => {};
+  if (config.databaseUrl) {
+    // Shared by any number of relays: no data directory, no lock.
+    outbox = await createPostgresOutbox({ connectionString: config.databaseUrl, schema: config.databaseSchema, poolSize: config.databasePool, dryRun });
+  } else {
+    mkdirSync(config.dataDir, { recursive: true });
+    unlock = lockDataDir(config.dataDir);
+    try {
+      outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -164,7 +172,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
-  print(`  store:   ${resolve(config.dataDir, 'whopq.db')}`);
+  print(`  store:   ${config.databaseUrl ? `Postgres ${_redactUrl(config.databaseUrl)} (schema ${config.databaseSchema}), shared by every relay on it` : resolve(config.dataDir, 'whopq.db')}`);
   for (const w of warnings) print(`  note: ${w}`);
 
   let closing: Promise<void> | null = null;
@@ -194,6 +202,25 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
       return closing;
     },
   };
+}
+
+function _urlPassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A connection URL without its password, for the startup summary. */
+function _redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
 }
 
 /** `whopq relay`: starts from the environment and closes cleanly on SIGTERM/SIGINT. */
@@ -230,6 +257,9 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose X-Forwarded-For is believed
   PORT, HOST                 where it listens (8787, 0.0.0.0)
   WHOPQ_DATA_DIR             the SQLite outbox's directory, one relay per directory (./.data)
+  WHOPQ_DATABASE_URL         a postgres:// URL (or DATABASE_URL): the outbox in Postgres, shared by many relays
+  WHOPQ_DATABASE_SCHEMA      the Postgres schema for whopq's tables (whopq)
+  WHOPQ_DATABASE_POOL        Postgres connections per relay process (4)
   WHOPQ_BASE_PATH            the mount path (/wq)
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect

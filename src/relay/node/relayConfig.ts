@@ -30,6 +30,12 @@ export interface RelayConfig {
   forwardConcurrency: number;
   /** WHOPQ_PAUSE_PROBE_SECONDS: after Whop refuses the key (401/403/404), how long before one event probes again. Default 30. */
   pauseProbeSeconds: number;
+  /** WHOPQ_DATABASE_URL (or DATABASE_URL): a Postgres outbox shared by every relay on it, instead of SQLite in dataDir. */
+  databaseUrl?: string;
+  /** WHOPQ_DATABASE_SCHEMA: the Postgres schema for whopq's tables. Default whopq. */
+  databaseSchema: string;
+  /** WHOPQ_DATABASE_POOL: most Postgres connections per relay process, 2–100. Default 4. */
+  databasePool: number;
 }
 
 const _list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -68,6 +74,9 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
     forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
     pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),
+    databaseUrl: env.WHOPQ_DATABASE_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
+    databaseSchema: env.WHOPQ_DATABASE_SCHEMA?.trim() || 'whopq',
+    databasePool: _number(env.WHOPQ_DATABASE_POOL, 4),
   };
 }
 
@@ -93,5 +102,8 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
     errors.push(`WHOPQ_COOKIE_DOMAIN ${JSON.stringify(config.cookieDomain)} is not a domain like shop.example.`);
   }
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
+  if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
+  const pool = config.databasePool;
+  if (!Number.isInteger(pool) || pool < 2 || pool > 100) errors.push(`WHOPQ_DATABASE_POOL must be a whole number from 2 to 100 (it is ${String(pool)}).`);
   return { errors, warnings };
 }
