@@ -18,6 +18,7 @@ export type { Logger, LoggerOptions } from './lib/logger';
 export type { RateLimitOptions } from './lib/rateLimiter';
 export type { BundleSource } from './lib/serveBundle';
 export { validateEvent } from './lib/validateEvent';
+export { ipFromHeader } from './lib/clientIp';
 export type { WhopErrorBody } from './lib/whopError';
 export { createInspector } from './inspector/index';
 export type { InspectorOptions } from './inspector/index';

@@ -121,37 +121,6 @@ describe('startRelay', () => {
     expect((await fetch(second.url + '/wq/health')).status).toBe(200);
   });
 
-  it('takes over the lock of a relay process that died, and refuses one whose holder is alive', async () => {
-    const dataDir = tmp();
-    const quiet = { print: () => {}, logger: { info() {}, warn() {}, error() {} } };
-    // A pid that existed and is gone: a child process that has exited.
-    const { spawnSync } = await import('node:child_process');
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-    writeFileSync(join(dataDir, 'whopq.lock'), dead);
-    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, quiet);
-    running.push(relay);
-    expect(readFileSync(join(dataDir, 'whopq.lock'), 'utf8')).toBe(String(process.pid));
-    await relay.close();
-    running.length = 0;
-    // A live holder that is another process (this test runner's parent is alive for the test's whole run).
-    writeFileSync(join(dataDir, 'whopq.lock'), String(process.ppid));
-    await expect(startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, quiet)).rejects.toThrow(new RegExp(`in use by another relay \\(pid ${process.ppid}\\)`));
-  });
-
-  it.runIf(process.platform === 'linux')('takes over a lock whose pid now runs something that is not a relay (a restarted container reusing pids)', async () => {
-    const dataDir = tmp();
-    const { spawn } = await import('node:child_process');
-    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
-    try {
-      writeFileSync(join(dataDir, 'whopq.lock'), String(other.pid));
-      const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, { print: () => {}, logger: { info() {}, warn() {}, error() {} } });
-      running.push(relay);
-      expect(readFileSync(join(dataDir, 'whopq.lock'), 'utf8')).toBe(String(process.pid));
-    } finally {
-      other.kill();
-    }
-  });
-
   it('hands the fallback a Request it can pass on (new Request(request, init), as a proxying page handler does)', async () => {
     const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, {
       print: () => {},
@@ -215,5 +184,33 @@ describe('startRelay', () => {
     const metrics = await (await fetch(relay.url + '/wq/metrics', { headers: { authorization: 'Bearer admin-token-1' } })).text();
     expect(metrics).toContain('whopq_accepted_total 1');
     for (const line of lines) expect(line).not.toContain('apik_wrong_key_value');
+  });
+});
+
+describe('issue 17: startup checks', () => {
+  const quiet = { logger: { info() {}, warn() {}, error() {} } };
+
+  it('production refuses to start without a company allowlist', async () => {
+    const config = relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOP_API_KEY: 'k_prod_1', WHOPQ_ADMIN_TOKEN: 'tok' });
+    expect(configProblems(config).errors.join('\n')).toMatch(/WHOP_COMPANY_ID is not set/);
+    await expect(startRelay({ ...config, port: 0, host: '127.0.0.1', dataDir: tmp() }, { ...quiet, print: () => {} })).rejects.toThrow(/WHOP_COMPANY_ID/);
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOP_API_KEY: 'k', WHOP_COMPANY_ID: 'biz_a' })).errors).toEqual([]);
+  });
+
+  it('refuses a malformed trusted proxy CIDR at startup (10.0.0.1/ once trusted every IPv4 peer)', async () => {
+    await expect(startRelay({ ...relayConfigFromEnv({ WHOPQ_TRUSTED_PROXIES: '10.0.0.1/' }), port: 0, dataDir: tmp() }, { ...quiet, print: () => {} })).rejects.toThrow(/WHOPQ_TRUSTED_PROXIES/);
+  });
+
+  it('dry run listens on loopback unless HOST is set, says its events stay unsent, and serves no inspector off loopback without a token', async () => {
+    expect(relayConfigFromEnv({}).host).toBe('127.0.0.1');
+    expect(relayConfigFromEnv({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(relayConfigFromEnv({ WHOP_API_KEY: 'k' }).host).toBe('0.0.0.0');
+    const printed: string[] = [];
+    const relay = await startRelay({ ...relayConfigFromEnv({ HOST: '0.0.0.0' }), port: 0, dataDir: tmp() }, { ...quiet, print: (l) => printed.push(l) });
+    running.push(relay);
+    expect(printed.join('\n')).toMatch(/stay unsent even after WHOP_API_KEY is set/);
+    expect(printed.join('\n')).toMatch(/inspector is off/);
+    const port = (relay.server.address() as { port: number }).port;
+    expect((await fetch(`http://127.0.0.1:${port}/wq/inspect`)).status).toBe(404);
   });
 });

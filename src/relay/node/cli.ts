@@ -107,7 +107,10 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   try {
     debugBundle = readFileSync(extras.debugBundlePath ?? bundlePath.replace(/\.js$/, '.debug.js'));
   } catch {}
-  const inspector = dryRun || config.adminToken
+  // Dry run shows visitors' events without a token: only on loopback, unless a token is set.
+  const loopback = /^(127\.|::1$|localhost$|\[::1\]$)/.test(config.host);
+  if (dryRun && !config.adminToken && !loopback) warnings.push(`The inspector is off: dry run listens on ${config.host} without WHOPQ_ADMIN_TOKEN (set it, or HOST=127.0.0.1).`);
+  const inspector = (dryRun && (loopback || config.adminToken)) || config.adminToken
     ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
     : undefined;
 
@@ -116,6 +119,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     companies: config.companies.length ? config.companies : undefined,
     origins: config.origins.length ? config.origins : undefined,
     trustedProxies: config.trustedProxies,
+    ipHeader: config.ipHeader,
     basePath: config.basePath,
     bundle,
     debugBundle,
@@ -166,7 +170,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
 
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
   print(dryRun
-    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop (set WHOP_API_KEY to forward)'
+    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
     : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
@@ -252,10 +256,11 @@ export function closeOnSignals(running: { close(): Promise<void> }): void {
 /** The relay's environment, for `whopq relay --help` (the README's configuration table in short). */
 const _RELAY_ENV = `Configured by environment variables:
   WHOP_API_KEY               your Whop API key (unset: dry-run)
-  WHOP_COMPANY_ID            allowed company ids, comma-separated (unset: any)
+  WHOP_COMPANY_ID            allowed company ids, comma-separated (unset: any; required in production)
   WHOPQ_ORIGINS              page origins allowed to post, e.g. https://shop.example (unset: any)
-  WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose X-Forwarded-For is believed
-  PORT, HOST                 where it listens (8787, 0.0.0.0)
+  WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose WHOPQ_IP_HEADER is believed
+  WHOPQ_IP_HEADER            the one header those proxies set with the client IP (x-forwarded-for)
+  PORT, HOST                 where it listens (8787, 0.0.0.0; 127.0.0.1 in dry run)
   WHOPQ_DATA_DIR             the SQLite outbox's directory, one relay per directory (./.data)
   WHOPQ_DATABASE_URL         a postgres:// URL (or DATABASE_URL): the outbox in Postgres, shared by many relays
   WHOPQ_DATABASE_SCHEMA      the Postgres schema for whopq's tables (whopq)

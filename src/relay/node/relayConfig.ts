@@ -8,9 +8,14 @@ export interface RelayConfig {
   origins: string[];
   /** WHOPQ_TRUSTED_PROXIES, comma list of IPs/CIDRs. */
   trustedProxies: string[];
+  /** WHOPQ_IP_HEADER: the one header the trusted proxy sets with the client IP. Default x-forwarded-for. */
+  ipHeader: string;
   /** PORT, default 8787. */
   port: number;
-  /** HOST, default 0.0.0.0 (every interface: the relay sits behind the site's proxy or in a container). */
+  /**
+   * HOST, default 0.0.0.0 (every interface: the relay sits behind the site's proxy or in a
+   * container), but 127.0.0.1 in dry run (no key, not production): its inspector shows visitors' data.
+   */
   host: string;
   /** WHOPQ_DATA_DIR, default ./.data (holds whopq.db). */
   dataDir: string;
@@ -65,8 +70,9 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     companies: _list(env.WHOP_COMPANY_ID),
     origins: _list(env.WHOPQ_ORIGINS),
     trustedProxies: _list(env.WHOPQ_TRUSTED_PROXIES),
+    ipHeader: env.WHOPQ_IP_HEADER?.trim().toLowerCase() || 'x-forwarded-for',
     port: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 8787,
-    host: env.HOST?.trim() || '0.0.0.0',
+    host: env.HOST?.trim() || (!env.WHOP_API_KEY?.trim() && !(_flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production') ? '127.0.0.1' : '0.0.0.0'),
     dataDir: env.WHOPQ_DATA_DIR?.trim() || './.data',
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
     adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
@@ -91,7 +97,11 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
     if (config.production) errors.push('WHOP_API_KEY is not set: events are stored but cannot be forwarded, and /ready answers 503.');
     else warnings.push('WHOP_API_KEY is not set: dry-run, events are validated and stored but not sent to Whop.');
   }
-  if (config.companies.length === 0) warnings.push('WHOP_COMPANY_ID is not set: events for any company id are accepted.');
+  if (config.companies.length === 0) {
+    // Anyone could post events for any company, sent with this key; Whop's refusals would pause them.
+    if (config.production) errors.push('WHOP_COMPANY_ID is not set: in production the relay serves only the companies listed there (comma-separated biz_… ids).');
+    else warnings.push('WHOP_COMPANY_ID is not set: events for any company id are accepted.');
+  }
   if (config.origins.length === 0) warnings.push('WHOPQ_ORIGINS is not set: pages on any origin may post events.');
   for (const o of config.origins) if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
   if (config.production && !config.adminToken) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
@@ -105,6 +115,7 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
     errors.push(`WHOPQ_COOKIE_DOMAIN ${JSON.stringify(config.cookieDomain)} is not a domain like shop.example.`);
   }
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
+  if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
   const ft = config.forwardTimeoutSeconds;
   if (!Number.isFinite(ft) || ft < 1 || ft > 120) errors.push(`WHOPQ_FORWARD_TIMEOUT_SECONDS must be a number of seconds from 1 to 120 (it is ${String(ft)}).`);

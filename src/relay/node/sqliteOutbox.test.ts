@@ -231,3 +231,40 @@ describe('SqliteOutbox', () => {
     expect((await o.stats()).pending).toBe(100_000);
   });
 });
+
+describe('issue 17: stats from counters', () => {
+  it('keeps exact counts through appends, settles, prunes and a reopen, without counting rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'whopq-counts-'));
+    const path = join(dir, 'o.db');
+    try {
+      let box = new SqliteOutbox({ path, retainMs: 0 });
+      const now = Date.now();
+      const input = Array.from({ length: 30 }, (_, i) => ({ company_id: 'biz_c', event_name: 'lead', event_id: `c${i}`, received_at: now - (i < 5 ? 40 * 86_400_000 : 0), body: { company_id: 'biz_c', event_name: 'lead' as const, event_id: `c${i}` } }));
+      await box.append(input);
+      await box.append(input.slice(0, 3)); // duplicates change nothing
+      const key = (i: number) => ({ company_id: 'biz_c', event_name: 'lead', event_id: `c${i}` });
+      for (let i = 0; i < 5; i++) await box.settle(key(i), { kind: 'delivered', at: now, whop_id: null });
+      for (let i = 5; i < 8; i++) await box.settle(key(i), { kind: 'dead', at: now, error: 'x' });
+      await box.settle(key(8), { kind: 'retry', at: now, next_attempt_at: now, error: 'y' });
+      expect(await box.stats()).toMatchObject({ pending: 22, delivered: 5, dead: 3, dry_run: 0 });
+      await box.close();
+      box = new SqliteOutbox({ path, retainMs: 30 * 86_400_000 });
+      await box.prune(); // after the one the constructor started, which deleted the 5 old delivered events
+      const s = await box.stats();
+      expect(s).toMatchObject({ pending: 22, delivered: 0, dead: 3 });
+      expect(s.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(25);
+      // The counts come from the counters table: change it behind the outbox's back and stats follow.
+      const raw = new Database(path);
+      raw.prepare("UPDATE event_counts SET n = 1000 WHERE state = 'pending'").run();
+      raw.close();
+      expect((await box.stats()).pending).toBe(1000);
+      await box.close();
+      // A reopen recounts from the rows.
+      box = new SqliteOutbox({ path, retainMs: 0 });
+      expect((await box.stats()).pending).toBe(22);
+      await box.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
