@@ -16,6 +16,8 @@ import { parseCommandLine, type CommandSpec } from './parseCommandLine';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
+import { createPostgresOutbox, PostgresOutbox } from '../postgres/postgresOutbox';
+import { createPostgresHolds } from '../postgres/postgresHolds';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -38,7 +40,7 @@ export interface RunningRelay {
   url: string;
   server: Server;
   relay: Relay;
-  outbox: SqliteOutbox;
+  outbox: SqliteOutbox | PostgresOutbox;
   forwarder: Forwarder | null;
   close(): Promise<void>;
 }
@@ -70,21 +72,27 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken].filter((s): s is string => !!s);
+  const secrets = [config.apiKey, config.adminToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
-  mkdirSync(config.dataDir, { recursive: true });
-  const unlock = lockDataDir(config.dataDir);
-  let outbox: SqliteOutbox;
-  try {
-    outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
-  } catch (error) {
-    unlock();
-    throw error;
+  let outbox: SqliteOutbox | PostgresOutbox;
+  let unlock = () => {};
+  if (config.databaseUrl) {
+    // Shared by any number of relays: no data directory, no lock.
+    outbox = await createPostgresOutbox({ connectionString: config.databaseUrl, schema: config.databaseSchema, poolSize: config.databasePool, dryRun });
+  } else {
+    mkdirSync(config.dataDir, { recursive: true });
+    unlock = lockDataDir(config.dataDir);
+    try {
+      outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -99,7 +107,10 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   try {
     debugBundle = readFileSync(extras.debugBundlePath ?? bundlePath.replace(/\.js$/, '.debug.js'));
   } catch {}
-  const inspector = dryRun || config.adminToken
+  // Dry run shows visitors' events without a token: only on loopback, unless a token is set.
+  const loopback = /^(127\.|::1$|localhost$|\[::1\]$)/.test(config.host);
+  if (dryRun && !config.adminToken && !loopback) warnings.push(`The inspector is off: dry run listens on ${config.host} without WHOPQ_ADMIN_TOKEN (set it, or HOST=127.0.0.1).`);
+  const inspector = (dryRun && (loopback || config.adminToken)) || config.adminToken
     ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
     : undefined;
 
@@ -108,6 +119,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     companies: config.companies.length ? config.companies : undefined,
     origins: config.origins.length ? config.origins : undefined,
     trustedProxies: config.trustedProxies,
+    ipHeader: config.ipHeader,
     basePath: config.basePath,
     bundle,
     debugBundle,
@@ -158,13 +170,13 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
 
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
   print(dryRun
-    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop (set WHOP_API_KEY to forward)'
+    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
     : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
-  print(`  store:   ${resolve(config.dataDir, 'whopq.db')}`);
+  print(`  store:   ${config.databaseUrl ? `Postgres ${_redactUrl(config.databaseUrl)} (schema ${config.databaseSchema}), shared by every relay on it` : resolve(config.dataDir, 'whopq.db')}`);
   for (const w of warnings) print(`  note: ${w}`);
 
   let closing: Promise<void> | null = null;
@@ -196,6 +208,25 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   };
 }
 
+function _urlPassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A connection URL without its password, for the startup summary. */
+function _redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
 /** `whopq relay`: starts from the environment and closes cleanly on SIGTERM/SIGINT. */
 export async function runRelay(env: Record<string, string | undefined> = process.env): Promise<RunningRelay> {
   const running = await startRelay(relayConfigFromEnv(env));
@@ -225,11 +256,15 @@ export function closeOnSignals(running: { close(): Promise<void> }): void {
 /** The relay's environment, for `whopq relay --help` (the README's configuration table in short). */
 const _RELAY_ENV = `Configured by environment variables:
   WHOP_API_KEY               your Whop API key (unset: dry-run)
-  WHOP_COMPANY_ID            allowed company ids, comma-separated (unset: any)
+  WHOP_COMPANY_ID            allowed company ids, comma-separated (unset: any; required in production)
   WHOPQ_ORIGINS              page origins allowed to post, e.g. https://shop.example (unset: any)
-  WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose X-Forwarded-For is believed
-  PORT, HOST                 where it listens (8787, 0.0.0.0)
+  WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose WHOPQ_IP_HEADER is believed
+  WHOPQ_IP_HEADER            the one header those proxies set with the client IP (x-forwarded-for)
+  PORT, HOST                 where it listens (8787, 0.0.0.0; 127.0.0.1 in dry run)
   WHOPQ_DATA_DIR             the SQLite outbox's directory, one relay per directory (./.data)
+  WHOPQ_DATABASE_URL         a postgres:// URL (or DATABASE_URL): the outbox in Postgres, shared by many relays
+  WHOPQ_DATABASE_SCHEMA      the Postgres schema for whopq's tables (whopq)
+  WHOPQ_DATABASE_POOL        Postgres connections per relay process (4)
   WHOPQ_BASE_PATH            the mount path (/wq)
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
@@ -237,6 +272,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at once (8)
   WHOPQ_PAUSE_PROBE_SECONDS  after Whop refuses the key, seconds until one event probes again (30)
+  WHOPQ_FORWARD_TIMEOUT_SECONDS  how long one send to Whop may take; a claimed event is leased 2x this + 5 s (10)
   WHOP_API_BASE_URL          Whop's API (https://api.whop.com/api/v1)
 SIGTERM or SIGINT closes it: requests in flight are answered, sends in flight settle, the store closes.`;
 
