@@ -168,6 +168,24 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     for (const [company_id, local] of paused) if (!local._probing && !elsewhere.has(company_id)) paused.delete(company_id);
   }
 
+  /**
+   * Tries again, every half second while the lease lasts, to record an outcome the outbox refused
+   * (a database restarting): recorded before the lease lapses, the event is not claimed and sent
+   * again, by this relay or another on the same outbox.
+   */
+  function recordLater(record: OutboxRecord, outcome: Outcome): void {
+    const key = _key(record);
+    const until = Date.now() + leaseMs - 1_000;
+    const attempt = () => {
+      if (!unrecorded.has(key) || Date.now() > until) return;
+      outbox.settle(record, outcome).then(
+        () => unrecorded.delete(key),
+        () => setTimeout(attempt, 500).unref?.(),
+      );
+    };
+    setTimeout(attempt, 500).unref?.();
+  }
+
   /** Arms the single wake-up timer for the next due event (or the idle poll), never a busy loop. */
   async function sleep(): Promise<void> {
     if (!running || inFlight.size >= concurrency) return; // a finishing send wakes us
@@ -292,7 +310,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     try {
       await outbox.settle(record, outcome);
     } catch (error) {
-      if (outcome.kind !== 'retry') unrecorded.set(_key(record), outcome);
+      if (outcome.kind !== 'retry') {
+        unrecorded.set(_key(record), outcome);
+        recordLater(record, outcome);
+      }
       throw error;
     }
     if (outcome.kind === 'delivered') metrics?.inc('delivered_total');

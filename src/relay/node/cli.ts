@@ -92,7 +92,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -272,6 +272,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at once (8)
   WHOPQ_PAUSE_PROBE_SECONDS  after Whop refuses the key, seconds until one event probes again (30)
+  WHOPQ_FORWARD_TIMEOUT_SECONDS  how long one send to Whop may take; a claimed event is leased 2x this + 5 s (10)
   WHOP_API_BASE_URL          Whop's API (https://api.whop.com/api/v1)
 SIGTERM or SIGINT closes it: requests in flight are answered, sends in flight settle, the store closes.`;
 

@@ -35,6 +35,8 @@ export interface RelayConfig {
   forwardConcurrency: number;
   /** WHOPQ_PAUSE_PROBE_SECONDS: after Whop refuses the key (401/403/404), how long before one event probes again. Default 30. */
   pauseProbeSeconds: number;
+  /** WHOPQ_FORWARD_TIMEOUT_SECONDS: how long one send to Whop may take; a claimed event's lease is twice this plus 5 s. Default 10. */
+  forwardTimeoutSeconds: number;
   /** WHOPQ_DATABASE_URL (or DATABASE_URL): a Postgres outbox shared by every relay on it, instead of SQLite in dataDir. */
   databaseUrl?: string;
   /** WHOPQ_DATABASE_SCHEMA: the Postgres schema for whopq's tables. Default whopq. */
@@ -80,6 +82,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
     forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
     pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),
+    forwardTimeoutSeconds: _number(env.WHOPQ_FORWARD_TIMEOUT_SECONDS, 10),
     databaseUrl: env.WHOPQ_DATABASE_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
     databaseSchema: env.WHOPQ_DATABASE_SCHEMA?.trim() || 'whopq',
     databasePool: _number(env.WHOPQ_DATABASE_POOL, 4),
@@ -114,6 +117,8 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
   if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
+  const ft = config.forwardTimeoutSeconds;
+  if (!Number.isFinite(ft) || ft < 1 || ft > 120) errors.push(`WHOPQ_FORWARD_TIMEOUT_SECONDS must be a number of seconds from 1 to 120 (it is ${String(ft)}).`);
   const pool = config.databasePool;
   if (!Number.isInteger(pool) || pool < 2 || pool > 100) errors.push(`WHOPQ_DATABASE_POOL must be a whole number from 2 to 100 (it is ${String(pool)}).`);
   return { errors, warnings };

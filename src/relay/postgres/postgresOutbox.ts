@@ -497,8 +497,11 @@ export async function createPostgresOutbox(options: PostgresOutboxOptions): Prom
     application_name: 'whopq',
     ...options.pool,
   });
-  // An idle connection dropped by the server (restart, failover) is discarded; the next checkout reconnects.
+  // A connection dropped by the server (restart, failover) is discarded and the next checkout
+  // reconnects; the error reaches the query that was using it, never the process (an unhandled
+  // 'error' event on a checked-out client would end it).
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const deadline = Date.now() + (options.startupTimeoutMs ?? 30_000);
   for (;;) {
     try {
