@@ -4,6 +4,7 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import type { createRateLimiter } from './rateLimiter';
+import { scopeEventIds } from './scopeEventIds';
 import { whopError } from './whopError';
 
 export interface IngestRouteConfig {
@@ -14,6 +15,10 @@ export interface IngestRouteConfig {
   ipHeader?: string;
   limiter: ReturnType<typeof createRateLimiter> | null;
   maxInFlight: number;
+  /** The body limit `ingest` applies: the body is read within it before an in-flight slot is taken. */
+  maxBodyBytes: number;
+  /** When set, only a request with `Authorization: Bearer <serverToken>` keeps guessable event_ids as sent (`scopeEventIds`). */
+  serverToken?: string;
   ingest: ReturnType<typeof createIngest>;
   metrics: Metrics;
   logger: Logger;
@@ -68,17 +73,34 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
         return _withCors(plainError(429, whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'), {}, { 'retry-after': String(decision.retryAfter) }), corsOrigin(origin, url));
       }
     }
+    // Read the body before taking an in-flight slot: a slow upload costs its own socket (which the
+    // adapter's deadlines bound), never the capacity other visitors' events need.
+    let body = request.text(config.maxBodyBytes);
+    await body.catch(() => {});
+    if (config.serverToken && !_bearer(request.header('authorization'), config.serverToken)) {
+      body = body.then((text) => scopeEventIds(text, ip));
+      await body.catch(() => {});
+    }
+    const read: PlainRequest = { method, url: request.url, header: (name) => request.header(name), text: () => body };
     if (inFlight >= config.maxInFlight) {
       metrics.inc('rejected_total', { reason: 'overloaded' });
       return _withCors(plainError(503, whopError('The relay is busy; retry later.', 'overloaded', null, 'service_unavailable'), {}, { 'retry-after': '2' }), corsOrigin(origin, url));
     }
     inFlight++;
     try {
-      return _withCors(await config.ingest(request, ip, url.protocol === 'https:'), corsOrigin(origin, url));
+      return _withCors(await config.ingest(read, ip, url.protocol === 'https:'), corsOrigin(origin, url));
     } finally {
       inFlight--;
     }
   };
+}
+
+/** Whether an Authorization header carries `token` as a bearer token (constant time in the token). */
+function _bearer(header: string | null, token: string): boolean {
+  const given = header && /^bearer /i.test(header) ? header.slice(7).trim() : '';
+  let diff = given.length ^ token.length;
+  for (let i = 0; i < token.length; i++) diff |= (given.charCodeAt(i) || 0) ^ token.charCodeAt(i);
+  return diff === 0;
 }
 
 function _sameHost(origin: string, url: URL): boolean {

@@ -23,6 +23,8 @@ export interface RelayConfig {
   baseURL: string;
   /** WHOPQ_ADMIN_TOKEN: protects /metrics and the inspector. */
   adminToken?: string;
+  /** WHOPQ_SERVER_TOKEN: server-side ingest with `Authorization: Bearer` keeps caller-chosen event_ids (see RelayOptions.serverToken). */
+  serverToken?: string;
   /** WHOPQ_PRODUCTION=1|true: no dry-run without a key, metrics/inspector only with a token. */
   production: boolean;
   /** WHOPQ_BASE_PATH, default /wq. */
@@ -35,6 +37,8 @@ export interface RelayConfig {
   forwardConcurrency: number;
   /** WHOPQ_PAUSE_PROBE_SECONDS: after Whop refuses the key (401/403/404), how long before one event probes again. Default 30. */
   pauseProbeSeconds: number;
+  /** WHOPQ_FORWARD_MAX_CONCURRENCY: the adaptive limit's bound (it starts at forwardConcurrency), 1–1024. Default 128; equal to forwardConcurrency for a fixed limit. */
+  forwardMaxConcurrency: number;
   /** WHOPQ_FORWARD_TIMEOUT_SECONDS: how long one send to Whop may take; a claimed event's lease is twice this plus 5 s. Default 10. */
   forwardTimeoutSeconds: number;
   /** WHOPQ_DATABASE_URL (or DATABASE_URL): a Postgres outbox shared by every relay on it, instead of SQLite in dataDir. */
@@ -76,12 +80,14 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     dataDir: env.WHOPQ_DATA_DIR?.trim() || './.data',
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
     adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
+    serverToken: env.WHOPQ_SERVER_TOKEN?.trim() || undefined,
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
     forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
     pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),
+    forwardMaxConcurrency: _number(env.WHOPQ_FORWARD_MAX_CONCURRENCY, Math.max(128, _number(env.WHOPQ_FORWARD_CONCURRENCY, 8))),
     forwardTimeoutSeconds: _number(env.WHOPQ_FORWARD_TIMEOUT_SECONDS, 10),
     databaseUrl: env.WHOPQ_DATABASE_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
     databaseSchema: env.WHOPQ_DATABASE_SCHEMA?.trim() || 'whopq',
@@ -104,6 +110,7 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   }
   if (config.origins.length === 0) warnings.push('WHOPQ_ORIGINS is not set: pages on any origin may post events.');
   for (const o of config.origins) if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
+  if (config.production && !config.serverToken) warnings.push('WHOPQ_SERVER_TOKEN is not set: an event_id anyone can guess (an order number) counts for whoever posts it first; set it and send such events from your server with it.');
   if (config.production && !config.adminToken) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
   if (!config.production && !config.adminToken && config.apiKey) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics is open to anyone who can reach the relay.');
   const c = config.forwardConcurrency;
@@ -117,6 +124,9 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
   if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
+  const mc = config.forwardMaxConcurrency;
+  if (!Number.isInteger(mc) || mc < 1 || mc > 1024) errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY must be a whole number from 1 to 1024 (it is ${String(mc)}).`);
+  else if (Number.isInteger(c) && mc < c) errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY (${mc}) is below WHOPQ_FORWARD_CONCURRENCY (${c}), where forwarding starts.`);
   const ft = config.forwardTimeoutSeconds;
   if (!Number.isFinite(ft) || ft < 1 || ft > 120) errors.push(`WHOPQ_FORWARD_TIMEOUT_SECONDS must be a number of seconds from 1 to 120 (it is ${String(ft)}).`);
   const pool = config.databasePool;
