@@ -7,7 +7,7 @@ import { OutboxUnavailableError, type EventRepair, type Outbox, type OutboxInput
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import { BodyTooLargeError } from './readBody';
 import { PAGE_EVENT, type RelayEvent } from './relayEvent';
-import { toConversion } from './toConversion';
+import { conversionLeftOut } from './toConversion';
 import { whopError, type WhopErrorBody } from './whopError';
 
 export interface IngestConfig {
@@ -123,7 +123,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       const input: OutboxInput = { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
       if (_dropped.length) input.dropped = _dropped;
       if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
-      else leftOut.push(...toConversion(body)!.left_out);
+      else conversionLeftOut(body, leftOut);
       return input;
     });
 

@@ -30,17 +30,18 @@ const _empty = (v: unknown) => v === undefined || v === null || v === '';
 const _fits = (v: string | null | undefined): string | null => (v && v.length <= MAX_STRING ? v : null);
 
 /**
- * Returns a copy of a validated event with the server's facts: `ip_address` and `user_agent` always
- * from the request (whatever the browser sent is replaced: it cannot know its public IP, and a
- * page could lie), `fbp`, `fbclid`, `ga`, `ttp` from first-party cookies and `language` from
+ * Fills an event ingest made (changed in place and returned) with the server's facts: `ip_address`
+ * and `user_agent` always from the request (whatever the browser sent is replaced: it cannot know
+ * its public IP, and a page could lie), `fbp`, `fbclid`, `ga`, `ttp` from first-party cookies and `language` from
  * Accept-Language where the event has none.
  */
 export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent {
-  const context: RelayContext = { ...event.context };
-  delete context.ip_address;
-  delete context.user_agent;
+  // The event is ingest's own copy (normalizeEvent builds it): filled in place, no second copy.
+  const context: RelayContext = event.context ?? {};
   if (facts.ip) context.ip_address = facts.ip;
+  else if (context.ip_address !== undefined) delete context.ip_address;
   if (facts.userAgent) context.user_agent = facts.userAgent.slice(0, 2048);
+  else if (context.user_agent !== undefined) delete context.user_agent;
   const c = facts.cookies;
   if (_empty(context.fbp)) {
     const fbp = _fits(c.get('_fbp')) ?? facts.newFbp;
@@ -64,5 +65,6 @@ export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent 
     const language = firstLanguage(facts.acceptLanguage);
     if (language) context.language = language;
   }
-  return { ...event, context };
+  event.context = context;
+  return event;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { conversionErrors } from '../../../test/fakeWhop';
 import { normalizeEvent } from './normalizeEvent';
 import type { RelayEvent } from './relayEvent';
-import { toConversion } from './toConversion';
+import { conversionLeftOut, toConversion } from './toConversion';
 
 const NOW = Date.now();
 const base: RelayEvent = { company_id: 'biz_a', event_name: 'lead', event_id: 'e1', event_time: new Date(NOW).toISOString(), action_source: 'website', url: 'https://shop.example/' };
@@ -13,6 +13,9 @@ describe('toConversion', () => {
     const m = toConversion({ ...base, title: 'Home', duration: 5, context: { gclid: 'g', gbraid: 'gb', language: 'en' }, user: { email: 'a@b.c', linked_wuid: 'w' } })!;
     expect(m.body).toEqual({ ...base, context: { gclid: 'g' }, user: { email: 'a@b.c' } });
     expect(m.left_out).toEqual(['title', 'duration', 'context.gbraid', 'context.language', 'user.linked_wuid']);
+    const counted: string[] = [];
+    conversionLeftOut({ ...base, title: 'Home', duration: 5, context: { gclid: 'g', gbraid: 'gb', language: 'en' }, user: { email: 'a@b.c', linked_wuid: 'w' } }, counted);
+    expect(counted).toEqual(m.left_out);
     expect(conversionErrors(m.body)).toEqual([]);
   });
 
@@ -50,7 +53,12 @@ describe('toConversion', () => {
         if (result.error) return;
         const mapped = toConversion(result.event);
         if (result.event.event_name === 'page') expect(mapped).toBeNull();
-        else expect(conversionErrors(mapped!.body), JSON.stringify(mapped!.body)).toEqual([]);
+        else {
+          expect(conversionErrors(mapped!.body), JSON.stringify(mapped!.body)).toEqual([]);
+          const counted: string[] = [];
+          conversionLeftOut(result.event, counted);
+          expect(counted.sort()).toEqual([...mapped!.left_out].sort());
+        }
       }),
       { numRuns: 2000 },
     );

@@ -26,6 +26,18 @@ function _pick(from: Record<string, unknown>, known: ReadonlySet<string>, prefix
 }
 
 /**
+ * Adds to `into` the params `toConversion` would leave out of this event, without building the
+ * body (ingest counts them for every event it stores). Page views add nothing: they are not sent.
+ */
+export function conversionLeftOut(event: RelayEvent, into: string[]): void {
+  if (event.event_name === PAGE_EVENT) return;
+  for (const key in event) if (!_TOP.has(key)) into.push(key);
+  if (event.custom_name != null && !_NAMES.has(event.event_name)) into.push('custom_name');
+  if (event.context) for (const key in event.context) if (!_CONTEXT.has(key)) into.push('context.' + key);
+  if (event.user) for (const key in event.user) if (!_USER.has(key)) into.push('user.' + key);
+}
+
+/**
  * Maps a stored event down to Whop's `POST /conversions` body (CreateConversion): fields the
  * endpoint lacks are left out (and named in `left_out`); a name off its list goes as `custom` with
  * the name as `custom_name`, cut to Whop's 35 characters. Returns null for a page view, which the
