@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   define: { __DEBUG__: 'true' },
   test: {
-    globalSetup: ['scripts/vitestGlobalSetup.mjs'],
+    // Chromium found or installed; one real Postgres server for the run (each test takes a schema of its own).
+    globalSetup: ['scripts/vitestGlobalSetup.mjs', 'test/postgres/globalSetup.ts'],
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,

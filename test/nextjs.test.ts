@@ -94,4 +94,14 @@ describe('Next.js route handler example', () => {
     expect((await post(plain, [event('next-ev-4')])).status).toBe(200);
     expect(plainOutbox.all().find((r) => r.event_id === 'next-ev-4')!.body.context?.ip_address ?? null).toBeNull();
   });
+
+  it('with WHOPQ_IP_HEADER=x-forwarded-for, one validated IP (the proxy-written rightmost entry, port removed), never the list', async () => {
+    const { route: proxied, outbox: proxiedOutbox } = await loadRoute({ VERCEL: '', WHOPQ_IP_HEADER: 'x-forwarded-for' });
+    const ipOf = (id: string) => proxiedOutbox.all().find((r) => r.event_id === id)!.body.context?.ip_address ?? null;
+    expect((await post(proxied, [event('next-ip-1')], { 'x-forwarded-for': '198.51.100.66, 203.0.113.7' })).status).toBe(200);
+    expect((await post(proxied, [event('next-ip-2')], { 'x-forwarded-for': '203.0.113.8:51234' })).status).toBe(200);
+    expect((await post(proxied, [event('next-ip-3')], { 'x-forwarded-for': 'not-an-ip' })).status).toBe(200);
+    expect([ipOf('next-ip-1'), ipOf('next-ip-2'), ipOf('next-ip-3')]).toEqual(['203.0.113.7', '203.0.113.8', null]);
+    delete process.env.WHOPQ_IP_HEADER;
+  });
 });

@@ -2,8 +2,11 @@
 // directory, its types checked as users' compilers resolve them, its `whopq relay` started and used.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { startFakeWhop } from './fakeWhop';
 import { packAndInstall, type PackedPackage } from './packedPackage';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -61,11 +64,52 @@ export async function exerciseRelay(args: string[], env: Record<string, string>)
     const pixel = await fetch(`${url}/wq/p.js`);
     expect(pixel.status).toBe(200);
     expect((await pixel.text()).length).toBeGreaterThan(1000);
+
+    // A request in flight at SIGTERM (half its body sent, on a keep-alive connection) is answered,
+    // and the process still exits promptly after it.
+    const body = JSON.stringify({ events: [event('evt_pack_2')] });
+    const agent = new Agent({ keepAlive: true });
+    const answer = new Promise<{ status: number; text: string }>((ok, fail) => {
+      const req = request(`${url}/wq/e`, { method: 'POST', agent, headers: { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d));
+        res.on('end', () => ok({ status: res.statusCode!, text }));
+      });
+      req.on('error', fail);
+      req.write(body.slice(0, 20));
+      setTimeout(() => {
+        const started = Date.now();
+        child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(20)), 300);
+        child.once('exit', () => (stopped = Date.now() - started));
+      }, 200);
+    });
+    let stopped = -1;
+    const late = await answer;
+    expect(late.status, late.text).toBe(200);
+    const code = await new Promise<number | null>((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.once('exit', (c) => ok(c))));
+    expect(code, output()).toBe(0);
+    expect(stopped, 'exits well before a keep-alive timeout or the drain deadline').toBeLessThan(4_000);
+    agent.destroy();
   } finally {
-    expect(await stop(child), output()).toBe(0);
+    if (child.exitCode === null) expect(await stop(child), output()).toBe(0);
   }
   expect(existsSync(join(data, 'whopq.db')), 'the store was written').toBe(true);
   expect(existsSync(join(data, 'whopq.lock')), 'the data-directory lock is released').toBe(false);
+}
+
+/** Resolves once nothing accepts connections on `url` any more (fails after `ms`). */
+async function portClosed(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      await fetch(`${url}/wq/health`, { signal: AbortSignal.timeout(1_000) });
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} still answers ${ms} ms after SIGTERM`);
 }
 
 describe('the packed package', () => {
@@ -136,4 +180,124 @@ export { server, running, outbox, wrong };
       renameSync(`${sqlite}.away`, sqlite);
     }
   }, 60_000);
+
+  it('stops `npx whopq relay` on a SIGTERM sent to npm (npm passes it to a shell, not to the relay), store closed and lock released', async () => {
+    const data = join(pkg.work, 'data-npx');
+    const { child, url, output } = await startInstalled(['npm', 'exec', '--offline', '--', 'whopq', 'relay'], { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data });
+    expect(existsSync(join(data, 'whopq.lock'))).toBe(true);
+    const relayPid = Number(readFileSync(join(data, 'whopq.lock'), 'utf8'));
+    try {
+      child.kill('SIGTERM');
+      await portClosed(url, 10_000);
+      const end = Date.now() + 5_000;
+      while (existsSync(join(data, 'whopq.lock')) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(join(data, 'whopq.lock')), output()).toBe(false);
+    } finally {
+      try {
+        process.kill(relayPid, 'SIGKILL'); // only when the test failed: an orphan left running
+      } catch {}
+    }
+  }, 60_000);
 });
+
+/** The Dockerfile's final stage: its ENV, WORKDIR, USER, VOLUME, EXPOSE, HEALTHCHECK and CMD. */
+function finalStage(text: string) {
+  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const stages = lines.filter((l) => /^FROM\s/i.test(l)).length;
+  const last = lines.slice(lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true));
+  const get = (op: string) => last.filter((l) => l.toUpperCase().startsWith(`${op} `)).map((l) => l.slice(op.length).trim());
+  const env: Record<string, string> = {};
+  for (const l of get('ENV')) for (const m of l.matchAll(/(\w+)=(\S+)/g)) env[m[1]!] = m[2]!;
+  const health = get('HEALTHCHECK')[0] ?? '';
+  return {
+    stages,
+    env,
+    workdir: get('WORKDIR').at(-1),
+    user: get('USER').at(-1),
+    volumes: get('VOLUME').flatMap((v) => JSON.parse(v) as string[]),
+    expose: get('EXPOSE'),
+    health: JSON.parse(health.slice(health.indexOf('CMD') + 3).trim()) as string[],
+    cmd: JSON.parse(get('CMD').at(-1) ?? '[]') as string[],
+  };
+}
+
+describe('the container image (no Docker engine here: what the image runs, run from the packed install)', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const image = finalStage(dockerfile);
+
+  it('passes the Dockerfile linter and is multi-stage, non-root, with the data directory a volume', () => {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/dockerfile-utils/bin/dockerfile-utils'), 'lint', join(ROOT, 'Dockerfile')], { encoding: 'utf8' });
+    expect(image.stages).toBeGreaterThanOrEqual(2);
+    expect(image.user).toBeTruthy();
+    expect(['root', '0']).not.toContain(image.user);
+    expect(image.volumes).toContain(image.env.WHOPQ_DATA_DIR);
+    expect(image.expose).toEqual([image.env.PORT]);
+    expect(image.health.join(' ')).toContain('/health');
+    expect(image.workdir).toBe('/app');
+  });
+
+  it('compose.yaml runs the image with Postgres, its data volume and a healthy-database start order', () => {
+    const compose = parseYaml(readFileSync(join(ROOT, 'compose.yaml'), 'utf8')) as { services: Record<string, any> };
+    const { relay, postgres } = compose.services;
+    expect(relay.build).toBe('.');
+    expect(relay.volumes).toContainEqual(expect.stringMatching(new RegExp(`:${image.env.WHOPQ_DATA_DIR}$`)));
+    expect(relay.environment.WHOPQ_DATABASE_URL).toMatch(/^postgres:\/\/whopq:.*@postgres:5432\/whopq$/);
+    expect(relay.depends_on.postgres.condition).toBe('service_healthy');
+    expect(postgres.image).toMatch(/^postgres:/);
+    expect(postgres.healthcheck.test.join(' ')).toContain('pg_isready');
+  });
+
+  it("starts as the image's CMD starts it: refuses to run without a key (production), forwards with one, answers its HEALTHCHECK, stops on SIGTERM", async () => {
+    const port = String(await freePort());
+    const data = join(pkg.work, 'image-data');
+    const env = { ...image.env, PORT: port, WHOPQ_DATA_DIR: data };
+    const run = (argv: string[], extra: Record<string, string> = {}) => spawnResult(argv, { ...env, ...extra });
+    const [cmd, ...args] = image.cmd;
+
+    const refused = await run(image.cmd);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain('WHOP_API_KEY');
+
+    const whop = await startFakeWhop({ apiKey: 'k_image_test' });
+    try {
+      const { child, output } = await startInstalled([cmd!, ...args], { ...env, WHOP_API_KEY: 'k_image_test', WHOP_COMPANY_ID: 'biz_pack0000000001', WHOP_API_BASE_URL: whop.url });
+      const url = `http://127.0.0.1:${port}`;
+      try {
+        expect((await run(image.health)).code).toBe(0);
+        const posted = await fetch(`${url}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ events: [event('evt_image_1')] }) });
+        expect(posted.status).toBe(200);
+        const end = Date.now() + 20_000;
+        while (whop.conversions.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+        expect(whop.conversions.map((c) => c.body.event_id)).toEqual(['evt_image_1']);
+        expect(output()).not.toContain('k_image_test');
+      } finally {
+        expect(await stop(child), output()).toBe(0);
+      }
+      expect((await run(image.health)).code, 'the health check fails once the relay is gone').toBe(1);
+    } finally {
+      await whop.close();
+    }
+  }, 120_000);
+});
+
+/** A free loopback port (listen on 0, note it, close). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Runs a command in the install directory to its end; resolves with its exit code and output. */
+function spawnResult(argv: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((ok) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: pkg.app, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d));
+    child.stderr!.on('data', (d: Buffer) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', (code) => (clearTimeout(timer), ok({ code, output })));
+  });
+}

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 const code = readFileSync('dist/snippet.min.js', 'utf8');
-const w = window as unknown as { whopq?: ((...a: unknown[]) => void) & { q: IArguments[] } };
+const w = window as unknown as { whopq?: ((...a: unknown[]) => void) & { q: [unknown[], number, string][] } };
 const injected = () => [...document.querySelectorAll('script[src]')] as HTMLScriptElement[];
 
 /**
@@ -22,11 +22,14 @@ beforeEach(() => {
 });
 
 describe('snippet', () => {
-  it('queues calls in order and loads the bundle async from /wq/p.js', () => {
+  it('queues calls in order, each with its time and page, and loads the bundle async from /wq/p.js', () => {
     paste();
+    const before = Date.now();
     w.whopq!('init', 'biz_A');
     w.whopq!('track', 'lead');
-    expect(w.whopq!.q.map((a) => [...a])).toEqual([['init', 'biz_A'], ['track', 'lead']]);
+    expect(w.whopq!.q.map((c) => c[0])).toEqual([['init', 'biz_A'], ['track', 'lead']]);
+    expect(w.whopq!.q[1][1]).toBeGreaterThanOrEqual(before);
+    expect(w.whopq!.q[1][2]).toBe(location.href);
     expect(injected().map((s) => [s.getAttribute('src'), s.async])).toEqual([['/wq/p.js', true]]);
   });
 
@@ -40,9 +43,31 @@ describe('snippet', () => {
     expect(injected()).toHaveLength(1);
   });
 
-  it('loads the debug build when the URL asks for it', () => {
-    history.replaceState(null, '', '/?whopq_debug=1');
+  it('keeps the calls in localStorage when the page is left before the bundle took over, added to earlier pages\' calls', () => {
+    localStorage.setItem('wq_s', JSON.stringify([[['track', 'contact'], 1, 'https://shop.example/a']]));
     paste();
-    expect(injected()[0].getAttribute('src')).toBe('/wq/p.debug.js');
+    w.whopq!('init', 'biz_A');
+    w.whopq!('track', 'lead');
+    dispatchEvent(new Event('pagehide'));
+    const kept = JSON.parse(localStorage.getItem('wq_s')!);
+    expect(kept.map((c: unknown[]) => c[0])).toEqual([['track', 'contact'], ['init', 'biz_A'], ['track', 'lead']]);
+    // Emptied: a page restored from the back/forward cache that then loads the bundle replays them from storage only.
+    expect(w.whopq!.q).toEqual([]);
+  });
+
+  it('keeps nothing when the queued init requires consent and none was given, or once the bundle took over', () => {
+    paste();
+    w.whopq!('init', 'biz_A', { requireConsent: true });
+    w.whopq!('track', 'lead');
+    dispatchEvent(new Event('pagehide'));
+    expect(localStorage.getItem('wq_s')).toBeNull();
+    w.whopq!('consent', 'grant');
+    const snippetQueue = w.whopq;
+    w.whopq = Object.assign(() => {}, { q: [] }) as never;
+    dispatchEvent(new Event('pagehide'));
+    expect(localStorage.getItem('wq_s')).toBeNull();
+    w.whopq = snippetQueue;
+    dispatchEvent(new Event('pagehide'));
+    expect(JSON.parse(localStorage.getItem('wq_s')!)).toHaveLength(3);
   });
 });

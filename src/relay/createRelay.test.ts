@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRelay, type RelayOptions } from './createRelay';
 import { createLogger } from './lib/logger';
 import { MemoryOutbox } from './lib/memoryOutbox';
+import { OutboxUnavailableError } from './lib/outbox';
 
 const COMPANY = 'biz_test123';
 const PEER = '203.0.113.7';
@@ -276,8 +277,12 @@ describe('enrichment', () => {
     const { outbox, relay } = setup({ trustedProxies: ['fd00::/8', '::1'] });
     expect((await stored(relay, outbox, post(event()), '2001:db8::42')).context?.ip_address).toBe('2001:db8::42');
     expect((await stored(relay, outbox, post(event()), '::ffff:203.0.113.9')).context?.ip_address).toBe('203.0.113.9');
-    const fwd = await stored(relay, outbox, post(event(), { headers: { forwarded: 'for=1.2.3.4;proto=https, for="[2001:db8:cafe::17]:4711";by=x' } }), 'fd12::1');
+    // Forwarded (RFC 7239) is read only when it is the configured header; X-Forwarded-For is the default.
+    const viaForwarded = setup({ trustedProxies: ['fd00::/8'], ipHeader: 'forwarded' });
+    const fwd = await stored(viaForwarded.relay, viaForwarded.outbox, post(event(), { headers: { forwarded: 'for=1.2.3.4;proto=https, for="[2001:db8:cafe::17]:4711";by=x', 'x-forwarded-for': '198.51.100.1' } }), 'fd12::1');
     expect(fwd.context?.ip_address).toBe('2001:db8:cafe::17');
+    const ignored = await stored(relay, outbox, post(event(), { headers: { forwarded: 'for=198.51.100.66', 'x-forwarded-for': '2001:db8::77' } }), 'fd12::1');
+    expect(ignored.context?.ip_address).toBe('2001:db8::77');
     const xff = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': '2001:db8::99, fd00::5' } }), '::1');
     expect(xff.context?.ip_address).toBe('2001:db8::99');
     // A trusted peer that forwards nothing usable: the peer itself is all we know.
@@ -419,6 +424,8 @@ describe('status endpoints', () => {
     expect(text).toContain('# TYPE whopq_upstream_latency_seconds histogram');
 
     outbox.failing = true;
+    // Readiness is computed at most once a second.
+    await new Promise((r) => setTimeout(r, 1_100));
     const down = await relay.fetch(new Request('http://x/wq/ready'));
     expect(down.status).toBe(503);
     expect((await down.json()).reasons[0]).toMatch(/store/);
@@ -434,6 +441,39 @@ describe('status endpoints', () => {
     const res = await pausedRelay.fetch(new Request('http://x/wq/ready'));
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ ready: false, paused });
+  });
+
+  it('/ready is computed once a second whatever the number of callers', async () => {
+    const { relay, outbox } = setup({ dryRun: true });
+    let reads = 0;
+    const stats = outbox.stats.bind(outbox);
+    outbox.stats = () => (reads++, stats());
+    const answers = await Promise.all(Array.from({ length: 200 }, () => relay.fetch(new Request('http://x/wq/ready'))));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(reads).toBe(1);
+  });
+
+  it('/ready: a company the relay does not serve never counts, and the body stays small with many paused', async () => {
+    const paused = Array.from({ length: 1_000 }, (_, i) => ({ company_id: `biz_foreign_${i}`, reason: 'Whop refused the API key for this company (HTTP 403)' }));
+    const served = setup({ hasApiKey: true, forwarder: { status: () => ({ paused }) } }).relay;
+    expect((await served.fetch(new Request('http://x/wq/ready'))).status).toBe(200);
+    const open = setup({ companies: [], hasApiKey: true, forwarder: { status: () => ({ paused }) } }).relay;
+    const res = await open.fetch(new Request('http://x/wq/ready'));
+    const text = await res.text();
+    expect(res.status).toBe(503);
+    expect(JSON.parse(text)).toMatchObject({ paused_count: 1_000 });
+    expect(text.length).toBeLessThan(4_096);
+  });
+
+  it('/ready fails while the store refuses writes (a full disk) though it still reads', async () => {
+    const { relay, outbox } = setup({ hasApiKey: true });
+    outbox.append = async () => {
+      throw new OutboxUnavailableError('outbox cannot write: database or disk is full');
+    };
+    expect((await relay.fetch(post(event()), { remoteAddress: PEER })).status).toBe(503);
+    const res = await relay.fetch(new Request('http://x/wq/ready'));
+    expect(res.status).toBe(503);
+    expect((await res.json()).reasons.join(' ')).toMatch(/refuses writes: .*disk is full/);
   });
 
   it('protects /metrics with the admin token, and hides it in production without one', async () => {

@@ -9,6 +9,7 @@ import { lazyResponse, plainFromRequest, toResponse, type PlainRequest } from '.
 import { createRateLimiter, type RateLimitOptions } from './lib/rateLimiter';
 import { serveBundle, type BundleSource } from './lib/serveBundle';
 import { createStatusRoutes } from './lib/statusRoutes';
+import { watchAppends } from './lib/watchAppends';
 import { errorResponse, whopError } from './lib/whopError';
 
 export interface RelayOptions {
@@ -23,8 +24,14 @@ export interface RelayOptions {
    * no CORS headers. Empty means unset, as an unset environment variable splits to `[]`.
    */
   origins?: readonly string[];
-  /** Proxies (IPs or CIDRs, v4 and v6) whose X-Forwarded-For/Forwarded is believed. Default none. */
+  /** Proxies (IPs or CIDRs, v4 and v6) whose `ipHeader` is believed. Default none. */
   trustedProxies?: readonly string[];
+  /**
+   * The one header the trusted proxy sets with the client's address: `x-forwarded-for` (default),
+   * `forwarded` (RFC 7239), or a single-value one such as `x-real-ip`. Others are never read, so a
+   * client cannot add a header the proxy passes through untouched.
+   */
+  ipHeader?: string;
   /** Where the relay is mounted. Default `/wq`. */
   basePath?: string;
   /** The pixel bundle served at `<basePath>/p.js`. Default none (404). */
@@ -97,17 +104,21 @@ export function createRelay(options: RelayOptions): Relay {
   const bundle = options.bundle === undefined ? null : serveBundle(options.bundle);
   const debugBundle = options.debugBundle === undefined ? null : serveBundle(options.debugBundle);
   const { adminToken, production = false } = options;
-  const status = createStatusRoutes({ outbox: options.outbox, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
+  const companies = options.companies?.length ? new Set(options.companies) : null;
+  // Ingest writes through the watcher, so /ready can tell a store that refuses writes (a full disk).
+  const writes = watchAppends(options.outbox);
+  const status = createStatusRoutes({ outbox: options.outbox, writeFailure: writes.failure, companies, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
   const ingest = createIngestRoute({
     origins,
     trusted,
+    ipHeader: options.ipHeader,
     limiter,
     maxInFlight: options.maxInFlight ?? 1024,
     metrics,
     logger,
     ingest: createIngest({
-      outbox: options.outbox,
-      companies: options.companies?.length ? new Set(options.companies) : null,
+      outbox: writes.outbox,
+      companies,
       maxBodyBytes: options.maxBodyBytes ?? 65_536,
       maxBatch: options.maxBatch ?? 50,
       cookieDomain: options.cookieDomain,

@@ -8,17 +8,23 @@ import type { Item } from './queue';
  */
 export const CHUNK_BYTES = 16 * 1024;
 
+/** The relay takes at most this many events per request (docs/PROTOCOL.md). */
+export const CHUNK_EVENTS = 50;
+
 /** The body for a list of queued events. */
 export const body = (items: Item[]): string => JSON.stringify({ events: items.map((i) => i.e) });
 
-/** Splits items into runs whose bodies stay under CHUNK_BYTES (a lone oversized event goes alone). */
-export function chunks(items: Item[]): Item[][] {
+/**
+ * Splits items into runs of at most `max` events whose bodies stay under CHUNK_BYTES (a lone
+ * oversized event goes alone).
+ */
+export function chunks(items: Item[], max = CHUNK_EVENTS): Item[][] {
   const out: Item[][] = [];
   let cur: Item[] = [];
   let size = 12;
   for (const i of items) {
     const n = JSON.stringify(i.e).length + 1;
-    if (cur.length && size + n > CHUNK_BYTES) out.push(cur), (cur = []), (size = 12);
+    if (cur.length && (size + n > CHUNK_BYTES || cur.length >= max)) out.push(cur), (cur = []), (size = 12);
     cur.push(i);
     size += n;
   }
@@ -26,11 +32,18 @@ export function chunks(items: Item[]): Item[][] {
   return out;
 }
 
-/** POSTs with fetch keepalive; resolves the status and Retry-After (status 0 on network error). */
-export async function post(url: string, items: Item[]): Promise<[number, string | null]> {
+/**
+ * POSTs with fetch keepalive; resolves the status, Retry-After (status 0 on network error) and,
+ * in the debug build, the answer's text (what was accepted, rejected or dropped, and why).
+ */
+export async function post(url: string, items: Item[]): Promise<[number, string | null, string?]> {
   try {
-    const r = await fetch(url, { method: 'POST', body: body(items), keepalive: true });
-    return [r.status, r.headers.get('retry-after')];
+    // Credentials for a relay on another origin of the site (t.example.com): its answer may set
+    // the server-set cookies; on the page's own origin they go anyway.
+    const r = await fetch(url, { method: 'POST', body: body(items), keepalive: true, credentials: 'include' });
+    const a: [number, string | null, string?] = [r.status, r.headers.get('retry-after')];
+    if (__DEBUG__) a.push(await r.text());
+    return a;
   } catch {
     return [0, null];
   }

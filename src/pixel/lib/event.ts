@@ -85,9 +85,11 @@ export function userFields(u: unknown): ConversionUser | string | false {
   if (__DEBUG__ && !isObject(u)) return 'user data must be an object like { email: "ada@example.com" }';
   const out: Record<string, unknown> = {};
   for (const k in u as object) {
-    const v = (u as Record<string, unknown>)[k];
+    let v = (u as Record<string, unknown>)[k];
     if (v == null) continue;
     // anonymous_id is the pixel's own; a page setting it would split the visitor in two.
+    // Email trimmed and lower-cased, phone `+` and digits only (docs/PROTOCOL.md "Identity").
+    if (k == 'email' || k == 'phone') v = k == 'email' ? String(v).trim().toLowerCase() : String(v).replace(/[^+\d]/g, '');
     if (k == 'anonymous_id' || !(USER_FIELDS as readonly string[]).includes(k)) __DEBUG__ && warn('ignored unknown user field "' + k + '"');
     else if (__DEBUG__) {
       const why = field(out, k, v);

@@ -51,10 +51,27 @@ beforeEach(() => {
 afterEach(() => vi.restoreAllMocks());
 
 describe('queue', () => {
-  it('writes each event under a key of its own, versioned, with time, company and event id', () => {
+  it('keeps two events that share an event_id under different names (Whop counts each pair)', () => {
+    const lead = item(1);
+    const schedule: Item = { ...item(1), e: { ...item(1).e, event_name: 'schedule' } };
+    add(lead);
+    add(schedule);
+    expect(loadQueue().map((i) => i.e.event_name).sort()).toEqual(['lead', 'schedule']);
+  });
+
+  it('reads an event queued under the old key (without the name) and moves it to its key', () => {
+    const i = item(3);
+    localStorage.setItem(`wq_q1:${i.t}:biz_a:e3`, JSON.stringify(i));
+    expect(loadQueue()).toEqual([i]);
+    expect(storedKeys()).toEqual([itemKey(i)]);
+    drop(itemKey(i));
+    expect(storedKeys()).toEqual([]);
+  });
+
+  it('writes each event under a key of its own, versioned, with time, company, event id and name', () => {
     add(item(1));
     add(item(2));
-    expect(storedKeys()).toEqual([`wq_q1:${T0 + 1}:biz_a:e1`, `wq_q1:${T0 + 2}:biz_a:e2`]);
+    expect(storedKeys()).toEqual([`wq_q1:${T0 + 1}:biz_a:e1:lead`, `wq_q1:${T0 + 2}:biz_a:e2:lead`]);
     expect(stored()).toEqual([item(1), item(2)]);
     expect(loadQueue().map(itemKey)).toEqual(storedKeys());
   });
@@ -129,11 +146,12 @@ describe('queue', () => {
 
   it('keeps the stored values under MAX_BYTES in all, evicting the oldest at commit', () => {
     const big = 'x'.repeat(10_000);
-    for (let i = 0; i < 20; i++) add(item(i, T0 + i, big));
+    const n = Math.ceil(MAX_BYTES / 10_000) + 5;
+    for (let i = 0; i < n; i++) add(item(i, T0 + i, big));
     const total = storedKeys().reduce((n, k) => n + localStorage.getItem(k)!.length, 0);
     expect(total).toBeLessThanOrEqual(MAX_BYTES);
     expect(total).toBeGreaterThan(MAX_BYTES - 11_000);
-    expect(loadQueue().at(-1)!.e.event_id).toBe('e19');
+    expect(loadQueue().at(-1)!.e.event_id).toBe('e' + (n - 1));
     expect(loadQueue()[0].e.event_id).not.toBe('e0');
   });
 

@@ -21,9 +21,9 @@ export interface Item {
 }
 
 /** Bound on the queued events, counted at each commit (memory holds a burst of one task until then). */
-export const MAX_ITEMS = 100;
+export const MAX_ITEMS = 500;
 /** Bound on the queued events' stored values (JSON characters), summed. */
-export const MAX_BYTES = 128 * 1024;
+export const MAX_BYTES = 512 * 1024;
 /** Events older than this are dropped unsent: a week-old conversion is no longer worth reporting. */
 export const MAX_AGE = 7 * 864e5;
 /** The format version: the Web Lock's name, and the start of every queued event's key. */
@@ -42,9 +42,10 @@ let last = false;
 
 /**
  * An event's key: the queue time first (13 digits until the year 2286, so keys sort oldest first
- * without reading a value), then the pair the relay dedups on.
+ * without reading a value), then the event's identity as Whop counts it (company, id, name): a
+ * lead and a schedule sharing an event_id are two events.
  */
-export const itemKey = (i: Item): string => PREFIX + i.t + ':' + i.e.company_id + ':' + i.e.event_id;
+export const itemKey = (i: Item): string => PREFIX + i.t + ':' + i.e.company_id + ':' + i.e.event_id + ':' + i.e.event_name;
 
 /**
  * Every queued event's key (memory, and storage when persisting), oldest first. Builds the held
@@ -113,10 +114,14 @@ export function setLast(on: boolean): void {
  */
 export function loadQueue(now = Date.now()): Item[] {
   const out: Item[] = [];
-  for (const k of keys()) {
+  for (let k of keys()) {
     try {
-      const i: Item = JSON.parse(get(k)!);
-      itemKey(i) == k && now - i.t < MAX_AGE ? out.push(i) : drop(k);
+      const v = get(k)!;
+      const i: Item = JSON.parse(v);
+      const key = itemKey(i);
+      // Queued by 0.1 under (company, id) only: moved to its key with the name.
+      if (key == k + ':' + i.e.event_name) put(key, v), drop(k), (k = key);
+      key == k && now - i.t < MAX_AGE ? out.push(i) : drop(k);
     } catch {
       drop(k);
     }

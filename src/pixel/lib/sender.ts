@@ -2,7 +2,7 @@
 // hidden or left, retry with backoff, pause offline, and one tab at a time through Web Locks.
 import { beacon, chunks, post } from './deliver';
 import { log, warn } from './log';
-import { commit, drop, itemKey, loadQueue, markBeaconed, QUEUE_KEY, setLast } from './queue';
+import { commit, drop, type Item, itemKey, loadQueue, markBeaconed, QUEUE_KEY, setLast } from './queue';
 import { backoff, classify, Verdict } from './retry';
 
 /**
@@ -10,6 +10,20 @@ import { backoff, classify, Verdict } from './retry';
  * off, offline, not allowed or already sending.
  */
 export type Sender = () => void;
+
+/** Debug build: what became of each event of a batch, in the relay's words. */
+function report(batch: Item[], status: number, text?: string): void {
+  let a: { rejected?: { index: number; error?: { message?: string } }[]; dropped?: { index: number; param: string; message?: string }[] } = {};
+  try {
+    a = JSON.parse(text!);
+  } catch {}
+  const name = (i: number) => (batch[i] ? (batch[i].e.custom_name || batch[i].e.event_name) + ' ' + batch[i].e.event_id : '#' + i);
+  if (classify(status) == Verdict.Drop) return warn('relay refused ' + batch.length + ' event(s) with ' + status + '; dropped', a);
+  const bad = new Set<number>();
+  for (const r of a.rejected || []) bad.add(r.index), warn('rejected ' + name(r.index) + ': ' + ((r.error && r.error.message) || JSON.stringify(r)));
+  for (const d of a.dropped || []) warn('delivered ' + name(d.index) + ' without ' + d.param + ': ' + d.message);
+  batch.forEach((_, i) => bad.has(i) || log('delivered ' + name(i)));
+}
 
 /** A sender posting to `url()` whenever `allowed()` (consent granted, at least one company). */
 export function createSender(url: () => string, allowed: () => boolean): Sender {
@@ -25,9 +39,11 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
   };
 
   async function drain(): Promise<void> {
-    // At most 20 batches per flush, so a flood of events cannot hold the network forever.
+    /** Events per request: halved while the relay refuses a whole request as too large. */
+    let max: number | undefined;
+    // At most 20 requests per flush, so a flood of events cannot hold the network forever.
     for (let n = 0; n < 20; n++) {
-      const batch = chunks(loadQueue())[0];
+      const batch = chunks(loadQueue(), max)[0];
       if (!batch || !allowed()) return;
       __DEBUG__ && log('sending ' + batch.length + ' event(s)');
       const res = await post(url(), batch);
@@ -39,10 +55,14 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
         return later(ms);
       }
       attempt = 0;
-      if (__DEBUG__) {
-        if (verdict == Verdict.Drop) warn('relay refused ' + batch.length + ' event(s) with ' + status + '; dropped');
-        else log('delivered ' + batch.length + ' event(s)');
+      // A whole request refused (400 batch_too_large, 413 too large, or a 400 for what one event
+      // did): split it and send the halves, down to single events, so only what cannot be kept is lost.
+      if (verdict == Verdict.Drop && batch.length > 1 && (status == 400 || status == 413)) {
+        __DEBUG__ && log('relay refused ' + batch.length + ' events with ' + status + '; splitting');
+        max = batch.length >> 1;
+        continue;
       }
+      __DEBUG__ && report(batch, status, res[2]);
       // One removeItem per delivered event: events other tabs added meanwhile are untouched.
       batch.map(itemKey).map(drop);
     }

@@ -230,6 +230,43 @@ describe('consent after a track', () => {
   });
 });
 
+describe('order and limits', () => {
+  it('track and identify before init wait for it, then go to the company it names', async () => {
+    whopq('identify', { email: ' Ada@Example.COM ', phone: '+1 (415) 555-0100' });
+    whopq('track', 'lead');
+    await new Promise((res) => setTimeout(res, 50));
+    expect(loadQueue()).toEqual([]);
+    whopq('init', 'biz_A', { relay: r.url });
+    await until(() => r.events.length == 1);
+    expect(r.events[0]).toMatchObject({ company_id: 'biz_A', event_name: 'lead', user: { email: 'ada@example.com', phone: '+14155550100' } });
+  });
+
+  it('a call replayed from the snippet keeps its own time and page', async () => {
+    const at = Date.now() - 3_600_000;
+    whopq._r!(['init', 'biz_A', { relay: r.url }], at, 'https://shop.example/form?gclid=G0');
+    whopq._r!(['track', 'lead'], at + 1, 'https://shop.example/form?gclid=G0');
+    await until(() => r.events.length == 1);
+    expect(r.events[0]).toMatchObject({ event_time: new Date(at + 1).toISOString(), url: 'https://shop.example/form?gclid=G0' });
+  });
+
+  it('a whole request refused as too large (413, 400 batch_too_large) is split and resent, nothing dropped', async () => {
+    r.server.close();
+    r = await relay([413, 400]);
+    whopq('init', 'biz_A', { relay: r.url });
+    for (let i = 0; i < 5; i++) whopq('track', 'lead', {}, { event_id: 'e' + i });
+    await until(() => r.events.length == 5);
+    expect(r.events.map((e) => e.event_id).sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+  });
+
+  it('a URL parameter named like a prototype key is none of ours; a params target the API lacks is ignored', async () => {
+    history.replaceState(null, '', '/landing?constructor=1&valueOf=x&toString=&src=news&gclid=x');
+    whopq('init', 'biz_A', { relay: r.url, params: { src: 'source' } });
+    whopq('track', 'lead');
+    await until(() => r.events.length == 1);
+    expect(r.events[0].context).toEqual({ gclid: 'x' });
+  });
+});
+
 describe('bad calls', () => {
   it('never throw, warn once each in debug mode, and are dropped', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
@@ -242,7 +279,6 @@ describe('bad calls', () => {
       ['toString'],
       ['init', null],
       ['init', 'acme'],
-      ['track', 'lead'], // before init
     ];
     for (const args of bad) expect(() => (whopq as (...a: unknown[]) => void)(...args)).not.toThrow();
     expect(warn).toHaveBeenCalledTimes(bad.length);
@@ -252,7 +288,7 @@ describe('bad calls', () => {
       ['track', {}],
       ['track', 'lead', { value: 'ten' }],
       ['track', 'lead', {}, { company_id: 'biz_unknown' }],
-      ['track', 'lead', {}, { user: { email: 1 } }],
+      ['track', 'lead', {}, { user: { city: 1 } }],
       ['identify', 'ada@example.com'],
       ['consent', 'maybe'],
     ];

@@ -10,7 +10,7 @@ import { log, setDebug, warn } from './log';
 import { enqueue, setPersist } from './queue';
 import { store } from './storage';
 import { createSender } from './sender';
-import { readTouch, type Touch, touchFromUrl, writeTouch } from './touch';
+import { readTouch, type Touch, TOUCH_PARAMS, touchFromUrl, writeTouch } from './touch';
 import { uuid } from './uuid';
 
 /** Options of `whopq('init', companyId, options)`; later inits may add companies and change options. */
@@ -25,7 +25,7 @@ export interface InitOptions {
   requireConsent?: boolean;
   /** Log each step to the console. Default false (or `?whopq_debug=1`). */
   debug?: boolean;
-  /** Extra URL parameter → context field mappings, e.g. `{ cid: 'ad_campaign_id' }`. */
+  /** Extra URL parameter → context field mappings, e.g. `{ cid: 'ad_campaign_id' }`; a target the API lacks is ignored. */
   params?: Record<string, string>;
 }
 
@@ -42,11 +42,14 @@ export interface TrackOptions {
 /** localStorage flag (set by hand) that makes the snippet load the debug build on every page. */
 export const DEBUG_KEY = 'wq_debug';
 
-/** What the lean build prints when debug output is asked for at run time. */
-export const DEBUG_HINT = 'whopq: use ?whopq_debug=1';
+/** What the lean build prints when debug output is asked for at run time (why it cannot show any). */
+export const DEBUG_HINT = 'whopq: lean build, no logs: ?whopq_debug=1';
 
 /** The `whopq` function: a command name and its arguments. */
-export type Whopq = (command: string, ...args: unknown[]) => void;
+export type Whopq = ((command: string, ...args: unknown[]) => void) & {
+  /** Runs a call made earlier, with its own time and page (the snippet's queue; see global.ts). */
+  _r?: (args: unknown[], time?: number, href?: string) => void;
+};
 
 /** A failed check: a message in the debug build, false in the lean one (see lib/event.ts). */
 const bad = <T>(x: T | string | false): x is string | false => (__DEBUG__ ? typeof x != 'object' : !x);
@@ -55,18 +58,24 @@ const bad = <T>(x: T | string | false): x is string | false => (__DEBUG__ ? type
 export function createWhopq(): Whopq {
   const companies: string[] = [];
   let opts: InitOptions = {};
-  /** Undefined until the page says: then `requireConsent` decides (a CMP may grant before init). */
+  /**
+   * Undefined until the page says: then `requireConsent` decides (a CMP may grant before init).
+   */
   let consent: Consent | undefined;
   let user: ConversionUser = {};
   let touch: Touch | undefined;
   let aid: string | undefined;
   let sender: ReturnType<typeof createSender> | undefined;
+  /** `track`/`identify` calls made before the first init (tag managers fire in no fixed order), run right after it. */
+  const early: [unknown[], number, string?][] = [];
+  /** The time and page of the call being run when it was made earlier (replayed), else undefined: now. */
+  let at: number | undefined;
+  let href: string | undefined;
 
   const days = () => opts.windowDays || 30;
   let dom: string | undefined;
   const domain = () => (dom ||= opts.cookieDomain || registrableDomain());
   const granted = () => (consent ?? (opts.requireConsent ? Consent.Pending : Consent.Granted)) == Consent.Granted;
-
   /**
    * Reads the URL; a new touch replaces the stored one. The cookie is written only for a new touch
    * (its window runs from the click, not from the last page view) or when consent arrives.
@@ -86,6 +95,8 @@ export function createWhopq(): Whopq {
       if (!/^biz_\w+$/.test(id)) return __DEBUG__ && warn('init needs a company id like "biz_XXXXXXXXXXXXXX", got ' + JSON.stringify(id));
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('init options must be an object');
       opts = { ...opts, ...(o as InitOptions) };
+      // A mapping to a field the API lacks is ignored (lib/touch.ts); the debug build says so.
+      if (__DEBUG__) for (const k in opts.params) Object.values(TOUCH_PARAMS).includes(opts.params[k]) || warn('params: "' + opts.params[k] + '" is not a context field of the API; "' + k + '" ignored');
       if (opts.debug) commands.debug();
       if (!companies.includes(id)) companies.push(id);
       __DEBUG__ && log('initialised ' + id);
@@ -93,6 +104,8 @@ export function createWhopq(): Whopq {
         setPersist(granted());
         capture();
         sender = createSender(() => (opts.relay || '/wq').replace(/\/$/, '') + '/e', () => granted() && !!companies.length);
+        // The calls that waited for this init go to this company (and the ones initialised by then).
+        for (const e of early.splice(0)) run(...e);
       }
       // The sender runs in a task of its own, soon: it writes what track() held in memory, then
       // delivers. The caller (often a click or submit handler, or the page's load task when the
@@ -102,7 +115,6 @@ export function createWhopq(): Whopq {
 
     track(name: unknown, props: unknown, o?: TrackOptions) {
       if (consent == Consent.Revoked) return __DEBUG__ && log('consent revoked: track dropped');
-      if (!sender) return __DEBUG__ && warn('track before init; call dropped (call init first)');
       const d = draftEvent(name, props);
       if (__DEBUG__ ? bad(d) : !d) return __DEBUG__ && warn(d + '; call dropped');
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('track options must be an object; call dropped');
@@ -120,8 +132,8 @@ export function createWhopq(): Whopq {
       // next read: in the sender's task a few ms later, or at once when the page is being hidden
       // or left (lib/queue.ts). The cookies read then are the call's unless the page changes
       // _fbp, _fbc, _ga or _ttp in between. A revoke before then drops the builders unrun.
-      const t = Date.now();
-      const url = location.href;
+      const t = at || Date.now();
+      const url = href || location.href;
       const tu = touch;
       const who: ConversionUser = { ...user, ...(u as ConversionUser) };
       for (const c of company_id ? [company_id] : companies)
@@ -145,7 +157,7 @@ export function createWhopq(): Whopq {
           __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
           return { e, t };
         });
-      setTimeout(sender);
+      setTimeout(sender!);
     },
 
     identify(u: unknown) {
@@ -191,14 +203,26 @@ export function createWhopq(): Whopq {
 
   if (__DEBUG__ && (/[?&]whopq_debug=1/.test(location.search) || store(DEBUG_KEY))) setDebug(true);
 
-  return (command, ...args) => {
+  function run(args: unknown[], t?: number, u?: string): void {
     try {
+      const c = args[0] as string;
       // Lean: an unknown name calls undefined, which throws into the catch below.
-      if (__DEBUG__ && !{}.hasOwnProperty.call(commands, command)) return warn('unknown command ' + JSON.stringify(command) + '; call dropped');
-      commands[command](...args);
+      if (__DEBUG__ && !{}.hasOwnProperty.call(commands, c)) return warn('unknown command ' + JSON.stringify(c) + '; call dropped');
+      if (!sender && (c == 'track' || c == 'identify')) {
+        early.push([args, t || Date.now(), u]);
+        return void (__DEBUG__ && log(c + ' before init: runs when init comes'));
+      }
+      at = t;
+      href = u;
+      commands[c](...args.slice(1));
     } catch (e) {
       // A bug of ours (or a hostile page patch) must not become the host page's exception.
       __DEBUG__ && warn('internal error, call dropped', e);
     }
-  };
+    at = href = undefined;
+  }
+
+  const whopq: Whopq = (...args) => run(args);
+  whopq._r = run;
+  return whopq;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTrusted, parseCidrs, parseIp } from './clientIp';
+import { clientIp, ipFromHeader, isTrusted, parseCidrs, parseIp } from './clientIp';
 import { createRateLimiter } from './rateLimiter';
 
 describe('parseIp / CIDRs', () => {
@@ -37,5 +37,40 @@ describe('rate limiter', () => {
     expect(limiter.take('a', 500).ok).toBe(true);
     for (let i = 0; i < 10_000; i++) limiter.take(`10.0.${i >> 8}.${i & 255}`, 1000);
     expect(limiter.size()).toBe(100);
+  });
+});
+
+describe('issue 17: one header, one validated IP', () => {
+  const proxy = parseCidrs(['10.0.0.1']);
+  const h = (headers: Record<string, string>) => ({ get: (n: string) => headers[n] ?? null });
+
+  it('refuses malformed CIDRs (a trailing slash once trusted every IPv4 peer)', () => {
+    for (const bad of ['10.0.0.1/', '10.0.0.0/8/', '/8', '10.0.0.0/ 8', '10.0.0.0/+8', '10.0.0.0/0x8', '::1/', '10.0.0.0/8.0']) expect(() => parseCidrs([bad]), bad).toThrow();
+    expect(parseCidrs(['10.0.0.0/0'])).toHaveLength(1);
+  });
+
+  it('believes only the configured header behind a trusted proxy: a client-sent Forwarded does not win over X-Forwarded-For', () => {
+    const headers = h({ forwarded: 'for=198.51.100.66', 'x-forwarded-for': '203.0.113.7' });
+    expect(clientIp(headers, '10.0.0.1', proxy)).toBe('203.0.113.7');
+    expect(clientIp(headers, '10.0.0.1', proxy, 'forwarded')).toBe('198.51.100.66');
+    expect(clientIp(h({ 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' }), '10.0.0.1', proxy, 'x-real-ip')).toBe('203.0.113.9');
+  });
+
+  it('parses ip:port and [v6]:port hops, and yields one validated address or the proxy', () => {
+    expect(clientIp(h({ 'x-forwarded-for': '203.0.113.7:51234' }), '10.0.0.1', proxy)).toBe('203.0.113.7');
+    expect(clientIp(h({ 'x-forwarded-for': '[2001:db8::7]:443' }), '10.0.0.1', proxy)).toBe('2001:db8::7');
+    expect(clientIp(h({ forwarded: 'for="[2001:db8::8]:4711"' }), '10.0.0.1', proxy, 'forwarded')).toBe('2001:db8::8');
+    expect(clientIp(h({ 'x-forwarded-for': 'garbage' }), '10.0.0.1', proxy)).toBe('10.0.0.1');
+    expect(clientIp(h({}), 'not an ip', [])).toBeNull();
+    expect(clientIp(h({}), '::ffff:192.0.2.4', [])).toBe('192.0.2.4');
+  });
+
+  it('ipFromHeader (no socket: Next.js) takes the rightmost entry, port removed, or nothing', () => {
+    expect(ipFromHeader('198.51.100.1, 203.0.113.7')).toBe('203.0.113.7');
+    expect(ipFromHeader('203.0.113.7:8080')).toBe('203.0.113.7');
+    expect(ipFromHeader('[2001:db8::1]:80')).toBe('2001:db8::1');
+    expect(ipFromHeader('unknown')).toBeUndefined();
+    expect(ipFromHeader('1.2.3.4, <script>')).toBeUndefined();
+    expect(ipFromHeader(null)).toBeUndefined();
   });
 });

@@ -65,18 +65,38 @@ interface _Range {
   _bits: number;
 }
 
-/** Parses `10.0.0.0/8`, `::1`, `fd00::/8`, `127.0.0.1` into ranges; throws on a malformed entry. */
+/**
+ * Parses `10.0.0.0/8`, `::1`, `fd00::/8`, `127.0.0.1` into ranges; throws on a malformed entry. A
+ * prefix must be digits: `10.0.0.1/` once read as /0 and trusted every IPv4 peer.
+ */
 export function parseCidrs(list: readonly string[]): _Range[] {
   return list.map((entry) => {
-    const [addr, len] = entry.trim().split('/');
-    const net = parseIp(addr ?? '');
+    const parts = entry.trim().split('/');
+    const [addr, len] = parts;
+    const net = parts.length <= 2 ? parseIp(addr ?? '') : null;
     if (!net) throw new Error(`Not an IP address or CIDR: ${JSON.stringify(entry)}`);
     const isV4 = !(addr ?? '').includes(':');
     const max = isV4 ? 32 : 128;
+    if (len !== undefined && !/^\d{1,3}$/.test(len)) throw new Error(`Bad prefix length in ${JSON.stringify(entry)}`);
     const bits = len === undefined ? max : Number(len);
-    if (!Number.isInteger(bits) || bits < 0 || bits > max || !/^\d*$/.test(len ?? '')) throw new Error(`Bad prefix length in ${JSON.stringify(entry)}`);
+    if (bits > max) throw new Error(`Bad prefix length in ${JSON.stringify(entry)}`);
     return { _net: net, _bits: isV4 ? bits + 96 : bits };
   });
+}
+
+/**
+ * One hop of a forwarding header as an address: `1.2.3.4`, `1.2.3.4:5678`, `[2001:db8::1]:443`,
+ * `2001:db8::1`, a quoted `"[v6]:port"` (RFC 7239). Null when it is not an IP (`unknown`, garbage).
+ */
+export function hopIp(hop: string): string | null {
+  let v = hop.trim();
+  if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
+  if (v.startsWith('[')) {
+    const end = v.indexOf(']');
+    if (end < 0 || !/^(:\d{1,5})?$/.test(v.slice(end + 1))) return null;
+    v = v.slice(1, end);
+  } else if (/^[\d.]+:\d{1,5}$/.test(v)) v = v.slice(0, v.lastIndexOf(':'));
+  return parseIp(v) ? normalizeIp(v) : null;
 }
 
 function _inRange(ip: _Bytes, range: _Range): boolean {
@@ -103,40 +123,51 @@ export function normalizeIp(ip: string): string {
   return m ? m[1]! : s;
 }
 
-/** The hops a `Forwarded` header (RFC 7239) lists, as `for=` addresses, nearest client first. */
+/** The hops a `Forwarded` header (RFC 7239) lists, as `for=` values, nearest client first. */
 function _forwardedHops(header: string): string[] {
   const hops: string[] = [];
   for (const element of header.split(',')) {
     const pair = element.split(';').map((p) => p.trim()).find((p) => /^for=/i.test(p));
-    if (!pair) continue;
-    let v = pair.slice(4).trim();
-    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    // `for="[2001:db8::1]:4711"` and `for=192.0.2.1:8080`: drop the port.
-    if (v.startsWith('[')) v = v.slice(1, v.indexOf(']'));
-    else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(v)) v = v.slice(0, v.lastIndexOf(':'));
-    hops.push(v);
+    hops.push(pair ? pair.slice(4) : '');
   }
   return hops;
 }
 
+/** The forwarding header believed by default: the one nginx, HAProxy and most load balancers append to. */
+export const DEFAULT_IP_HEADER = 'x-forwarded-for';
+
 /**
- * The visitor's IP. The socket peer is the answer unless it is a trusted proxy; then the forwarding
- * chain (`Forwarded` if present, else `X-Forwarded-For`) is walked from the right, skipping trusted
- * hops, and the first untrusted one is the client. Everything left of it could have been written by
- * the client itself, so it is never used (https://developer.mozilla.org/docs/Web/HTTP/Headers/X-Forwarded-For#selecting_an_ip_address).
+ * The visitor's IP: one validated address, or null. The socket peer is the answer unless it is a
+ * trusted proxy; then the ONE header that proxy sets (`ipHeader`, default X-Forwarded-For; `forwarded`
+ * for RFC 7239; a single-value header like `x-real-ip` works too) is walked from the right, skipping
+ * trusted hops, and the first untrusted one is the client. Any other forwarding header is the
+ * client's own writing and ignored, as is everything left of the client's hop
+ * (https://developer.mozilla.org/docs/Web/HTTP/Headers/X-Forwarded-For#selecting_an_ip_address).
  */
-export function clientIp(headers: { get(name: string): string | null }, peer: string | undefined, trusted: readonly _Range[]): string | null {
-  if (!peer) return null;
-  if (!isTrusted(peer, trusted)) return normalizeIp(peer);
-  const forwarded = headers.get('forwarded');
-  const xff = headers.get('x-forwarded-for');
-  const hops = forwarded ? _forwardedHops(forwarded) : xff ? xff.split(',').map((h) => h.trim()) : [];
-  let candidate = peer;
+export function clientIp(headers: { get(name: string): string | null }, peer: string | undefined, trusted: readonly _Range[], ipHeader: string = DEFAULT_IP_HEADER): string | null {
+  const self = peer ? hopIp(peer) : null;
+  if (!self) return null;
+  if (!isTrusted(self, trusted)) return self;
+  const name = ipHeader.toLowerCase();
+  const value = headers.get(name);
+  const hops = !value ? [] : name === 'forwarded' ? _forwardedHops(value) : value.split(',');
+  let candidate = self;
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i]!;
-    if (!parseIp(hop)) break; // `unknown`, an obfuscated id or garbage: the chain is not usable past here.
+    const hop = hopIp(hops[i]!);
+    if (!hop) break; // `unknown`, an obfuscated id or garbage: the chain is not usable past here.
     candidate = hop;
     if (!isTrusted(hop, trusted)) break;
   }
-  return normalizeIp(candidate);
+  return candidate;
+}
+
+/**
+ * The client's IP from a header a platform's proxy sets, where no socket is known (Next.js, other
+ * serverless routes): the rightmost entry (the one the proxy itself wrote), port removed, validated.
+ * Undefined when it is absent or not an IP.
+ */
+export function ipFromHeader(value: string | null | undefined): string | undefined {
+  if (!value) return undefined;
+  const hops = value.split(',');
+  return hopIp(hops[hops.length - 1]!) ?? undefined;
 }

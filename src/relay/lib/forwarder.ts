@@ -2,6 +2,7 @@ import type { BackoffOptions } from './backoff';
 import { forwardOne, type ForwardReport } from './forwardOne';
 import { silentLogger, type Logger } from './logger';
 import type { Metrics } from './metrics';
+import type { SharedHoldState, SharedHolds } from './sharedHolds';
 import type { EventKey, Outcome, OutboxRecord, PullOutbox } from './outbox';
 import { createWhopClient, type WhopClient } from './whopClient';
 
@@ -44,6 +45,8 @@ export interface ForwarderOptions {
   metrics?: Pick<Metrics, 'inc' | 'observe'>;
   /** Replaces the @whop/sdk client (another transport, e.g. in a different runtime). */
   client?: WhopClient;
+  /** Holds (Retry-After, paused companies) shared with the other relays on the same outbox. Default: this process only. */
+  holds?: SharedHolds;
 }
 
 export interface Forwarder {
@@ -90,6 +93,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const log = options.logger ?? silentLogger;
   const metrics = options.metrics;
   const client = options.client ?? createWhopClient({ apiKey: options.apiKey, baseURL: options.baseURL, timeoutMs });
+  const holds = options.holds;
 
   const inFlight = new Set<Promise<void>>();
   const paused = new Map<string, _Pause>();
@@ -125,6 +129,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     try {
       do {
         pumpAgain = false;
+        await syncHolds();
         while (running && inFlight.size < concurrency && Date.now() >= holdUntil) {
           const batch = await outbox.claim(Date.now(), concurrency - inFlight.size, leaseMs);
           if (!running) {
@@ -141,6 +146,44 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       log.error('forwarder: outbox unavailable, retrying in 1 s', { error: (error as Error).message });
       arm(Date.now() + 1_000);
     }
+  }
+
+  /** Takes in the holds other relays recorded: a Retry-After, companies paused or resumed elsewhere. */
+  async function syncHolds(): Promise<void> {
+    if (!holds) return;
+    let shared: SharedHoldState;
+    try {
+      shared = await holds.read();
+    } catch {
+      return; // unreadable: keep this process's own view
+    }
+    holdUntil = Math.max(holdUntil, shared.holdUntil);
+    const elsewhere = new Set<string>();
+    for (const p of shared.paused) {
+      elsewhere.add(p.company_id);
+      const local = paused.get(p.company_id);
+      if (!local) paused.set(p.company_id, { _reason: p.reason, _probeAt: p.probeAt, _probing: false, _last: '', _cause: '', _deferred: false });
+      else if (!local._probing) local._probeAt = Math.max(local._probeAt, p.probeAt);
+    }
+    for (const [company_id, local] of paused) if (!local._probing && !elsewhere.has(company_id)) paused.delete(company_id);
+  }
+
+  /**
+   * Tries again, every half second while the lease lasts, to record an outcome the outbox refused
+   * (a database restarting): recorded before the lease lapses, the event is not claimed and sent
+   * again, by this relay or another on the same outbox.
+   */
+  function recordLater(record: OutboxRecord, outcome: Outcome): void {
+    const key = _key(record);
+    const until = Date.now() + leaseMs - 1_000;
+    const attempt = () => {
+      if (!unrecorded.has(key) || Date.now() > until) return;
+      outbox.settle(record, outcome).then(
+        () => unrecorded.delete(key),
+        () => setTimeout(attempt, 500).unref?.(),
+      );
+    };
+    setTimeout(attempt, 500).unref?.();
   }
 
   /** Arms the single wake-up timer for the next due event (or the idle poll), never a busy loop. */
@@ -200,6 +243,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: next, error: record.last_error ?? pause._reason });
         return;
       }
+      if (pause && holds && !(await holds.takeProbe(company_id, Date.now(), Date.now() + pauseProbeMs).catch(() => true))) {
+        // Another relay probes this round.
+        pause._probeAt = Date.now() + pauseProbeMs;
+        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: pause._probeAt, error: record.last_error ?? pause._reason });
+        return;
+      }
       if (pause) {
         probe = pause;
         pause._probing = true;
@@ -230,6 +279,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         const reason = `Whop refused the API key for this company (HTTP ${outcome.status}); forwarding is paused and retried every ${Math.round(pauseProbeMs / 1000)} s`;
         if (!paused.has(company_id)) log.warn('forwarder: company paused', { company_id, event_id, status: outcome.status, code: report.code ?? null, param: report.param ?? null });
         paused.set(company_id, { _reason: reason, _probeAt: probeAt, _probing: false, _last: event_id, _cause: paused.get(company_id)?._cause ?? event_id, _deferred: false });
+        await holds?.pause(company_id, probeAt, reason).catch(() => {});
       }
       metrics?.inc('forward_paused_total', { status: String(outcome.status) });
       await outbox.settle(record, { kind: 'retry', at: outcome.at, next_attempt_at: probeAt, error: outcome.error });
@@ -246,16 +296,24 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
           suspects.add(company_id + ' ' + pause._cause);
         }
         log.info('forwarder: company resumed', { company_id });
+        await holds?.resume(company_id).catch(() => {});
       } else {
         pause._probing = false;
         pause._probeAt = outcome.at + pauseProbeMs;
+        await holds?.pause(company_id, pause._probeAt, pause._reason).catch(() => {});
       }
     }
-    if (report.retryAfterMs != null) holdUntil = Math.max(holdUntil, outcome.at + report.retryAfterMs);
+    if (report.retryAfterMs != null) {
+      holdUntil = Math.max(holdUntil, outcome.at + report.retryAfterMs);
+      await holds?.hold(holdUntil).catch(() => {});
+    }
     try {
       await outbox.settle(record, outcome);
     } catch (error) {
-      if (outcome.kind !== 'retry') unrecorded.set(_key(record), outcome);
+      if (outcome.kind !== 'retry') {
+        unrecorded.set(_key(record), outcome);
+        recordLater(record, outcome);
+      }
       throw error;
     }
     if (outcome.kind === 'delivered') metrics?.inc('delivered_total');

@@ -10,6 +10,8 @@ export interface IngestRouteConfig {
   /** Allowed page origins, lower-case without a trailing slash; null allows any. */
   origins: ReadonlySet<string> | null;
   trusted: ReturnType<typeof parseCidrs>;
+  /** The one forwarding header a trusted proxy's word is read from (`clientIp`). */
+  ipHeader?: string;
   limiter: ReturnType<typeof createRateLimiter> | null;
   maxInFlight: number;
   ingest: ReturnType<typeof createIngest>;
@@ -52,7 +54,7 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
       metrics.inc('rejected_total', { reason: 'origin_not_allowed' });
       return plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
     }
-    const ip = clientIp({ get: (name) => request.header(name) }, peer, trusted);
+    const ip = clientIp({ get: (name) => request.header(name) }, peer, trusted, config.ipHeader);
     if (!warnedProxy && peer && !isTrusted(peer, trusted) && (request.header('x-forwarded-for') !== null || request.header('forwarded') !== null)) {
       // Once: behind an unlisted proxy every event would carry the proxy's address, and the
       // per-IP rate limit would treat all visitors as one.

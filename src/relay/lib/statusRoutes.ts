@@ -4,11 +4,18 @@ import { jsonResponse } from './whopError';
 
 export interface StatusConfig {
   outbox: Outbox;
+  /** The last append's error while appends fail (a full disk), else null: readiness fails with it. */
+  writeFailure?: () => string | null;
+  /** Companies the relay serves (null: any); only their pauses count against readiness. */
+  companies?: ReadonlySet<string> | null;
   dryRun: boolean;
   hasApiKey: boolean;
   forwarder?: { status(): { paused: Array<{ company_id: string; reason: string }> } };
   metrics: Metrics;
 }
+
+/** Paused companies listed by /ready; past it only their count, so the body stays small. */
+const _MAX_PAUSED_SHOWN = 10;
 
 /**
  * `/health`, `/ready` and the outbox gauges for `/metrics`. Readiness is what a load balancer
@@ -45,27 +52,48 @@ export function createStatusRoutes(config: StatusConfig) {
   metrics.describe('dead_lettered_total', 'Events Whop refused for good, by status.');
   metrics.describe('upstream_latency_seconds', "Whop's response time.");
 
-  return {
-    health: () => jsonResponse(200, { ok: true }),
-    async ready(): Promise<Response> {
-      const reasons: string[] = [];
-      let queue: OutboxStats | null = null;
-      try {
-        queue = await outbox.stats();
-      } catch (error) {
-        reasons.push(`the event store cannot be read: ${(error as Error)?.message ?? 'unknown error'}`);
-      }
-      if (!config.hasApiKey && !config.dryRun) reasons.push('no Whop API key is configured (set WHOP_API_KEY, or run in dry-run)');
-      const paused = config.forwarder?.status().paused ?? [];
-      for (const p of paused) reasons.push(`forwarding for ${p.company_id} is paused: ${p.reason}`);
-      const ready = reasons.length === 0;
-      return jsonResponse(ready ? 200 : 503, {
+  /**
+   * The readiness answer, computed at most once a second whatever the number of callers (it is
+   * public: a loop of /ready calls must not cost the store a query each), and bounded in size.
+   */
+  let answer: { _at: number; _body: Promise<{ status: number; body: unknown }> } | null = null;
+  const readiness = async (): Promise<{ status: number; body: unknown }> => {
+    const reasons: string[] = [];
+    let queue: OutboxStats | null = null;
+    try {
+      queue = await outbox.stats();
+    } catch (error) {
+      reasons.push(`the event store cannot be read: ${String((error as Error)?.message ?? 'unknown error').slice(0, 200)}`);
+    }
+    const failure = config.writeFailure?.();
+    if (failure) reasons.push(`the event store refuses writes: ${failure.slice(0, 200)}`);
+    if (!config.hasApiKey && !config.dryRun) reasons.push('no Whop API key is configured (set WHOP_API_KEY, or run in dry-run)');
+    const companies = config.companies ?? null;
+    const paused = (config.forwarder?.status().paused ?? []).filter((p) => !companies || companies.has(p.company_id));
+    const shown = paused.slice(0, _MAX_PAUSED_SHOWN);
+    for (const p of shown) reasons.push(`forwarding for ${p.company_id} is paused: ${p.reason}`);
+    if (paused.length > shown.length) reasons.push(`and ${paused.length - shown.length} more companies are paused`);
+    const ready = reasons.length === 0;
+    return {
+      status: ready ? 200 : 503,
+      body: {
         ready,
         mode: config.dryRun ? 'dry-run' : 'forwarding',
         reasons,
-        paused,
+        paused: shown,
+        paused_count: paused.length,
         queue: queue && { pending: queue.pending, delivered: queue.delivered, dead: queue.dead, dry_run: queue.dry_run, oldest_pending_at: queue.oldest_pending_at },
-      });
+      },
+    };
+  };
+
+  return {
+    health: () => jsonResponse(200, { ok: true }),
+    async ready(): Promise<Response> {
+      const now = Date.now();
+      if (!answer || now - answer._at >= 1000) answer = { _at: now, _body: readiness() };
+      const { status, body } = await answer._body;
+      return jsonResponse(status, body);
     },
     async metrics(): Promise<Response> {
       return new Response(await metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' } });

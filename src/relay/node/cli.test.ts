@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startFakeWhop, type FakeWhop } from '../../../test/fakeWhop';
 import { startRelay, type RunningRelay } from './cli';
 import { configProblems, relayConfigFromEnv } from './relayConfig';
@@ -78,6 +78,35 @@ describe('startRelay', () => {
     running.length = 0;
   });
 
+  it('runs on Postgres when WHOPQ_DATABASE_URL is set: two relays share the store, the password never printed', async () => {
+    const url = inject('postgresUrl');
+    const schema = `cli_${Date.now().toString(36)}`;
+    const printed: string[] = [];
+    const config = { ...relayConfigFromEnv({ WHOPQ_DATABASE_URL: url, WHOPQ_DATABASE_SCHEMA: schema }), port: 0, host: '127.0.0.1', dataDir: tmp() };
+    const quiet = { print: (l: string) => printed.push(l), logger: { info() {}, warn() {}, error() {} } };
+    const first = await startRelay(config, quiet);
+    running.push(first);
+    const second = await startRelay(config, quiet);
+    running.push(second);
+    const post = (relay: typeof first, event_id: string) =>
+      fetch(relay.url + '/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ company_id: 'biz_x', event_name: 'lead', event_id }) }).then((r) => r.json());
+    expect(await post(first, 'pg-1')).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    // The other relay sees it: a resend there is a duplicate.
+    expect(await post(second, 'pg-1')).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect((await second.outbox.recent(5)).map((r) => [r.event_id, r.state])).toEqual([['pg-1', 'dry_run']]);
+    expect(await (await fetch(second.url + '/wq/ready')).json()).toMatchObject({ ready: true, queue: { dry_run: 1 } });
+    const password = decodeURIComponent(new URL(url).password);
+    expect(printed.join('\n')).toMatch(new RegExp(`store: +Postgres .*schema ${schema}`));
+    expect(printed.join('\n')).not.toContain(password);
+    expect(readdirSync(config.dataDir)).toEqual([]);
+  });
+
+  it('refuses a WHOPQ_DATABASE_URL that is not a postgres URL', () => {
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_DATABASE_URL: 'mysql://x' })).errors.join()).toMatch(/WHOPQ_DATABASE_URL/);
+    expect(relayConfigFromEnv({ DATABASE_URL: 'postgres://h/db' }).databaseUrl).toBe('postgres://h/db');
+    expect(relayConfigFromEnv({}).databaseUrl).toBeUndefined();
+  });
+
   it('locks its data directory: a second relay on it is refused in plain words, and close() frees it', async () => {
     const dataDir = tmp();
     const config = { ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir };
@@ -90,37 +119,6 @@ describe('startRelay', () => {
     const second = await startRelay(config, quiet);
     running.push(second);
     expect((await fetch(second.url + '/wq/health')).status).toBe(200);
-  });
-
-  it('takes over the lock of a relay process that died, and refuses one whose holder is alive', async () => {
-    const dataDir = tmp();
-    const quiet = { print: () => {}, logger: { info() {}, warn() {}, error() {} } };
-    // A pid that existed and is gone: a child process that has exited.
-    const { spawnSync } = await import('node:child_process');
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-    writeFileSync(join(dataDir, 'whopq.lock'), dead);
-    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, quiet);
-    running.push(relay);
-    expect(readFileSync(join(dataDir, 'whopq.lock'), 'utf8')).toBe(String(process.pid));
-    await relay.close();
-    running.length = 0;
-    // A live holder that is another process (this test runner's parent is alive for the test's whole run).
-    writeFileSync(join(dataDir, 'whopq.lock'), String(process.ppid));
-    await expect(startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, quiet)).rejects.toThrow(new RegExp(`in use by another relay \\(pid ${process.ppid}\\)`));
-  });
-
-  it.runIf(process.platform === 'linux')('takes over a lock whose pid now runs something that is not a relay (a restarted container reusing pids)', async () => {
-    const dataDir = tmp();
-    const { spawn } = await import('node:child_process');
-    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
-    try {
-      writeFileSync(join(dataDir, 'whopq.lock'), String(other.pid));
-      const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir }, { print: () => {}, logger: { info() {}, warn() {}, error() {} } });
-      running.push(relay);
-      expect(readFileSync(join(dataDir, 'whopq.lock'), 'utf8')).toBe(String(process.pid));
-    } finally {
-      other.kill();
-    }
   });
 
   it('hands the fallback a Request it can pass on (new Request(request, init), as a proxying page handler does)', async () => {
@@ -186,5 +184,33 @@ describe('startRelay', () => {
     const metrics = await (await fetch(relay.url + '/wq/metrics', { headers: { authorization: 'Bearer admin-token-1' } })).text();
     expect(metrics).toContain('whopq_accepted_total 1');
     for (const line of lines) expect(line).not.toContain('apik_wrong_key_value');
+  });
+});
+
+describe('issue 17: startup checks', () => {
+  const quiet = { logger: { info() {}, warn() {}, error() {} } };
+
+  it('production refuses to start without a company allowlist', async () => {
+    const config = relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOP_API_KEY: 'k_prod_1', WHOPQ_ADMIN_TOKEN: 'tok' });
+    expect(configProblems(config).errors.join('\n')).toMatch(/WHOP_COMPANY_ID is not set/);
+    await expect(startRelay({ ...config, port: 0, host: '127.0.0.1', dataDir: tmp() }, { ...quiet, print: () => {} })).rejects.toThrow(/WHOP_COMPANY_ID/);
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOP_API_KEY: 'k', WHOP_COMPANY_ID: 'biz_a' })).errors).toEqual([]);
+  });
+
+  it('refuses a malformed trusted proxy CIDR at startup (10.0.0.1/ once trusted every IPv4 peer)', async () => {
+    await expect(startRelay({ ...relayConfigFromEnv({ WHOPQ_TRUSTED_PROXIES: '10.0.0.1/' }), port: 0, dataDir: tmp() }, { ...quiet, print: () => {} })).rejects.toThrow(/WHOPQ_TRUSTED_PROXIES/);
+  });
+
+  it('dry run listens on loopback unless HOST is set, says its events stay unsent, and serves no inspector off loopback without a token', async () => {
+    expect(relayConfigFromEnv({}).host).toBe('127.0.0.1');
+    expect(relayConfigFromEnv({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(relayConfigFromEnv({ WHOP_API_KEY: 'k' }).host).toBe('0.0.0.0');
+    const printed: string[] = [];
+    const relay = await startRelay({ ...relayConfigFromEnv({ HOST: '0.0.0.0' }), port: 0, dataDir: tmp() }, { ...quiet, print: (l) => printed.push(l) });
+    running.push(relay);
+    expect(printed.join('\n')).toMatch(/stay unsent even after WHOP_API_KEY is set/);
+    expect(printed.join('\n')).toMatch(/inspector is off/);
+    const port = (relay.server.address() as { port: number }).port;
+    expect((await fetch(`http://127.0.0.1:${port}/wq/inspect`)).status).toBe(404);
   });
 });

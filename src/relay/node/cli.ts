@@ -11,9 +11,13 @@ import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { runDemo } from './demo';
 import { lockDataDir } from './lockDataDir';
+import { packageVersion } from './packageVersion';
+import { parseCommandLine, type CommandSpec } from './parseCommandLine';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
 import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
+import { createPostgresOutbox, PostgresOutbox } from '../postgres/postgresOutbox';
+import { createPostgresHolds } from '../postgres/postgresHolds';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -36,10 +40,13 @@ export interface RunningRelay {
   url: string;
   server: Server;
   relay: Relay;
-  outbox: SqliteOutbox;
+  outbox: SqliteOutbox | PostgresOutbox;
   forwarder: Forwarder | null;
   close(): Promise<void>;
 }
+
+/** How long close() waits for requests in flight before it drops their connections. */
+const _DRAIN_MS = 10_000;
 
 /** dist/whopq.js, found from dist/relay/cli.js (built) or src/relay/node/cli.ts (source). */
 function _defaultBundle(): string {
@@ -65,21 +72,27 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken].filter((s): s is string => !!s);
+  const secrets = [config.apiKey, config.adminToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
-  mkdirSync(config.dataDir, { recursive: true });
-  const unlock = lockDataDir(config.dataDir);
-  let outbox: SqliteOutbox;
-  try {
-    outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
-  } catch (error) {
-    unlock();
-    throw error;
+  let outbox: SqliteOutbox | PostgresOutbox;
+  let unlock = () => {};
+  if (config.databaseUrl) {
+    // Shared by any number of relays: no data directory, no lock.
+    outbox = await createPostgresOutbox({ connectionString: config.databaseUrl, schema: config.databaseSchema, poolSize: config.databasePool, dryRun });
+  } else {
+    mkdirSync(config.dataDir, { recursive: true });
+    unlock = lockDataDir(config.dataDir);
+    try {
+      outbox = new SqliteOutbox({ path: join(config.dataDir, 'whopq.db'), dryRun });
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -94,7 +107,10 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   try {
     debugBundle = readFileSync(extras.debugBundlePath ?? bundlePath.replace(/\.js$/, '.debug.js'));
   } catch {}
-  const inspector = dryRun || config.adminToken
+  // Dry run shows visitors' events without a token: only on loopback, unless a token is set.
+  const loopback = /^(127\.|::1$|localhost$|\[::1\]$)/.test(config.host);
+  if (dryRun && !config.adminToken && !loopback) warnings.push(`The inspector is off: dry run listens on ${config.host} without WHOPQ_ADMIN_TOKEN (set it, or HOST=127.0.0.1).`);
+  const inspector = (dryRun && (loopback || config.adminToken)) || config.adminToken
     ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
     : undefined;
 
@@ -103,6 +119,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     companies: config.companies.length ? config.companies : undefined,
     origins: config.origins.length ? config.origins : undefined,
     trustedProxies: config.trustedProxies,
+    ipHeader: config.ipHeader,
     basePath: config.basePath,
     bundle,
     debugBundle,
@@ -153,13 +170,13 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
 
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
   print(dryRun
-    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop (set WHOP_API_KEY to forward)'
+    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
     : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
-  print(`  store:   ${resolve(config.dataDir, 'whopq.db')}`);
+  print(`  store:   ${config.databaseUrl ? `Postgres ${_redactUrl(config.databaseUrl)} (schema ${config.databaseSchema}), shared by every relay on it` : resolve(config.dataDir, 'whopq.db')}`);
   for (const w of warnings) print(`  note: ${w}`);
 
   let closing: Promise<void> | null = null;
@@ -171,8 +188,12 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     forwarder,
     close() {
       closing ??= (async () => {
+        // Requests in flight are answered; keep-alive connections close as they fall idle (node:http
+        // would hold them to their keep-alive timeout), stragglers at the deadline.
         await new Promise<void>((done) => {
-          server.close(() => done());
+          const idle = setInterval(() => server.closeIdleConnections(), 100);
+          const deadline = setTimeout(() => server.closeAllConnections(), _DRAIN_MS);
+          server.close(() => (clearInterval(idle), clearTimeout(deadline), done()));
           server.closeIdleConnections();
         });
         try {
@@ -185,6 +206,25 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
       return closing;
     },
   };
+}
+
+function _urlPassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A connection URL without its password, for the startup summary. */
+function _redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
 }
 
 /** `whopq relay`: starts from the environment and closes cleanly on SIGTERM/SIGINT. */
@@ -205,37 +245,68 @@ export function closeOnSignals(running: { close(): Promise<void> }): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Under npm (`npx whopq relay`, an npm script) the parent is a shell that npm's forwarded SIGTERM
+  // ends without passing it on: the parent going away is that signal.
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && stop('parent process exited'), 500).unref();
+  }
 }
 
-/** Subcommands of the `whopq` binary. */
-export const commands: Record<string, { help: string; run: (args: string[]) => Promise<unknown> }> = {
-  relay: { help: 'start the relay (configured by environment variables)', run: () => runRelay() },
-  demo: { help: 'the demo landing page, relay and event inspector on one port (npm start)', run: (args) => runDemo(args) },
+/** The relay's environment, for `whopq relay --help` (the README's configuration table in short). */
+const _RELAY_ENV = `Configured by environment variables:
+  WHOP_API_KEY               your Whop API key (unset: dry-run)
+  WHOP_COMPANY_ID            allowed company ids, comma-separated (unset: any; required in production)
+  WHOPQ_ORIGINS              page origins allowed to post, e.g. https://shop.example (unset: any)
+  WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose WHOPQ_IP_HEADER is believed
+  WHOPQ_IP_HEADER            the one header those proxies set with the client IP (x-forwarded-for)
+  PORT, HOST                 where it listens (8787, 0.0.0.0; 127.0.0.1 in dry run)
+  WHOPQ_DATA_DIR             the SQLite outbox's directory, one relay per directory (./.data)
+  WHOPQ_DATABASE_URL         a postgres:// URL (or DATABASE_URL): the outbox in Postgres, shared by many relays
+  WHOPQ_DATABASE_SCHEMA      the Postgres schema for whopq's tables (whopq)
+  WHOPQ_DATABASE_POOL        Postgres connections per relay process (4)
+  WHOPQ_BASE_PATH            the mount path (/wq)
+  WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
+  WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
+  WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token
+  WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
+  WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at once (8)
+  WHOPQ_PAUSE_PROBE_SECONDS  after Whop refuses the key, seconds until one event probes again (30)
+  WHOPQ_FORWARD_TIMEOUT_SECONDS  how long one send to Whop may take; a claimed event is leased 2x this + 5 s (10)
+  WHOP_API_BASE_URL          Whop's API (https://api.whop.com/api/v1)
+SIGTERM or SIGINT closes it: requests in flight are answered, sends in flight settle, the store closes.`;
+
+/** Subcommands of the `whopq` binary: what `--help` shows and what runs (args already checked by parseCommandLine). */
+export const commands: Record<string, CommandSpec & { run: (args: string[]) => Promise<unknown> }> = {
+  relay: {
+    summary: 'start the relay (configured by environment variables)',
+    usage: 'whopq relay',
+    details: _RELAY_ENV,
+    run: () => runRelay(),
+  },
+  demo: {
+    summary: 'the demo landing page, relay and event inspector on one port (npm start)',
+    usage: 'whopq demo [--pages <dir>]',
+    options: { pages: { type: 'string', valueName: 'dir', description: 'also serve your own pages from <dir> under /t/' } },
+    details: 'Dry-run unless WHOP_API_KEY and WHOP_COMPANY_ID are set; PORT (8787), HOST (127.0.0.1), WHOPQ_DATA_DIR (a temp dir).',
+    run: (args) => runDemo(args),
+  },
 };
 
-const _USAGE = `whopq — first-party conversion pixel and relay for Whop
-
-Commands:
-${'{commands}'}
-
-Relay environment: WHOP_API_KEY, WHOP_COMPANY_ID (comma list), WHOPQ_ORIGINS, WHOPQ_TRUSTED_PROXIES,
-PORT (8787), HOST (0.0.0.0), WHOPQ_DATA_DIR (./.data), WHOP_API_BASE_URL, WHOPQ_ADMIN_TOKEN,
-WHOPQ_PRODUCTION, WHOPQ_BASE_PATH (/wq), WHOPQ_COOKIE_DOMAIN, WHOPQ_RATE_LIMIT (20,60 per IP; off),
-WHOPQ_FORWARD_CONCURRENCY (8), WHOPQ_PAUSE_PROBE_SECONDS (30).`;
-
-/** The `whopq` binary's entry (bin/whopq.mjs). */
+/** The `whopq` binary's entry (bin/whopq.mjs). Usage errors exit 2, failures to start exit 1. */
 export async function main(argv: string[]): Promise<void> {
-  const [name, ...args] = argv;
-  const command = name ? commands[name] : undefined;
-  if (!command) {
-    console.log(_USAGE.replace('{commands}', Object.entries(commands).map(([n, c]) => `  whopq ${n.padEnd(8)} ${c.help}`).join('\n')));
-    if (name && name !== 'help' && name !== '--help' && name !== '-h') process.exitCode = 1;
+  const line = parseCommandLine(argv, commands);
+  if (line.kind === 'help') return void console.log(line.text);
+  if (line.kind === 'version') return void console.log(packageVersion());
+  if (line.kind === 'usage-error') {
+    console.error(line.message);
+    process.exitCode = 2;
     return;
   }
   try {
-    await command.run(args);
+    await commands[line.command]!.run(line.args);
   } catch (error) {
-    console.error(`whopq ${name}: ${(error as Error).message}`);
+    console.error(`whopq ${line.command}: ${(error as Error).message}`);
     process.exit(1);
   }
 }

@@ -1,67 +1,48 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-
-/** Lock files held by this process: a second relay here on the same directory is refused too. */
-const _held = new Set<string>();
-
-/** Whether `pid` is a live process that could be a relay. */
-function _alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user — still a live holder.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  // A restarted container reuses low pids for other programs (an init, a shell): where Linux
-  // tells what a pid runs, one that is not a JavaScript runtime is not an old relay.
-  try {
-    return /node|bun|deno|whopq/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
-  } catch {
-    return true;
-  }
-}
+import type Database from 'better-sqlite3';
+import { loadBetterSqlite } from './loadBetterSqlite';
 
 /**
- * Claims `dir` for one relay process: writes `whopq.lock` holding this pid, and throws (in plain
- * words) when a live process already holds it. Two relays on one SQLite outbox would each run a
- * forwarder and share leases they never agreed on; the lock makes that mistake loud at startup.
- * A lock left by a process that died (SIGKILL, power loss) is taken over. Returns the release
- * function (idempotent), to call after the store is closed.
+ * Lock databases held by this process, by path: a second relay here on the same directory is
+ * refused too, and the connection stays referenced (a collected connection closes, dropping the lock).
+ */
+const _held = new Map<string, Database.Database>();
+
+/**
+ * Claims `dir` for one relay process with an OS-level lock: `whopq.lock.db` is a SQLite database
+ * held in `locking_mode=EXCLUSIVE` after a write, so the kernel's file lock (fcntl) is ours until
+ * the connection closes or the process dies. Two relays on one SQLite outbox would each run a
+ * forwarder and share leases they never agreed on; unlike a pid file, this lock cannot be taken
+ * over by a relay in another pid namespace (two containers on one volume) nor won twice by two
+ * relays starting at once, and a crash releases it by itself. Throws, in plain words, when another
+ * process holds it. Returns the release function (idempotent), to call after the store is closed.
  */
 export function lockDataDir(dir: string): () => void {
-  const path = resolve(join(dir, 'whopq.lock'));
+  // Not `whopq.lock`, the pid file of earlier versions: replacing that file in place would race.
+  const path = resolve(join(dir, 'whopq.lock.db'));
   if (_held.has(path)) throw new Error(`The data directory ${resolve(dir)} is already used by a relay in this process.`);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let pid = NaN;
-      try {
-        pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      } catch {}
-      if (attempt > 0 || (pid > 0 && pid !== process.pid && _alive(pid))) {
-        throw new Error(`The data directory ${resolve(dir)} is in use by another relay (pid ${pid || 'unknown'}). Stop it, or give this one its own WHOPQ_DATA_DIR.`);
-      }
-      // Stale: its holder is gone, or it was this very pid (a container restarted with the same
-      // volume often gives the relay the same pid). Remove it and claim once more; a racing
-      // starter that wins the `wx` create makes this one fail on the second attempt.
-      try {
-        unlinkSync(path);
-      } catch {}
-    }
+  const busy = () => new Error(`The data directory ${resolve(dir)} is in use by another relay. Stop it, or give this one its own WHOPQ_DATA_DIR.`);
+  const Sqlite = loadBetterSqlite();
+  const db: Database.Database = new Sqlite(path, { timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    // The write takes the EXCLUSIVE lock; in this locking mode it is kept after the commit.
+    db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder; COMMIT;');
+    db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+  } catch (error) {
+    db.close();
+    const code = (error as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw busy();
+    throw error;
   }
-  _held.add(path);
+  _held.set(path, db);
   let released = false;
   return () => {
     if (released) return;
     released = true;
     _held.delete(path);
     try {
-      if (readFileSync(path, 'utf8') === String(process.pid)) unlinkSync(path);
+      db.close();
     } catch {}
   };
 }

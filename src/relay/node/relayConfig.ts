@@ -8,9 +8,14 @@ export interface RelayConfig {
   origins: string[];
   /** WHOPQ_TRUSTED_PROXIES, comma list of IPs/CIDRs. */
   trustedProxies: string[];
+  /** WHOPQ_IP_HEADER: the one header the trusted proxy sets with the client IP. Default x-forwarded-for. */
+  ipHeader: string;
   /** PORT, default 8787. */
   port: number;
-  /** HOST, default 0.0.0.0 (every interface: the relay sits behind the site's proxy or in a container). */
+  /**
+   * HOST, default 0.0.0.0 (every interface: the relay sits behind the site's proxy or in a
+   * container), but 127.0.0.1 in dry run (no key, not production): its inspector shows visitors' data.
+   */
   host: string;
   /** WHOPQ_DATA_DIR, default ./.data (holds whopq.db). */
   dataDir: string;
@@ -30,6 +35,14 @@ export interface RelayConfig {
   forwardConcurrency: number;
   /** WHOPQ_PAUSE_PROBE_SECONDS: after Whop refuses the key (401/403/404), how long before one event probes again. Default 30. */
   pauseProbeSeconds: number;
+  /** WHOPQ_FORWARD_TIMEOUT_SECONDS: how long one send to Whop may take; a claimed event's lease is twice this plus 5 s. Default 10. */
+  forwardTimeoutSeconds: number;
+  /** WHOPQ_DATABASE_URL (or DATABASE_URL): a Postgres outbox shared by every relay on it, instead of SQLite in dataDir. */
+  databaseUrl?: string;
+  /** WHOPQ_DATABASE_SCHEMA: the Postgres schema for whopq's tables. Default whopq. */
+  databaseSchema: string;
+  /** WHOPQ_DATABASE_POOL: most Postgres connections per relay process, 2–100. Default 4. */
+  databasePool: number;
 }
 
 const _list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -57,8 +70,9 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     companies: _list(env.WHOP_COMPANY_ID),
     origins: _list(env.WHOPQ_ORIGINS),
     trustedProxies: _list(env.WHOPQ_TRUSTED_PROXIES),
+    ipHeader: env.WHOPQ_IP_HEADER?.trim().toLowerCase() || 'x-forwarded-for',
     port: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 8787,
-    host: env.HOST?.trim() || '0.0.0.0',
+    host: env.HOST?.trim() || (!env.WHOP_API_KEY?.trim() && !(_flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production') ? '127.0.0.1' : '0.0.0.0'),
     dataDir: env.WHOPQ_DATA_DIR?.trim() || './.data',
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
     adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
@@ -68,6 +82,10 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
     forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
     pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),
+    forwardTimeoutSeconds: _number(env.WHOPQ_FORWARD_TIMEOUT_SECONDS, 10),
+    databaseUrl: env.WHOPQ_DATABASE_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
+    databaseSchema: env.WHOPQ_DATABASE_SCHEMA?.trim() || 'whopq',
+    databasePool: _number(env.WHOPQ_DATABASE_POOL, 4),
   };
 }
 
@@ -79,7 +97,11 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
     if (config.production) errors.push('WHOP_API_KEY is not set: events are stored but cannot be forwarded, and /ready answers 503.');
     else warnings.push('WHOP_API_KEY is not set: dry-run, events are validated and stored but not sent to Whop.');
   }
-  if (config.companies.length === 0) warnings.push('WHOP_COMPANY_ID is not set: events for any company id are accepted.');
+  if (config.companies.length === 0) {
+    // Anyone could post events for any company, sent with this key; Whop's refusals would pause them.
+    if (config.production) errors.push('WHOP_COMPANY_ID is not set: in production the relay serves only the companies listed there (comma-separated biz_… ids).');
+    else warnings.push('WHOP_COMPANY_ID is not set: events for any company id are accepted.');
+  }
   if (config.origins.length === 0) warnings.push('WHOPQ_ORIGINS is not set: pages on any origin may post events.');
   for (const o of config.origins) if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
   if (config.production && !config.adminToken) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
@@ -93,5 +115,11 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
     errors.push(`WHOPQ_COOKIE_DOMAIN ${JSON.stringify(config.cookieDomain)} is not a domain like shop.example.`);
   }
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
+  if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
+  if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
+  const ft = config.forwardTimeoutSeconds;
+  if (!Number.isFinite(ft) || ft < 1 || ft > 120) errors.push(`WHOPQ_FORWARD_TIMEOUT_SECONDS must be a number of seconds from 1 to 120 (it is ${String(ft)}).`);
+  const pool = config.databasePool;
+  if (!Number.isInteger(pool) || pool < 2 || pool > 100) errors.push(`WHOPQ_DATABASE_POOL must be a whole number from 2 to 100 (it is ${String(pool)}).`);
   return { errors, warnings };
 }

@@ -47,6 +47,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// The contract every outbox keeps (dedup, claims, settles, stats, pruning) is test/outboxContract.ts;
+// these are SQLite's own: commits in the WAL, the writer thread, the write lock, query plans.
 describe('SqliteOutbox', () => {
   it('groups appends of one tick into one transaction, each resolved after commit', async () => {
     const o = outbox();
@@ -61,42 +63,6 @@ describe('SqliteOutbox', () => {
     // Calls in a later tick get their own commit.
     await o.append([event('later')]);
     expect(walCommits() - before).toBe(2);
-  });
-
-  it('drops duplicates (resolving false) and never stores an event twice', async () => {
-    const o = outbox();
-    expect(await o.append([event('a'), event('b')])).toEqual([true, true]);
-    const [r1, r2] = await Promise.all([o.append([event('b'), event('c')]), o.append([event('c'), event('c')])]);
-    expect(r1).toEqual([false, true]);
-    expect(r2).toEqual([false, false]);
-    // Same event id under another company is another event.
-    expect(await o.append([event('a', Date.now(), 'biz_b')])).toEqual([true]);
-    expect(onDisk().map((r) => r.event_id)).toEqual(['a', 'b', 'c', 'a']);
-  });
-
-  it('keys events on (company_id, event_name, event_id): a lead and a schedule sharing an id are two events', async () => {
-    const o = outbox();
-    const lead = event('shared');
-    const schedule: OutboxInput = { ...lead, event_name: 'schedule', body: { ...lead.body, event_name: 'schedule' } };
-    expect(await o.append([lead, schedule])).toEqual([true, true]);
-    expect(await o.append([schedule, lead])).toEqual([false, false]);
-    const claimed = await o.claim(Date.now() + 1, 10, 60_000);
-    expect(claimed.map((r) => [r.event_name, r.event_id])).toEqual([['lead', 'shared'], ['schedule', 'shared']]);
-    // Settling one leaves the other alone.
-    await o.settle(schedule, { kind: 'delivered', at: Date.now(), whop_id: 'conv_s' });
-    expect((await o.stats()).delivered).toBe(1);
-    expect((await o.recent(10)).find((r) => r.event_name === 'lead')).toMatchObject({ state: 'pending', whop_id: null });
-  });
-
-  it('stores a skipped event in its terminal state, outside the backlog, with its repairs', async () => {
-    const o = outbox();
-    const page: OutboxInput = { ...event('pv'), event_name: 'page', skipped: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] };
-    expect(await o.append([page, event('l')])).toEqual([true, true]);
-    expect(await o.append([page])).toEqual([false]);
-    expect(await o.stats()).toMatchObject({ pending: 1, skipped: 1 });
-    expect((await o.claim(Date.now() + 1, 10, 1000)).map((r) => r.event_id)).toEqual(['l']);
-    const [, stored] = await o.recent(10);
-    expect(stored).toMatchObject({ event_id: 'pv', state: 'skipped', last_error: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] });
   });
 
   it('migrates a store made with the old (company_id, event_id) schema: events survive and dedup on the new key', async () => {
@@ -142,42 +108,6 @@ describe('SqliteOutbox', () => {
     expect((await again.stats()).pending).toBe(3);
   });
 
-  it('stores dry-run events as dry_run and never claims them', async () => {
-    const o = outbox({ dryRun: true });
-    await o.append([event('a'), event('b')]);
-    expect(await o.claim(Date.now() + 1000, 10, 1000)).toEqual([]);
-    expect(await o.nextDueAt()).toBeNull();
-    const stats = await o.stats();
-    expect(stats).toMatchObject({ pending: 0, dry_run: 2, oldest_pending_at: null });
-  });
-
-  it('claims due events oldest first under a lease, and settles each outcome', async () => {
-    const o = outbox();
-    const t = Date.now();
-    await o.append([event('old', t - 2000), event('mid', t - 1000), event('new', t)]);
-    const first = await o.claim(t, 2, 10_000);
-    expect(first.map((r) => r.event_id)).toEqual(['old', 'mid']);
-    expect(first[0]).toMatchObject({ state: 'pending', attempts: 1, next_attempt_at: t + 10_000 });
-    expect(first[0]!.body).toEqual(event('old').body);
-    // Leased: a second claim does not hand them out again.
-    expect((await o.claim(t, 10, 10_000)).map((r) => r.event_id)).toEqual(['new']);
-    expect(await o.claim(t, 10, 10_000)).toEqual([]);
-
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'delivered', at: t + 5, whop_id: 'conv_1' });
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'mid' }, { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' });
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new' }, { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' });
-    // A late retry for a delivered event must not revive it.
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' });
-
-    const byId = Object.fromEntries((await o.recent(10)).map((r) => [r.event_id, r]));
-    expect(byId.old).toMatchObject({ state: 'delivered', delivered_at: t + 5, whop_id: 'conv_1', last_error: null });
-    expect(byId.mid).toMatchObject({ state: 'pending', next_attempt_at: t + 500, last_error: 'HTTP 500', attempts: 1 });
-    expect(byId.new).toMatchObject({ state: 'dead', last_error: '{"error":{"type":"invalid_request_error"}}' });
-    expect(await o.nextDueAt()).toBe(t + 500);
-    expect(await o.claim(t + 499, 10, 1000)).toEqual([]);
-    expect((await o.claim(t + 500, 10, 1000)).map((r) => [r.event_id, r.attempts])).toEqual([['mid', 2]]);
-  });
-
   it('lets a lapsed lease be claimed again, and releases leases on reopen (restart after a crash)', async () => {
     const o = outbox();
     const t = Date.now();
@@ -189,29 +119,6 @@ describe('SqliteOutbox', () => {
     await o.close();
     const reopened = outbox();
     expect((await reopened.claim(Date.now(), 10, 60_000)).map((r) => [r.event_id, r.attempts])).toEqual([['a', 3]]);
-  });
-
-  it('reports stats and recent events', async () => {
-    const o = outbox();
-    const t = Date.now();
-    await o.append([event('a', t - 90_000), event('b', t - 1000), event('c', t)]);
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'c' }, { kind: 'delivered', at: t, whop_id: null });
-    const stats = await o.stats();
-    expect(stats).toMatchObject({ pending: 2, delivered: 1, dead: 0, dry_run: 0, oldest_pending_at: t - 90_000 });
-    expect(stats.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(3);
-    expect(stats.per_minute.every(([m]) => m % 60_000 === 0)).toBe(true);
-    expect((await o.recent(2)).map((r) => r.event_id)).toEqual(['c', 'b']);
-  });
-
-  it('prunes settled events past the retention, never pending ones', async () => {
-    const o = outbox({ retainMs: 60_000 });
-    const t = Date.now();
-    await o.append([event('old-delivered', t - 120_000), event('old-dead', t - 120_000), event('old-pending', t - 120_000), event('new-delivered', t)]);
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-delivered' }, { kind: 'delivered', at: t, whop_id: null });
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-dead' }, { kind: 'dead', at: t, error: 'HTTP 400' });
-    await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new-delivered' }, { kind: 'delivered', at: t, whop_id: null });
-    expect(await o.prune(t)).toBe(2);
-    expect(onDisk().map((r) => r.event_id)).toEqual(['old-pending', 'new-delivered']);
   });
 
   it('rejects with OutboxUnavailableError and writes nothing of the batch when the disk is full', async () => {
@@ -308,13 +215,6 @@ describe('SqliteOutbox', () => {
     expect(onDisk().map((r) => r.event_id)).toEqual(['a', 'b']);
   });
 
-  it('rejects with OutboxUnavailableError once closed', async () => {
-    const o = outbox();
-    await o.close();
-    await expect(o.append([event('a')])).rejects.toBeInstanceOf(OutboxUnavailableError);
-    await expect(o.stats()).rejects.toBeInstanceOf(OutboxUnavailableError);
-  });
-
   it('keeps claim and stats on indices (100k rows)', async () => {
     const o = outbox();
     const t = Date.now();
@@ -329,5 +229,42 @@ describe('SqliteOutbox', () => {
     expect(plan('SELECT count(*) FROM events WHERE received_at >= 1')).toMatch(/USING COVERING INDEX events_received/);
     expect((await o.claim(t, 8, 1000)).map((r) => r.event_id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7']);
     expect((await o.stats()).pending).toBe(100_000);
+  });
+});
+
+describe('issue 17: stats from counters', () => {
+  it('keeps exact counts through appends, settles, prunes and a reopen, without counting rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'whopq-counts-'));
+    const path = join(dir, 'o.db');
+    try {
+      let box = new SqliteOutbox({ path, retainMs: 0 });
+      const now = Date.now();
+      const input = Array.from({ length: 30 }, (_, i) => ({ company_id: 'biz_c', event_name: 'lead', event_id: `c${i}`, received_at: now - (i < 5 ? 40 * 86_400_000 : 0), body: { company_id: 'biz_c', event_name: 'lead' as const, event_id: `c${i}` } }));
+      await box.append(input);
+      await box.append(input.slice(0, 3)); // duplicates change nothing
+      const key = (i: number) => ({ company_id: 'biz_c', event_name: 'lead', event_id: `c${i}` });
+      for (let i = 0; i < 5; i++) await box.settle(key(i), { kind: 'delivered', at: now, whop_id: null });
+      for (let i = 5; i < 8; i++) await box.settle(key(i), { kind: 'dead', at: now, error: 'x' });
+      await box.settle(key(8), { kind: 'retry', at: now, next_attempt_at: now, error: 'y' });
+      expect(await box.stats()).toMatchObject({ pending: 22, delivered: 5, dead: 3, dry_run: 0 });
+      await box.close();
+      box = new SqliteOutbox({ path, retainMs: 30 * 86_400_000 });
+      await box.prune(); // after the one the constructor started, which deleted the 5 old delivered events
+      const s = await box.stats();
+      expect(s).toMatchObject({ pending: 22, delivered: 0, dead: 3 });
+      expect(s.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(25);
+      // The counts come from the counters table: change it behind the outbox's back and stats follow.
+      const raw = new Database(path);
+      raw.prepare("UPDATE event_counts SET n = 1000 WHERE state = 'pending'").run();
+      raw.close();
+      expect((await box.stats()).pending).toBe(1000);
+      await box.close();
+      // A reopen recounts from the rows.
+      box = new SqliteOutbox({ path, retainMs: 0 });
+      expect((await box.stats()).pending).toBe(22);
+      await box.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

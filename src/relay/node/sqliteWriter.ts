@@ -93,6 +93,9 @@ const prune = db.prepare(
   "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run', 'skipped') AND received_at < ? LIMIT 5000)",
 );
 
+// Per-minute receipt counters older than the pruned events are of no use to anyone.
+const pruneMinutes = db.prepare('DELETE FROM event_minutes WHERE m < ?');
+
 function run(op) {
   if (op.k === 'append') {
     const fresh = op.rows.map((row) => (row.skipped ? insertSkipped : insert).run(row).changes === 1);
@@ -112,7 +115,10 @@ function run(op) {
     else dead.run({ ...params, error: o.error });
     return undefined;
   }
-  if (op.k === 'prune') return prune.run(op.before).changes;
+  if (op.k === 'prune') {
+    pruneMinutes.run(op.before);
+    return prune.run(op.before).changes;
+  }
   throw new Error('unknown outbox write ' + op.k);
 }
 const group = db.transaction((ops) => ops.map(run));

@@ -1,16 +1,19 @@
 // The whopq relay as a Next.js App Router route: /wq/e (ingest), /wq/p.js (the pixel), /wq/health,
 // /wq/ready, /wq/metrics. Each method hands the request to the same core as `whopq relay`.
+import { ipFromHeader } from 'whopq/relay';
 import { relay } from '../../../lib/whopq';
 
 /**
  * The visitor's IP. Next.js does not expose the socket, so it comes from a header that only the
  * platform's proxy can set: Vercel writes `x-real-ip` itself and drops a client's copy. Self-hosted
- * behind your own proxy, name its header in WHOPQ_IP_HEADER; with neither, no IP is sent.
+ * behind your own proxy, name its header in WHOPQ_IP_HEADER; with neither, no IP is sent. A list
+ * (`x-forwarded-for`) gives its rightmost entry, the one your proxy wrote; a port is removed, and a
+ * value that is not an IP gives none.
  */
 const ipHeader = process.env.WHOPQ_IP_HEADER || (process.env.VERCEL ? 'x-real-ip' : '');
 
 function handle(request: Request): Promise<Response> {
-  const remoteAddress = ipHeader ? (request.headers.get(ipHeader) ?? undefined) : undefined;
+  const remoteAddress = ipHeader ? ipFromHeader(request.headers.get(ipHeader)) : undefined;
   return relay.fetch(request, { remoteAddress });
 }
 
