@@ -13,6 +13,7 @@ import { startFakeWhop, type FakeWhop } from './fakeWhop';
 
 const COMPANY = 'biz_workers1';
 const ORIGIN = 'https://shop.example';
+const ADMIN_TOKEN = 'tok_workers_admin_5e1';
 const queueLog: string[] = [];
 
 /** Keeps Miniflare's log lines (queue batch results, retries) for the assertions, printing only errors. */
@@ -95,11 +96,32 @@ beforeAll(async () => {
           WHOP_API_BASE_URL: whop.url,
           WHOP_COMPANY_ID: COMPANY,
           WHOPQ_ORIGINS: ORIGIN,
+          WHOPQ_ADMIN_TOKEN: ADMIN_TOKEN,
           WHOPQ_MAX_ATTEMPTS: '3',
           WHOPQ_BACKOFF_BASE_MS: '200',
         },
         queueProducers: { WHOPQ_QUEUE: 'whopq-events', WHOPQ_DLQ: 'whopq-dead' },
         queueConsumers: { 'whopq-events': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30, deadLetterQueue: 'whopq-dead' } },
+        durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
+      },
+      {
+        // The defaults: no admin token, no origin list, no key (dry run).
+        name: 'relay-defaults',
+        modules: true,
+        script,
+        compatibilityDate: '2025-07-18',
+        bindings: { WHOP_COMPANY_ID: COMPANY },
+        queueProducers: { WHOPQ_QUEUE: 'whopq-events-defaults' },
+        durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
+      },
+      {
+        // A key without the company allowlist: refused rather than sending anyone's events.
+        name: 'relay-no-companies',
+        modules: true,
+        script,
+        compatibilityDate: '2025-07-18',
+        bindings: { WHOP_API_KEY: 'k_no_companies', WHOP_COMPANY_ID: '' },
+        queueProducers: { WHOPQ_QUEUE: 'whopq-events-no-companies' },
         durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
       },
       {
@@ -260,5 +282,21 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/javascript/);
     expect(await response.text()).toContain('whopq');
+  });
+
+  it('/wq/metrics needs the admin token (404 when none is set); origins default as documented: any', async () => {
+    const metrics = (headers: Record<string, string> = {}) => mf.dispatchFetch(`${ORIGIN}/wq/metrics`, { headers }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    expect((await metrics()).status).toBe(401);
+    expect((await metrics({ authorization: 'Bearer wrong' })).status).toBe(401);
+    const ok = await metrics({ authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain('whopq_');
+    const defaults = await mf.getWorker('relay-defaults');
+    expect((await defaults.fetch(`${ORIGIN}/wq/metrics`)).status).toBe(404);
+    const foreign = await defaults.fetch(`${ORIGIN}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://elsewhere.example' }, body: JSON.stringify(event('cf-default-origin')) });
+    expect(foreign.status).toBe(200);
+    const open = await mf.getWorker('relay-no-companies');
+    const refused = await open.fetch(`${ORIGIN}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(event('cf-no-companies')) });
+    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([503, 'misconfigured']);
   });
 });

@@ -114,6 +114,7 @@ export function createRelay(options: RelayOptions): Relay {
     ipHeader: options.ipHeader,
     limiter,
     maxInFlight: options.maxInFlight ?? 1024,
+    maxBodyBytes: options.maxBodyBytes ?? 65_536,
     metrics,
     logger,
     ingest: createIngest({

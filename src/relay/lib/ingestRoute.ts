@@ -14,6 +14,8 @@ export interface IngestRouteConfig {
   ipHeader?: string;
   limiter: ReturnType<typeof createRateLimiter> | null;
   maxInFlight: number;
+  /** The body limit `ingest` applies: the body is read within it before an in-flight slot is taken. */
+  maxBodyBytes: number;
   ingest: ReturnType<typeof createIngest>;
   metrics: Metrics;
   logger: Logger;
@@ -68,13 +70,18 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
         return _withCors(plainError(429, whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'), {}, { 'retry-after': String(decision.retryAfter) }), corsOrigin(origin, url));
       }
     }
+    // Read the body before taking an in-flight slot: a slow upload costs its own socket (which the
+    // adapter's deadlines bound), never the capacity other visitors' events need.
+    const body = request.text(config.maxBodyBytes);
+    await body.catch(() => {});
+    const read: PlainRequest = { method, url: request.url, header: (name) => request.header(name), text: () => body };
     if (inFlight >= config.maxInFlight) {
       metrics.inc('rejected_total', { reason: 'overloaded' });
       return _withCors(plainError(503, whopError('The relay is busy; retry later.', 'overloaded', null, 'service_unavailable'), {}, { 'retry-after': '2' }), corsOrigin(origin, url));
     }
     inFlight++;
     try {
-      return _withCors(await config.ingest(request, ip, url.protocol === 'https:'), corsOrigin(origin, url));
+      return _withCors(await config.ingest(read, ip, url.protocol === 'https:'), corsOrigin(origin, url));
     } finally {
       inFlight--;
     }

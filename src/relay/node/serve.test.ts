@@ -103,3 +103,96 @@ describe('serve()', () => {
     expect(outbox.all().length).toBe(before + 1);
   });
 });
+
+describe('serve() under slow and idle clients (issue 17)', () => {
+  const start = async (options: Parameters<typeof serve>[1], relayOptions: Partial<Parameters<typeof createRelay>[0]> = {}) => {
+    const s = serve(createRelay({ outbox: new MemoryOutbox(), rateLimit: false, ...relayOptions }), { port: 0, host: '127.0.0.1', ...options });
+    await new Promise((ok) => s.once('listening', ok));
+    return { s, port: (s.address() as AddressInfo).port, stop: () => new Promise<void>((done) => { s.closeAllConnections(); s.close(() => done()); }) };
+  };
+  /** Opens a raw connection from `from`; resolves with how long until the server closed it (ms), or null past `waitMs`. */
+  const lifetime = (port: number, from: string, write: (socket: ReturnType<typeof connect>) => void, waitMs: number) =>
+    new Promise<number | null>((resolve) => {
+      const t = Date.now();
+      const socket = connect({ port, host: '127.0.0.1', localAddress: from }, () => write(socket));
+      socket.on('error', () => {});
+      socket.on('data', () => {});
+      const give = setTimeout(() => (socket.destroy(), resolve(null)), waitMs);
+      socket.on('close', () => (clearTimeout(give), resolve(Date.now() - t)));
+    });
+
+  it('closes a connection that sends nothing, or headers too slowly, after the headers deadline', async () => {
+    const { port, stop } = await start({ headersTimeoutMs: 600 });
+    try {
+      const [idle, partial] = await Promise.all([
+        lifetime(port, '127.0.0.1', () => {}, 8_000),
+        lifetime(port, '127.0.0.1', (s) => s.write('POST /wq/e HTTP/1.1\r\nHost: x\r\n'), 8_000),
+      ]);
+      expect(idle).not.toBeNull();
+      expect(partial).not.toBeNull();
+      expect(idle!).toBeLessThan(4_000);
+      expect(partial!).toBeLessThan(4_000);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('closes a body that trickles in past the body deadline', async () => {
+    const { port, stop } = await start({ bodyTimeoutMs: 700, requestTimeoutMs: 60_000 });
+    try {
+      const slow = await lifetime(port, '127.0.0.1', (s) => {
+        s.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2000\r\n\r\n');
+        const drip = setInterval(() => s.writable && s.write('{'), 100);
+        s.on('close', () => clearInterval(drip));
+      }, 8_000);
+      expect(slow).not.toBeNull();
+      expect(slow!).toBeLessThan(4_000);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('caps connections per address, so one client cannot hold them all, while another address is served', async () => {
+    const { port, stop } = await start({ maxConnectionsPerIp: 5, headersTimeoutMs: 20_000 });
+    const sockets: Array<ReturnType<typeof connect>> = [];
+    try {
+      let closed = 0;
+      await Promise.all(Array.from({ length: 12 }, () => new Promise<void>((ok) => {
+        const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => ok());
+        s.on('error', () => {});
+        s.on('close', () => closed++);
+        sockets.push(s);
+      })));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(closed).toBe(7);
+      const res = await new Promise<number>((resolve) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/wq/health', localAddress: '127.0.0.3' }, (r) => (r.resume(), resolve(r.statusCode ?? 0)));
+        req.on('error', () => resolve(0));
+        req.end();
+      });
+      expect(res).toBe(200);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await stop();
+    }
+  });
+
+  it('slow uploads do not hold ingest capacity: with every in-flight slot taken by one, others are still stored', async () => {
+    const { port, stop } = await start({ bodyTimeoutMs: 30_000, requestTimeoutMs: 60_000 }, { maxInFlight: 2 });
+    const slow: Array<ReturnType<typeof connect>> = [];
+    try {
+      // Chunked bodies are streamed to the relay (not buffered first): the case that held a slot.
+      for (let i = 0; i < 4; i++) {
+        const s = connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${10 + i}` }, () => s.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n'));
+        s.on('error', () => {});
+        slow.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const res = await fetch(`http://127.0.0.1:${port}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(event('fast-1')) });
+      expect(res.status).toBe(200);
+    } finally {
+      for (const s of slow) s.destroy();
+      await stop();
+    }
+  });
+});

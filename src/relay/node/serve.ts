@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { isTrusted, parseCidrs } from '../lib/clientIp';
 import { lazyState } from '../lib/lazyInstance';
 import { plainError, type PlainResponse } from '../lib/plainExchange';
@@ -27,6 +29,20 @@ export interface ServeOptions {
   trustedProxies?: readonly string[];
   /** Closes requests that have not finished sending within this many ms (slow clients). Default 15_000. */
   requestTimeoutMs?: number;
+  /**
+   * A connection must complete a request's headers within this many ms of opening (or of its last
+   * answer, on keep-alive), and a request's body within this many ms of its headers; else it is
+   * closed. node:http alone never closes a connection that sends nothing. Default 10_000.
+   */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  /**
+   * Open connections at most; past it new ones are closed at once, so idle sockets cannot use up the
+   * process's file descriptors. Default: the open-file limit less 128 (Linux), else 4096.
+   */
+  maxConnections?: number;
+  /** Open connections from one address at most (trusted proxies excepted). Default 64. */
+  maxConnectionsPerIp?: number;
   /**
    * Bodies declaring a Content-Length up to this many bytes are read into one buffer before the
    * handler runs (much cheaper than a web stream); larger or chunked bodies are streamed, so the
@@ -119,6 +135,16 @@ function _normalUrl(url: string): string | null {
   }
 }
 
+/** The soft limit on open files (Linux /proc), or null where it cannot be read. */
+function _fileLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Methods the Fetch `Request` constructor refuses (https://fetch.spec.whatwg.org/#forbidden-method); node:http hands over all but CONNECT. */
 const _FETCH_REFUSES = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
@@ -171,14 +197,54 @@ function _close(headers: Headers): Headers {
 export function serve(handler: FetchHandler, options: ServeOptions = {}): Server {
   const trusted = parseCidrs(options.trustedProxies ?? []);
   const bufferUpTo = options.bufferBodiesUpTo ?? 65_536;
-  const server = createServer((req, res) => {
+  // node:http checks its timeouts every 30 s by default: a 15 s limit then lasted up to 45 s.
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     // Whatever goes wrong answering one request costs that request, never an unhandled rejection
     // (which would end the process).
     handle(req, res).catch(() => res.destroy());
   });
+  const headersMs = options.headersTimeoutMs ?? 10_000;
+  const bodyMs = options.bodyTimeoutMs ?? 10_000;
+  const perIp = options.maxConnectionsPerIp ?? 64;
+  const fileLimit = _fileLimit();
+  const perAddress = new Map<string, number>();
+  const deadlines = new WeakMap<Socket, ReturnType<typeof setTimeout>>();
+  /** Closes `socket` unless `clear` is called within `ms`. */
+  const arm = (socket: Socket, ms: number) => {
+    clearTimeout(deadlines.get(socket));
+    const timer = setTimeout(() => socket.destroy(), ms);
+    timer.unref();
+    deadlines.set(socket, timer);
+  };
+  const clear = (socket: Socket) => clearTimeout(deadlines.get(socket));
+  server.maxConnections = options.maxConnections ?? (fileLimit ? Math.max(64, fileLimit - 128) : 4096);
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    if (!isTrusted(address, trusted)) {
+      const open = (perAddress.get(address) ?? 0) + 1;
+      if (open > perIp) return void socket.destroy();
+      perAddress.set(address, open);
+      socket.once('close', () => {
+        const left = (perAddress.get(address) ?? 1) - 1;
+        if (left > 0) perAddress.set(address, left);
+        else perAddress.delete(address);
+      });
+    }
+    arm(socket, headersMs);
+    socket.once('close', () => clear(socket));
+  });
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.on('error', () => {}); // A reset socket while answering is the client's business.
     req.on('error', () => {});
+    const socket = req.socket;
+    // Headers are in; the body has its own deadline, and the next request on this connection its own.
+    if (req.complete) clear(socket);
+    else {
+      arm(socket, bodyMs);
+      req.once('end', () => clear(socket));
+    }
+    res.once('finish', () => !socket.destroyed && arm(socket, headersMs));
     const length = Number(req.headers['content-length']);
     let body: Buffer | null = null;
     if (req.method !== 'GET' && req.method !== 'HEAD' && length > 0 && length <= bufferUpTo && !req.headers['transfer-encoding']) {
@@ -225,6 +291,7 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
     await _send(res, response).catch(() => res.destroy());
   };
   server.requestTimeout = options.requestTimeoutMs ?? 15_000;
+  server.headersTimeout = Math.min(headersMs, server.requestTimeout);
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();

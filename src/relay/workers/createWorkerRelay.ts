@@ -37,7 +37,10 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
     bundle: typeof __WHOPQ_PIXEL__ === 'string' ? __WHOPQ_PIXEL__ : undefined,
     dryRun,
     hasApiKey: !dryRun,
-    logger: createLogger({ quiet: true, secrets: env.WHOP_API_KEY ? [env.WHOP_API_KEY] : [] }),
+    logger: createLogger({ quiet: true, secrets: [env.WHOP_API_KEY, env.WHOPQ_ADMIN_TOKEN].filter((s): s is string => !!s) }),
+    // Always reachable from the internet: /metrics only with the admin token, as in production on Node.
+    adminToken: env.WHOPQ_ADMIN_TOKEN || undefined,
+    production: true,
     // The consumer records 401/403/404 in each company's ledger; /ready reads them from there.
     forwarder: { status: () => ({ paused }) },
   });

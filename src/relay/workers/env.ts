@@ -16,8 +16,13 @@ export interface WorkerEnv {
   WHOP_API_BASE_URL?: string;
   /** Allowed company ids, comma-separated. */
   WHOP_COMPANY_ID: string;
-  /** Allowed page origins, comma-separated. Default: same origin only. */
+  /** Allowed page origins, comma-separated. Default: any origin (the relay's default, `RelayOptions.origins`). */
   WHOPQ_ORIGINS?: string;
+  /**
+   * Token for `/wq/metrics` (`Authorization: Bearer` or `?token=`), a secret: `wrangler secret put
+   * WHOPQ_ADMIN_TOKEN`. Unset: /wq/metrics answers 404 (a Worker is always on the public internet).
+   */
+  WHOPQ_ADMIN_TOKEN?: string;
   /** Where the relay is mounted. Default `/wq`. */
   WHOPQ_BASE_PATH?: string;
   /** Sends per event before it is dead-lettered. Default: no limit; events older than 7 days are. */
