@@ -553,3 +553,31 @@ describe('secrets and logs', () => {
     }
   });
 });
+
+describe('caller-chosen event_ids (issue 17 row 11)', () => {
+  const TOKEN = 'srv_token_7f3a';
+  const order = (anon: string, value: number) => event({ event_id: 'order-1001', event_name: 'lead', value, currency: 'usd', user: { anonymous_id: anon } });
+
+  it('a stranger who posts an order id first cannot have the real one (from the server, with the token) dropped', async () => {
+    const { outbox, relay } = setup({ serverToken: TOKEN });
+    const attack = await relay.fetch(post(order('anon-attacker', 0)), { remoteAddress: '198.51.100.66' });
+    expect(await attack.json()).toMatchObject({ accepted: 1 });
+    const real = await relay.fetch(post(order('anon-buyer', 99), { headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }), { remoteAddress: '10.0.0.5' });
+    expect(await real.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    const ids = outbox.all().map((r) => [r.event_id, r.body.value]);
+    expect(ids).toContainEqual(['order-1001', 99]);
+    expect(ids).toContainEqual([expect.stringMatching(/^order-1001\.v[0-9a-f]{8}$/), 0]);
+  });
+
+  it('a visitor’s own resends still dedup, pixel ids stay as they are, and a wrong token counts as none', async () => {
+    const { outbox, relay } = setup({ serverToken: TOKEN });
+    const pixelId = 'a3f1c2d4e5b60718293a4b5c6d7e8f90';
+    const batch = { events: [order('anon-buyer', 5), event({ event_id: pixelId })] };
+    expect(await (await relay.fetch(post(batch), { remoteAddress: PEER })).json()).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(await (await relay.fetch(post(batch), { remoteAddress: PEER })).json()).toMatchObject({ accepted: 0, duplicates: 2 });
+    const wrong = await relay.fetch(post(order('anon-other', 7), { headers: { authorization: 'Bearer nope' } }), { remoteAddress: PEER });
+    expect(await wrong.json()).toMatchObject({ accepted: 1 });
+    expect(outbox.all().map((r) => r.event_id)).toEqual([expect.stringMatching(/^order-1001\.v/), pixelId, expect.stringMatching(/^order-1001\.v/)]);
+    expect(new Set(outbox.all().map((r) => r.event_id)).size).toBe(3);
+  });
+});

@@ -65,6 +65,13 @@ export interface RelayOptions {
   logger?: Logger;
   /** Metrics registry (share it with the forwarder). Default a new one. */
   metrics?: Metrics;
+  /**
+   * Token of the authenticated server endpoint: a `POST <basePath>/e` with `Authorization: Bearer
+   * <serverToken>` keeps its event_ids as sent; any other request's guessable ids (not the pixel's
+   * random ones) are scoped to their visitor, so nobody can claim an order id before your server
+   * sends it (`scopeEventIds`). Default none: every id is kept as sent, first write wins.
+   */
+  serverToken?: string;
   /** Token for /metrics (and what the caller gives the inspector): `Authorization: Bearer` or `?token=`. Default none. */
   adminToken?: string;
   /** Production: /metrics is served only with an adminToken. Default false. */
@@ -115,6 +122,7 @@ export function createRelay(options: RelayOptions): Relay {
     limiter,
     maxInFlight: options.maxInFlight ?? 1024,
     maxBodyBytes: options.maxBodyBytes ?? 65_536,
+    serverToken: options.serverToken || undefined,
     metrics,
     logger,
     ingest: createIngest({

@@ -4,6 +4,7 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import type { createRateLimiter } from './rateLimiter';
+import { scopeEventIds } from './scopeEventIds';
 import { whopError } from './whopError';
 
 export interface IngestRouteConfig {
@@ -16,6 +17,8 @@ export interface IngestRouteConfig {
   maxInFlight: number;
   /** The body limit `ingest` applies: the body is read within it before an in-flight slot is taken. */
   maxBodyBytes: number;
+  /** When set, only a request with `Authorization: Bearer <serverToken>` keeps guessable event_ids as sent (`scopeEventIds`). */
+  serverToken?: string;
   ingest: ReturnType<typeof createIngest>;
   metrics: Metrics;
   logger: Logger;
@@ -72,8 +75,12 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
     }
     // Read the body before taking an in-flight slot: a slow upload costs its own socket (which the
     // adapter's deadlines bound), never the capacity other visitors' events need.
-    const body = request.text(config.maxBodyBytes);
+    let body = request.text(config.maxBodyBytes);
     await body.catch(() => {});
+    if (config.serverToken && !_bearer(request.header('authorization'), config.serverToken)) {
+      body = body.then((text) => scopeEventIds(text, ip));
+      await body.catch(() => {});
+    }
     const read: PlainRequest = { method, url: request.url, header: (name) => request.header(name), text: () => body };
     if (inFlight >= config.maxInFlight) {
       metrics.inc('rejected_total', { reason: 'overloaded' });
@@ -86,6 +93,14 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
       inFlight--;
     }
   };
+}
+
+/** Whether an Authorization header carries `token` as a bearer token (constant time in the token). */
+function _bearer(header: string | null, token: string): boolean {
+  const given = header && /^bearer /i.test(header) ? header.slice(7).trim() : '';
+  let diff = given.length ^ token.length;
+  for (let i = 0; i < token.length; i++) diff |= (given.charCodeAt(i) || 0) ^ token.charCodeAt(i);
+  return diff === 0;
 }
 
 function _sameHost(origin: string, url: URL): boolean {

@@ -72,7 +72,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
+  const secrets = [config.apiKey, config.adminToken, config.serverToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
   let outbox: SqliteOutbox | PostgresOutbox;
@@ -131,6 +131,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     logger,
     metrics,
     adminToken: config.adminToken,
+    serverToken: config.serverToken,
     production: config.production,
     inspector,
   });
@@ -268,6 +269,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_BASE_PATH            the mount path (/wq)
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
+  WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
   WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at once (8)
