@@ -143,6 +143,26 @@ export function describeOutboxContract(store: ContractStore): void {
       expect((await o.claim(t + 500, 10, 1000)).map((r) => [r.event_id, r.attempts])).toEqual([['mid', 2]]);
     });
 
+    it("shares claims between companies: one seller's backlog does not hold back another's events", async () => {
+      const o = await pull();
+      const t = Date.now();
+      // biz_busy has 50 events due since long before biz_quiet's 4.
+      await o.append(Array.from({ length: 50 }, (_, i) => event(`busy${i}`, t - 100_000 + i, 'biz_busy')));
+      await o.append(Array.from({ length: 4 }, (_, i) => event(`quiet${i}`, t - 10 + i, 'biz_quiet')));
+      const first = await o.claim(t, 8, 60_000);
+      expect(first.map((r) => r.event_id).sort()).toEqual(['busy0', 'busy1', 'busy2', 'busy3', 'quiet0', 'quiet1', 'quiet2', 'quiet3']);
+      // Alternating, each company's events oldest first.
+      expect(first.every((r, i) => i === 0 || r.company_id !== first[i - 1]!.company_id)).toBe(true);
+      expect(first.filter((r) => r.company_id === 'biz_busy').map((r) => r.event_id)).toEqual(['busy0', 'busy1', 'busy2', 'busy3']);
+      // Once the quiet company has nothing due, the whole claim goes to the busy one.
+      expect((await o.claim(t, 8, 60_000)).map((r) => r.event_id)).toEqual(['busy4', 'busy5', 'busy6', 'busy7', 'busy8', 'busy9', 'busy10', 'busy11']);
+      // More companies than the claim's limit: each gets turns.
+      await o.append(['biz_c', 'biz_d', 'biz_e'].map((company) => event(`x`, t, company)));
+      const turns = new Set<string>();
+      for (let i = 0; i < 4; i++) for (const r of await o.claim(t, 1, 60_000)) turns.add(r.company_id);
+      expect(turns.size).toBeGreaterThanOrEqual(3);
+    });
+
     it('lets a lapsed lease be claimed again', async () => {
       const o = await pull();
       const t = Date.now();

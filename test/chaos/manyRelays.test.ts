@@ -38,6 +38,8 @@ const env = (schema: string) => ({
   WHOPQ_DATABASE_SCHEMA: schema,
   WHOPQ_FORWARD_TIMEOUT_SECONDS: String(TIMEOUT_S),
   WHOPQ_RATE_LIMIT: 'off',
+  // A fixed 8 in flight per relay (not the adaptive limit): the bound on resends counts on it.
+  WHOPQ_FORWARD_MAX_CONCURRENCY: '8',
 });
 
 /** Posts one batch to the relays in turn (a load balancer skipping a dead one) until one gives a final answer. */

@@ -33,7 +33,8 @@ const KILLS = FULL ? 5 : 2;
 const NAME = `Relay killed with SIGKILL under load (${KILLS}×) and restarted`;
 
 it(NAME, { timeout: SCENARIO_TIMEOUT + KILLS * 20_000 }, async () => {
-  const env = { WHOP_API_KEY: KEY, WHOP_COMPANY_ID: COMPANY, WHOP_API_BASE_URL: whop.url, WHOPQ_DATA_DIR: data };
+  // A fixed 8 in flight (not the adaptive limit): the bound on resends below counts on it.
+  const env = { WHOP_API_KEY: KEY, WHOP_COMPANY_ID: COMPANY, WHOP_API_BASE_URL: whop.url, WHOPQ_DATA_DIR: data, WHOPQ_FORWARD_MAX_CONCURRENCY: '8' };
   let relay: RelayChild = await relayBuild.start(env);
   const url = `${relay.base}/e`;
   const port = relay.port;

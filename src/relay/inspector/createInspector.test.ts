@@ -64,8 +64,11 @@ describe('createInspector', () => {
     const tags = html.match(/<(script|style)\b[^>]*>/g) ?? [];
     expect(tags).toHaveLength(2);
     for (const tag of tags) expect(tag).toContain(`nonce="${nonce}"`);
-    // No external assets: nothing fetched but data.json.
-    expect(html).not.toMatch(/<(link|img|iframe)\b|\bsrc=|@import|url\(/);
+    // No external assets: nothing fetched but data.json (the icon is inline, so no /favicon.ico 404 either).
+    const icon = /<link rel="icon" href="data:image\/svg\+xml,[^"]+">/;
+    expect(html).toMatch(icon);
+    expect(csp).toContain("img-src 'self' data:");
+    expect(html.replace(icon, '')).not.toMatch(/<(link|img|iframe)\b|\bsrc=|@import|url\(/);
     // A second response gets another nonce.
     const again = await inspect(new Request(BASE + '/'));
     expect(again.headers.get('content-security-policy')).not.toContain(nonce);

@@ -1,6 +1,7 @@
 import type { BackoffOptions } from './backoff';
 import { forwardOne, type ForwardReport, type Upstream } from './forwardOne';
 import { silentLogger, type Logger } from './logger';
+import { createConcurrencyLimiter } from './concurrencyLimiter';
 import type { Metrics } from './metrics';
 import type { SharedHoldState, SharedHolds } from './sharedHolds';
 import type { EventKey, Outcome, OutboxRecord, PullOutbox } from './outbox';
@@ -19,8 +20,13 @@ export interface ForwarderOptions {
   baseURL?: string;
   /** The API events go to: `conversions` (default) or `events` (mapping: `toConversion` / `toEvent`). */
   upstream?: Upstream;
-  /** Sends in flight at once. Default 8. */
+  /** Sends in flight at once (where the adaptive limit starts). Default 8. */
   concurrency?: number;
+  /**
+   * Most sends in flight: the limit grows from `concurrency` while Whop answers 2xx quickly and
+   * backs off on 429/5xx/timeouts/slow answers (concurrencyLimiter). Default `concurrency` (fixed).
+   */
+  maxConcurrency?: number;
   /** Per-request timeout (ms). Default 10_000. */
   timeoutMs?: number;
   /** Dead-letter events not delivered within this long of receipt (ms). Default 7 days. */
@@ -57,7 +63,7 @@ export interface Forwarder {
   /** Stops claiming and resolves once every send in flight has been settled. */
   stop(): Promise<void>;
   /** Companies whose forwarding is paused (Whop refused the key), for readiness. */
-  status(): { paused: Array<{ company_id: string; reason: string }> };
+  status(): { paused: Array<{ company_id: string; reason: string }>; concurrency?: number };
 }
 
 interface _Pause {
@@ -86,7 +92,7 @@ const _key = (k: EventKey) => JSON.stringify([k.company_id, k.event_name, k.even
  */
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { outbox } = options;
-  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const limiter = createConcurrencyLimiter({ initial: Math.max(1, options.concurrency ?? 8), max: options.maxConcurrency });
   const timeoutMs = options.timeoutMs ?? 10_000;
   const pauseProbeMs = options.pauseProbeMs ?? 30_000;
   const idlePollMs = options.idlePollMs ?? 5_000;
@@ -132,8 +138,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       do {
         pumpAgain = false;
         await syncHolds();
-        while (running && inFlight.size < concurrency && Date.now() >= holdUntil) {
-          const batch = await outbox.claim(Date.now(), concurrency - inFlight.size, leaseMs);
+        while (running && inFlight.size < limiter.limit() && Date.now() >= holdUntil) {
+          const batch = await outbox.claim(Date.now(), limiter.limit() - inFlight.size, leaseMs);
           if (!running) {
             // Stopped while claiming: hand the leases back at once instead of letting them lapse.
             await Promise.all(batch.map((r) => outbox.settle(r, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' })));
@@ -190,7 +196,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   /** Arms the single wake-up timer for the next due event (or the idle poll), never a busy loop. */
   async function sleep(): Promise<void> {
-    if (!running || inFlight.size >= concurrency) return; // a finishing send wakes us
+    if (!running || inFlight.size >= limiter.limit()) return; // a finishing send wakes us
     const now = Date.now();
     let at = now + idlePollMs;
     if (outbox.nextDueAt) {
@@ -268,7 +274,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   async function settle(record: OutboxRecord, report: ForwardReport): Promise<void> {
     const { company_id, event_id } = record;
-    if (report.latencyMs > 0) metrics?.observe('upstream_latency_seconds', report.latencyMs / 1000);
+    if (report.latencyMs > 0) {
+      metrics?.observe('upstream_latency_seconds', report.latencyMs / 1000);
+      limiter.observe({ status: report.status, latencyMs: report.latencyMs });
+    }
     let { outcome } = report;
     if (outcome.kind === 'pause' && outcome.status !== 401 && suspects.has(company_id + ' ' + event_id)) {
       // Refused again after another event of the company went through: it is this event Whop refuses.
@@ -345,7 +354,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
     status() {
-      return { paused: [...paused].map(([company_id, p]) => ({ company_id, reason: p._reason })) };
+      return { paused: [...paused].map(([company_id, p]) => ({ company_id, reason: p._reason })), concurrency: limiter.limit() };
     },
   };
 }

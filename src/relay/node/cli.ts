@@ -93,7 +93,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, upstream: _upstream(config), concurrency: config.forwardConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, upstream: _upstream(config), concurrency: config.forwardConcurrency, maxConcurrency: config.forwardMaxConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -174,7 +174,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
   print(dryRun
     ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
-    : config.apiKey ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
+    : config.apiKey ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
@@ -277,7 +277,8 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
   WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
-  WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at once (8)
+  WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at the start (8); grows while Whop answers fast
+  WHOPQ_FORWARD_MAX_CONCURRENCY  the most sends in flight (128); set equal to the above for a fixed number
   WHOPQ_PAUSE_PROBE_SECONDS  after Whop refuses the key, seconds until one event probes again (30)
   WHOPQ_FORWARD_TIMEOUT_SECONDS  how long one send to Whop may take; a claimed event is leased 2x this + 5 s (10)
   WHOP_API_BASE_URL          Whop's API (https://api.whop.com/api/v1)

@@ -39,6 +39,8 @@ export interface RelayConfig {
   forwardConcurrency: number;
   /** WHOPQ_PAUSE_PROBE_SECONDS: after Whop refuses the key (401/403/404), how long before one event probes again. Default 30. */
   pauseProbeSeconds: number;
+  /** WHOPQ_FORWARD_MAX_CONCURRENCY: the adaptive limit's bound (it starts at forwardConcurrency), 1–1024. Default 128; equal to forwardConcurrency for a fixed limit. */
+  forwardMaxConcurrency: number;
   /** WHOPQ_FORWARD_TIMEOUT_SECONDS: how long one send to Whop may take; a claimed event's lease is twice this plus 5 s. Default 10. */
   forwardTimeoutSeconds: number;
   /** WHOPQ_DATABASE_URL (or DATABASE_URL): a Postgres outbox shared by every relay on it, instead of SQLite in dataDir. */
@@ -88,6 +90,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
     forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
     pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),
+    forwardMaxConcurrency: _number(env.WHOPQ_FORWARD_MAX_CONCURRENCY, Math.max(128, _number(env.WHOPQ_FORWARD_CONCURRENCY, 8))),
     forwardTimeoutSeconds: _number(env.WHOPQ_FORWARD_TIMEOUT_SECONDS, 10),
     databaseUrl: env.WHOPQ_DATABASE_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
     databaseSchema: env.WHOPQ_DATABASE_SCHEMA?.trim() || 'whopq',
@@ -125,6 +128,9 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
   if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
+  const mc = config.forwardMaxConcurrency;
+  if (!Number.isInteger(mc) || mc < 1 || mc > 1024) errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY must be a whole number from 1 to 1024 (it is ${String(mc)}).`);
+  else if (Number.isInteger(c) && mc < c) errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY (${mc}) is below WHOPQ_FORWARD_CONCURRENCY (${c}), where forwarding starts.`);
   const ft = config.forwardTimeoutSeconds;
   if (!Number.isFinite(ft) || ft < 1 || ft > 120) errors.push(`WHOPQ_FORWARD_TIMEOUT_SECONDS must be a number of seconds from 1 to 120 (it is ${String(ft)}).`);
   const pool = config.databasePool;

@@ -88,6 +88,8 @@ CREATE TABLE IF NOT EXISTS events (
 const _INDEXES = `-- claim and nextDueAt: due pending events in due order (the rowid, seq, breaks ties). Not a partial
 -- index: without ANALYZE statistics the planner would prefer events_state and sort the whole backlog.
 CREATE INDEX IF NOT EXISTS events_due ON events (state, next_attempt_at);
+-- fair claims: the companies with pending events, and each company's due events in due order.
+CREATE INDEX IF NOT EXISTS events_company_due ON events (state, company_id, next_attempt_at);
 -- stats: counts per state and the oldest pending receipt come from this index alone.
 CREATE INDEX IF NOT EXISTS events_state ON events (state, received_at);
 -- stats.per_minute: a range scan over the last hour.

@@ -71,11 +71,48 @@ const insertSkipped = db.prepare(
   "INSERT OR IGNORE INTO events (company_id, event_name, event_id, body, received_at, state, next_attempt_at, last_error, dropped) " +
     "VALUES (@company_id, @event_name, @event_id, @body, @received_at, 'skipped', NULL, @skipped, @dropped)",
 );
-const claim = db.prepare(
+// Fair claims: the companies with a pending event (a seek per company on events_company_due), then
+// each due company's share of the claim, in due order.
+const nextPendingCompany = db.prepare("SELECT company_id FROM events WHERE state = 'pending' AND company_id > ? ORDER BY company_id LIMIT 1");
+const companyDue = db.prepare("SELECT 1 FROM events WHERE state = 'pending' AND company_id = ? AND next_attempt_at <= ? LIMIT 1");
+const claimCompany = db.prepare(
   "UPDATE events SET next_attempt_at = @lease, lease_until = @lease, attempts = attempts + 1 " +
-    "WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at, seq LIMIT @limit) " +
+    "WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' AND company_id = @company AND next_attempt_at <= @now ORDER BY next_attempt_at, seq LIMIT @limit) " +
     'RETURNING seq, ' + COLUMNS,
 );
+let turn = 0;
+
+/**
+ * Round-robin between companies: the limit is split evenly between the companies with due events
+ * (the first ones in a rotating order take the remainder, so each gets turns when there are more
+ * companies than the limit), and the result alternates between them, so one seller's backlog does
+ * not delay another's events.
+ */
+function claimFair(op) {
+  const due = [];
+  for (let after = ''; due.length < 10000; ) {
+    const next = nextPendingCompany.get(after);
+    if (!next) break;
+    after = next.company_id;
+    if (companyDue.get(after, op.now)) due.push(after);
+  }
+  if (due.length === 0) return [];
+  const start = turn++ % due.length;
+  const order = due.slice(start).concat(due.slice(0, start)).slice(0, op.limit);
+  const base = Math.floor(op.limit / order.length);
+  const extra = op.limit % order.length;
+  const lists = order.map((company, i) =>
+    // RETURNING does not promise an order; each company's events oldest first.
+    claimCompany.all({ company, now: op.now, lease: op.now + op.leaseMs, limit: base + (i < extra ? 1 : 0) }).sort((a, b) => a.seq - b.seq),
+  );
+  const out = [];
+  for (let i = 0; out.length < op.limit; i++) {
+    let any = false;
+    for (const list of lists) if (i < list.length) (out.push(list[i]), (any = true));
+    if (!any) break;
+  }
+  return out;
+}
 const delivered = db.prepare(
   "UPDATE events SET state = 'delivered', delivered_at = @at, whop_id = @whop_id, next_attempt_at = NULL, lease_until = NULL, last_error = NULL " +
     'WHERE company_id = @company_id AND event_name = @event_name AND event_id = @event_id',
@@ -103,9 +140,7 @@ function run(op) {
     return fresh;
   }
   if (op.k === 'claim') {
-    const rows = claim.all({ lease: op.now + op.leaseMs, now: op.now, limit: op.limit });
-    // RETURNING does not promise an order; hand them out oldest first.
-    return rows.sort((a, b) => a.seq - b.seq);
+    return claimFair(op);
   }
   if (op.k === 'settle') {
     const o = op.outcome;

@@ -82,6 +82,7 @@ describe('PostgresOutbox', () => {
     const plan = async (q: string) => (await sql<{ 'QUERY PLAN': string }>(`EXPLAIN ${q}`)).map((r) => r['QUERY PLAN']).join('\n');
     expect(await plan(`SELECT seq FROM ${o.tables.events} WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8`)).toMatch(/Index (Only )?Scan using events_due/);
     expect(await plan(`SELECT min(next_attempt_at) FROM ${o.tables.events} WHERE state = 'pending'`)).toMatch(/events_due/);
+    expect(await plan(`SELECT seq FROM ${o.tables.events} WHERE state = 'pending' AND company_id = 'biz_a' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8`)).toMatch(/Index (Only )?Scan using events_company_due/);
     expect(await plan(`SELECT min(received_at) FROM ${o.tables.events} WHERE state = 'pending'`)).toMatch(/events_pending_received/);
     expect(await plan(`SELECT count(*) FROM ${o.tables.events} WHERE received_at >= ${t}`)).toMatch(/events_received/);
     expect(await plan(`SELECT count(*) FROM ${o.tables.events} WHERE received_at >= ${t}`)).not.toMatch(/Seq Scan/);

@@ -12,6 +12,7 @@ import {
 } from '../lib/outbox';
 import type { PgClient, PgPool } from './pgTypes';
 import { migratePostgres, quoteIdent } from './postgresSchema';
+import { fairShares, interleave } from '../lib/fairClaim';
 
 export interface PostgresOutboxOptions {
   /** `postgres://user:pass@host:5432/db` (WHOPQ_DATABASE_URL or DATABASE_URL). */
@@ -95,7 +96,10 @@ const _RETRYABLE = new Set(['40P01', '40001']);
  */
 export class PostgresOutbox implements PullOutbox {
   private _pool: PgPool;
-  private _t: { events: string; counts: string; holds: string };
+  private _t: { events: string; counts: string; holds: string; companies: string };
+  /** Companies this process knows are in the companies table. */
+  private _companies = new Set<string>();
+  private _turn = 0;
   private _dryRun: boolean;
   private _slot = Math.floor(Math.random() * _SLOTS);
   private _maxBytes: number | undefined;
@@ -116,7 +120,7 @@ export class PostgresOutbox implements PullOutbox {
   constructor(pool: PgPool, options: PostgresOutboxOptions) {
     this._pool = pool;
     const s = quoteIdent(options.schema ?? 'whopq');
-    this._t = { events: `${s}.events`, counts: `${s}.counts`, holds: `${s}.holds` };
+    this._t = { events: `${s}.events`, counts: `${s}.counts`, holds: `${s}.holds`, companies: `${s}.companies` };
     this._dryRun = options.dryRun ?? false;
     this._maxBytes = options.maxBytes;
     this._retainMs = options.retainMs ?? 30 * 24 * 3_600_000;
@@ -134,7 +138,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Qualified table names. */
-  get tables(): { events: string; counts: string; holds: string } {
+  get tables(): { events: string; counts: string; holds: string; companies: string } {
     return this._t;
   }
 
@@ -381,6 +385,12 @@ export class PostgresOutbox implements PullOutbox {
           unique.map((r) => r.dropped),
         ],
       );
+      const fresh = [...new Set(rows.map((r) => r.company_id))].filter((c) => !this._companies.has(c));
+      if (fresh.length) {
+        await c.query(`INSERT INTO ${this._t.companies} (company_id) SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING`, [fresh.sort()]);
+        // Known once this transaction commits; a rolled-back one costs one more upsert next time.
+        for (const company of fresh) this._companies.add(company);
+      }
       const inserted = new Set(rows.map(_key));
       for (const r of rows) {
         _add(delta, r.state, 1);
@@ -400,21 +410,40 @@ export class PostgresOutbox implements PullOutbox {
     });
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
-      if (op.k !== 'claim') continue;
-      const lease = op.now + op.leaseMs;
-      const { rows } = await c.query<_Row>(
-        `UPDATE ${this._t.events} e SET next_attempt_at = $3, lease_until = $3, attempts = e.attempts + 1
-         FROM (SELECT seq, next_attempt_at AS due FROM ${this._t.events} WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) d
-         WHERE e.seq = d.seq RETURNING d.due, ${_COLUMNS.split(', ').map((col) => 'e.' + col).join(', ')}`,
-        [op.now, op.limit, lease],
-      );
-      // RETURNING promises no order: hand them out in due order.
-      results[i] = (rows as Array<_Row & { due: string }>).sort((a, b) => Number(a.due) - Number(b.due) || Number(a.seq) - Number(b.seq));
+      if (op.k === 'claim') results[i] = await this._claimFair(c, op);
     }
 
     if (settles.length) await this._settleAll(c, settles.map((i) => ops[i] as Extract<_Op, { k: 'settle' }>), delta);
     await this._count(c, delta);
     return results;
+  }
+
+  /**
+   * Round-robin between companies (fairClaim): the companies with due events (one index probe
+   * each), then each one's share, oldest first, skipping rows another relay is claiming.
+   */
+  private async _claimFair(c: PgClient, op: Extract<_Op, { k: 'claim' }>): Promise<_Row[]> {
+    const { rows: due } = await c.query<{ company_id: string }>(
+      `SELECT company_id FROM ${this._t.companies} c WHERE EXISTS
+         (SELECT 1 FROM ${this._t.events} e WHERE e.state = 'pending' AND e.company_id = c.company_id AND e.next_attempt_at <= $1)
+       ORDER BY company_id`,
+      [op.now],
+    );
+    const shares = fairShares(due.map((r) => r.company_id), op.limit, this._turn++);
+    if (shares.length === 0) return [];
+    const { rows } = await c.query<_Row & { due: string; o: string }>(
+      `UPDATE ${this._t.events} e SET next_attempt_at = $2, lease_until = $2, attempts = e.attempts + 1
+       FROM (SELECT d.seq, d.next_attempt_at AS due, c.o FROM unnest($3::text[], $4::integer[]) WITH ORDINALITY AS c(company_id, n, o)
+             CROSS JOIN LATERAL (SELECT seq, next_attempt_at FROM ${this._t.events}
+               WHERE state = 'pending' AND company_id = c.company_id AND next_attempt_at <= $1
+               ORDER BY next_attempt_at, seq LIMIT c.n FOR UPDATE SKIP LOCKED) d) d
+       WHERE e.seq = d.seq RETURNING d.due, d.o, ${_COLUMNS.split(', ').map((col) => 'e.' + col).join(', ')}`,
+      [op.now, op.now + op.leaseMs, shares.map((s) => s.company_id), shares.map((s) => s.n)],
+    );
+    // RETURNING promises no order: each company's in due order, then alternating between them.
+    const lists: _Row[][] = shares.map(() => []);
+    for (const row of rows.sort((a, b) => Number(a.due) - Number(b.due) || Number(a.seq) - Number(b.seq))) lists[Number(row.o) - 1]!.push(row);
+    return interleave(lists);
   }
 
   /** Locks the rows settled (in seq order), applies each outcome in order in memory, writes each row once. */

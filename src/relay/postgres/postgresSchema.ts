@@ -1,7 +1,7 @@
 import type { PgClient } from './pgTypes';
 
 /** The schema version this build writes. Older databases are migrated up at startup; a newer one is refused. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /** `"name"` for SQL, with inner quotes doubled. */
 export function quoteIdent(name: string): string {
@@ -44,6 +44,12 @@ CREATE TABLE ${s}.counts (slot integer NOT NULL, key text NOT NULL, n bigint NOT
 -- Holds shared by every relay on this database: scope '*' is Whop's Retry-After for all sends,
 -- a company id is that company's pause after Whop refused the key.
 CREATE TABLE ${s}.holds (scope text PRIMARY KEY, until_at bigint NOT NULL, probe_at bigint NOT NULL, reason text NOT NULL);
+`,
+  // 2: fair claims between companies: the companies ever stored, and each one's due events in order.
+  (s) => `
+CREATE TABLE ${s}.companies (company_id text PRIMARY KEY);
+INSERT INTO ${s}.companies SELECT DISTINCT company_id FROM ${s}.events ON CONFLICT DO NOTHING;
+CREATE INDEX events_company_due ON ${s}.events (company_id, next_attempt_at, seq) WHERE state = 'pending';
 `,
 ];
 
