@@ -104,6 +104,17 @@ describe('createInspector', () => {
     }
   });
 
+  it('shows page views as not forwarded, and each event\'s repairs', async () => {
+    const page = { ...event('e-page', { event_name: 'page' as never }), event_name: 'page', skipped: 'page view: not a conversion' };
+    const repaired = { ...event('e-repaired'), dropped: [{ param: 'currency', message: 'Not a currency on the API\'s list; left out.' }] };
+    await outbox.append([page, repaired]);
+    const d = JSON.parse((await data(createInspector({ outbox }))).text) as InspectorData;
+    expect(d.counts).toMatchObject({ pending: 1, skipped: 1 });
+    const byId = Object.fromEntries(d.events.map((e) => [e.event_id, e]));
+    expect(byId['e-page']).toMatchObject({ state: 'skipped', event_name: 'page', last_error: 'page view: not a conversion', dropped: [] });
+    expect(byId['e-repaired']).toMatchObject({ state: 'pending', dropped: [{ param: 'currency', message: expect.stringMatching(/left out/) }] });
+  });
+
   it('never lets attacker-controlled text out as markup, and never shows a secret', async () => {
     await fillEveryState();
     const { res, text } = await data(createInspector({ outbox, secrets: ['sk_live_SECRET123'] }));
