@@ -29,6 +29,9 @@ export type { ForwardItem, ForwardOneOptions, ForwardReport, PauseSignal } from 
 export { createWhopClient } from './lib/whopClient';
 export type { WhopAnswer, WhopClient, WhopClientOptions } from './lib/whopClient';
 export { createForwarder } from './lib/forwarder';
+export { drainOutbox } from './lib/drainOutbox';
+export type { DrainOptions, DrainReport } from './lib/drainOutbox';
+export { lazyOutbox } from './lib/lazyOutbox';
 export type { Forwarder, ForwarderOptions } from './lib/forwarder';
 export { backoffDelay, parseRetryAfter } from './lib/backoff';
 export type { BackoffOptions } from './lib/backoff';
