@@ -104,7 +104,7 @@ let _validate: ValidateFunction | undefined;
 /** Compiles the CreateConversion request schema straight out of the vendored OpenAPI document. */
 function validator(): ValidateFunction {
   if (_validate) return _validate;
-  const spec = parseYaml(readFileSync(new URL('../spec/whop-conversions.openapi.yml', import.meta.url), 'utf8')) as object;
+  const spec = _strict(parseYaml(readFileSync(new URL('../spec/whop-conversions.openapi.yml', import.meta.url), 'utf8')));
   // strict: false because an OpenAPI document carries keywords JSON Schema does not know (example…).
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   // RFC 3339 date-time, as OpenAPI's `format: date-time` means.
@@ -112,6 +112,29 @@ function validator(): ValidateFunction {
   ajv.addSchema({ ...spec, $id: 'whop' });
   _validate = ajv.compile({ $ref: 'whop#/paths/~1conversions/post/requestBody/content/application~1json/schema' });
   return _validate;
+}
+
+/**
+ * The spec as Whop enforces it: unknown parameters refused (the API answers parameter_unknown; the
+ * document does not say additionalProperties) and `custom_name` at most 35 characters (the SDK's
+ * EventCreateParams: "Maximum 35 chars"), so a forward that would be refused fails tests here too.
+ */
+function _strict(node: unknown): object {
+  if (Array.isArray(node)) node.forEach(_strict);
+  else if (node && typeof node === 'object') {
+    const o = node as Record<string, unknown>;
+    if (o.properties && typeof o.properties === 'object' && o.additionalProperties === undefined) o.additionalProperties = false;
+    const custom = (o.properties as Record<string, Record<string, unknown>> | undefined)?.custom_name;
+    if (custom) custom.maxLength = 35;
+    for (const v of Object.values(o)) _strict(v);
+  }
+  return node as object;
+}
+
+/** The errors the fake Whop would answer 400 with for this CreateConversion body ([] when it takes it). */
+export function conversionErrors(body: unknown): string[] {
+  const validate = validator();
+  return validate(body) ? [] : (validate.errors ?? []).map(describeError);
 }
 
 function describeError(e: ErrorObject): string {

@@ -1,7 +1,7 @@
 // The package as published: packed from a clean checkout, installed from the tarball into an empty
 // directory, its types checked as users' compilers resolve them, its `whopq relay` started and used.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +95,26 @@ export async function exerciseRelay(args: string[], env: Record<string, string>)
     if (child.exitCode === null) expect(await stop(child), output()).toBe(0);
   }
   expect(existsSync(join(data, 'whopq.db')), 'the store was written').toBe(true);
-  expect(existsSync(join(data, 'whopq.lock')), 'the data-directory lock is released').toBe(false);
+  await expectLockReleased(data);
+}
+
+/** Node processes started with WHOPQ_DATA_DIR=`data` (read from /proc). */
+function pidsUsing(data: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() !== 'node') continue;
+      if (readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`WHOPQ_DATA_DIR=${data}`)) pids.push(Number(name));
+    } catch {}
+  }
+  return pids;
+}
+
+/** The data directory's lock is free: another relay starts on it (and is stopped again). */
+async function expectLockReleased(data: string): Promise<void> {
+  const { child, output } = await startInstalled([join(pkg.app, 'node_modules/.bin/whopq'), 'relay'], { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data });
+  expect(await stop(child), output()).toBe(0);
 }
 
 /** Resolves once nothing accepts connections on `url` any more (fails after `ms`). */
@@ -184,18 +203,17 @@ export { server, running, outbox, wrong };
   it('stops `npx whopq relay` on a SIGTERM sent to npm (npm passes it to a shell, not to the relay), store closed and lock released', async () => {
     const data = join(pkg.work, 'data-npx');
     const { child, url, output } = await startInstalled(['npm', 'exec', '--offline', '--', 'whopq', 'relay'], { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data });
-    expect(existsSync(join(data, 'whopq.lock'))).toBe(true);
-    const relayPid = Number(readFileSync(join(data, 'whopq.lock'), 'utf8'));
+    const relayPids = pidsUsing(data);
+    expect(relayPids).toHaveLength(1);
     try {
       child.kill('SIGTERM');
       await portClosed(url, 10_000);
-      const end = Date.now() + 5_000;
-      while (existsSync(join(data, 'whopq.lock')) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-      expect(existsSync(join(data, 'whopq.lock')), output()).toBe(false);
+      const end = Date.now() + 10_000;
+      while (pidsUsing(data).length && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(pidsUsing(data), `the relay outlived npm:\n${output()}`).toEqual([]);
+      await expectLockReleased(data);
     } finally {
-      try {
-        process.kill(relayPid, 'SIGKILL'); // only when the test failed: an orphan left running
-      } catch {}
+      for (const pid of pidsUsing(data)) process.kill(pid, 'SIGKILL'); // only when the test failed: an orphan left running
     }
   }, 60_000);
 });

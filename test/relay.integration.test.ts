@@ -121,6 +121,48 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     expect(whop.duplicates()).toEqual([]);
   });
 
+  it('keeps careless events, forwards each as a valid conversion, never forwards a page view', async () => {
+    const before = whop.conversions.length;
+    const res = await fetch(`${base}/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', 'accept-language': 'de-CH,de;q=0.9,en;q=0.8' },
+      body: JSON.stringify({
+        events: [
+          pixelEvent(300, { event_name: 'page', event_id: 'evt_page_300', title: 'Landing' }),
+          pixelEvent(301, { event_name: 'purchase', event_id: 'evt_purchase_301', value: '49.00', currency: 'EUR' }),
+          pixelEvent(302, { event_id: 'evt_careless_302', product_id: 123, src: 'ad', context: { utm_content: 'u'.repeat(2000), gbraid: 'gb_302' }, user: { phone: 4155550100, email: ' Ada@Example.com ' } }),
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as { accepted: number; dropped: Array<{ index: number; param: string }> };
+    expect(answer.accepted).toBe(3);
+    expect(answer.dropped.map((d) => `${d.index}:${d.param}`)).toEqual(['2:context.utm_content', '2:src']);
+    await vi.waitFor(() => expect(whop.conversions.length - before).toBe(2), { timeout: 10_000, interval: 25 });
+    const sent = whop.conversions.slice(before);
+    for (const c of sent) expect(c.request.errors).toEqual([]);
+    const purchase = sent.find((c) => c.body.event_id === 'evt_purchase_301')!;
+    expect(purchase.body).toMatchObject({ event_name: 'custom', custom_name: 'purchase', value: 49, currency: 'eur' });
+    const careless = sent.find((c) => c.body.event_id === 'evt_careless_302')!;
+    expect(careless.body).toMatchObject({ product_id: '123', user: { phone: '4155550100', email: 'ada@example.com' } });
+    expect(careless.body.context!.utm_content).toHaveLength(1024);
+    expect(careless.body.context).not.toHaveProperty('gbraid');
+    expect(careless.body.context).not.toHaveProperty('language');
+    // Stored as the relay's event: the page view kept in its terminal state, the extras kept.
+    const stored = await outbox.recent(10);
+    const page = stored.find((r) => r.event_id === 'evt_page_300')!;
+    expect(page).toMatchObject({ state: 'skipped', attempts: 0 });
+    expect(page.body).toMatchObject({ title: 'Landing', context: { language: 'de-CH' } });
+    expect(stored.find((r) => r.event_id === 'evt_careless_302')).toMatchObject({ body: { context: { gbraid: 'gb_302' } }, dropped: [{ param: 'context.utm_content' }, { param: 'src' }] });
+    expect(whop.conversions.some((c) => c.body.event_id === 'evt_page_300')).toBe(false);
+    expect((await outbox.stats()).skipped).toBe(1);
+    const metrics = await get('/metrics');
+    expect(metrics.text).toMatch(/^whopq_dropped_fields_total\{param="\(unknown\)"\} 1$/m);
+    expect(metrics.text).toMatch(/^whopq_forward_left_out_total\{param="context.gbraid"\} 1$/m);
+    // The gauges read stats at most once a second.
+    await vi.waitFor(async () => expect((await get('/metrics')).text).toMatch(/^whopq_outbox_events\{state="skipped"\} 1$/m), { timeout: 5000, interval: 200 });
+  });
+
   it('reports a refused key on /ready, keeps the events, and resumes when Whop accepts again', async () => {
     whop.setMode('401');
     expect((await ingest([pixelEvent(100), pixelEvent(101)])).body).toMatchObject({ accepted: 2 });
@@ -135,7 +177,7 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     expect((await outbox.stats()).pending).toBe(2);
     whop.setMode('ok');
     await vi.waitFor(async () => expect((await get('/ready')).status).toBe(200), { timeout: 10_000, interval: 25 });
-    await vi.waitFor(() => expect(whop.conversions).toHaveLength(16), { timeout: 10_000, interval: 25 });
+    await vi.waitFor(() => expect(whop.conversions).toHaveLength(18), { timeout: 10_000, interval: 25 });
     expect(whop.duplicates()).toEqual([]);
   });
 

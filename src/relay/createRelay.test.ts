@@ -61,57 +61,87 @@ describe('ingest', () => {
     const res = await relay.fetch(post({ events }), { remoteAddress: PEER });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
-      accepted: 2,
+      accepted: 3,
       duplicates: 0,
-      rejected: [{ index: 2, error: expect.objectContaining({ param: 'currency', code: 'parameter_invalid' }) }],
+      rejected: [],
       dropped: [
-        { index: 1, param: 'currency', message: expect.stringMatching(/kept without it/) },
-        { index: 1, param: 'user.gender', message: expect.stringMatching(/kept without it/) },
+        { index: 1, param: 'user.gender', message: expect.stringMatching(/left out/) },
+        { index: 1, param: 'currency', message: expect.stringMatching(/left out/) },
+        { index: 2, param: 'currency', message: expect.stringMatching(/left out/) },
       ],
     });
-    const [usd, xyz] = outbox.all().map((r) => r.body);
+    const [usd, xyz, twelve] = outbox.all().map((r) => r.body);
     expect(usd).toMatchObject({ value: 5, currency: 'usd' });
     expect(xyz).toMatchObject({ value: 5, user: { anonymous_id: 'a' } });
     expect(xyz).not.toHaveProperty('currency');
     expect(xyz!.user).not.toHaveProperty('gender');
-    expect(relay.metrics.get('dropped_fields_total', { param: 'currency' })).toBe(1);
+    expect(twelve).not.toHaveProperty('currency');
+    expect(outbox.all()[1]!.dropped).toEqual([expect.objectContaining({ param: 'user.gender' }), expect.objectContaining({ param: 'currency' })]);
+    expect(relay.metrics.get('dropped_fields_total', { param: 'currency' })).toBe(2);
     expect(relay.metrics.get('dropped_fields_total', { param: 'user.gender' })).toBe(1);
   });
 
-  it('accepts the good events of a mixed batch and lists the bad ones by index', async () => {
+  it('keeps every event of a batch with careless fields, repaired or without them, and lists each in dropped', async () => {
     const { outbox, relay } = setup();
-    const good = event();
-    const res = await relay.fetch(post({ events: [event({ event_name: 'purchase' }), good, event({ value: '12' }), event({ colour: 'red' })] }), { remoteAddress: PEER });
+    const events = [
+      event({ event_name: 'purchase' }),
+      event({ value: '49.00', product_id: 123 }),
+      event({ colour: 'red', context: { utm_content: 'x'.repeat(1500), fbclidd: 'typo' }, user: { phone: 4155550100, email: ' Ada@Example.COM ' } }),
+      event({ company_id: undefined }),
+    ];
+    const res = await relay.fetch(post({ events }), { remoteAddress: PEER });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body.accepted).toBe(1);
-    expect(body.rejected).toEqual([
-      { index: 0, error: { type: 'invalid_request_error', code: 'parameter_invalid', param: 'event_name', message: expect.stringContaining('event_name') } },
-      { index: 2, error: expect.objectContaining({ code: 'parameter_invalid', param: 'value' }) },
-      { index: 3, error: expect.objectContaining({ code: 'parameter_unknown', param: 'colour' }) },
+    expect(body.accepted).toBe(3);
+    expect(body.rejected).toEqual([{ index: 3, error: expect.objectContaining({ code: 'parameter_missing', param: 'company_id' }) }]);
+    expect(body.dropped).toEqual([
+      { index: 2, param: 'colour', message: expect.stringMatching(/Unknown/) },
+      { index: 2, param: 'context.utm_content', message: expect.stringMatching(/cut/) },
+      { index: 2, param: 'context.fbclidd', message: expect.stringMatching(/Unknown/) },
     ]);
-    expect(outbox.all().map((r) => r.event_id)).toEqual([good.event_id]);
+    const [purchase, numbers, careless] = outbox.all();
+    // Stored as the relay's event (name as sent); forwarding maps it to custom + custom_name.
+    expect(purchase!.body.event_name).toBe('purchase');
+    expect(numbers!.body).toMatchObject({ value: 49, product_id: '123' });
+    expect(careless!.body.context!.utm_content).toHaveLength(1024);
+    expect(careless!.body.user).toMatchObject({ phone: '4155550100', email: 'ada@example.com' });
+    expect(careless!.body).not.toHaveProperty('colour');
+    expect(relay.metrics.get('dropped_fields_total', { param: '(unknown)' })).toBe(1);
+    expect(relay.metrics.get('dropped_fields_total', { param: 'context.(unknown)' })).toBe(1);
+  });
+
+  it.each([
+    ['bad enum', { action_source: 'billboard' }, 'action_source'],
+    ['currency of the wrong type', { currency: 840 }, 'currency'],
+    ['bad date-time', { event_time: 'yesterday' }, 'event_time'],
+    ['impossible date', { event_time: '2026-13-45T99:00:00Z' }, 'event_time'],
+    ['object as string', { context: 'x' }, 'context'],
+    ['unknown nested field', { context: { fbclidd: 'x' } }, 'context.fbclidd'],
+    ['nested wrong type', { user: { email: {} } }, 'user.email'],
+    ['gender of the wrong type', { user: { gender: true } }, 'user.gender'],
+    ['huge string', { url: 'https://x/' + 'a'.repeat(9000) }, 'url'],
+    ['huge nested string', { user: { email: 'a'.repeat(2000) } }, 'user.email'],
+    ['empty event_id', { event_id: '' }, 'event_id'],
+    ['boolean as number', { value: true }, 'value'],
+  ])('keeps an event with %s, repaired or without the field, and lists it', async (_name, over, param) => {
+    const { outbox, relay } = setup();
+    const res = await relay.fetch(post({ events: [event(over)] }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ accepted: 1, rejected: [], dropped: [{ index: 0, param, message: expect.any(String) }] });
+    expect(outbox.all()).toHaveLength(1);
+    expect(outbox.all()[0]!.body.event_id).toBeTruthy();
+    expect(outbox.all()[0]!.body.event_time).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 
   it.each([
     ['missing company_id', { company_id: undefined }, 'parameter_missing', 'company_id'],
+    ['null company_id', { company_id: null }, 'parameter_invalid', 'company_id'],
     ['missing event_name', { event_name: undefined }, 'parameter_missing', 'event_name'],
-    ['bad enum', { action_source: 'billboard' }, 'parameter_invalid', 'action_source'],
-    // A currency or gender string off the API's list is left out instead (see "keeps an event whose currency…").
-    ['currency of the wrong type', { currency: 840 }, 'parameter_invalid', 'currency'],
-    ['bad date-time', { event_time: 'yesterday' }, 'parameter_invalid', 'event_time'],
-    ['impossible date', { event_time: '2026-13-45T99:00:00Z' }, 'parameter_invalid', 'event_time'],
-    ['number as string', { value: '9.99' }, 'parameter_invalid', 'value'],
-    ['object as string', { context: 'x' }, 'parameter_invalid', 'context'],
-    ['unknown nested field', { context: { fbclidd: 'x' } }, 'parameter_unknown', 'context.fbclidd'],
-    ['nested wrong type', { user: { email: 42 } }, 'parameter_invalid', 'user.email'],
-    ['gender of the wrong type', { user: { gender: true } }, 'parameter_invalid', 'user.gender'],
-    ['huge string', { url: 'https://x/' + 'a'.repeat(9000) }, 'parameter_invalid', 'url'],
-    ['huge nested string', { user: { email: 'a'.repeat(2000) } }, 'parameter_invalid', 'user.email'],
+    ['empty event_name', { event_name: ' ' }, 'parameter_invalid', 'event_name'],
+    ['object event_name', { event_name: { lead: 1 } }, 'parameter_invalid', 'event_name'],
     ['custom without custom_name', { event_name: 'custom' }, 'parameter_missing', 'custom_name'],
-    ['empty event_id', { event_id: '' }, 'parameter_invalid', 'event_id'],
-    ['null required', { company_id: null }, 'parameter_invalid', 'company_id'],
-  ])('refuses %s with 400 in Whop\'s shape', async (_name, over, code, param) => {
+  ])('refuses an event with %s (nothing to keep it under) with 400 in Whop\'s shape', async (_name, over, code, param) => {
     const { outbox, relay } = setup();
     const res = await relay.fetch(post({ events: [event(over)] }), { remoteAddress: PEER });
     expect(res.status).toBe(400);
@@ -121,17 +151,22 @@ describe('ingest', () => {
     expect(outbox.all()).toHaveLength(0);
   });
 
-  it.each(['__proto__', 'constructor', 'prototype'])('refuses a %s key, top-level or nested, without touching prototypes', async (key) => {
+  it.each(['__proto__', 'constructor', 'prototype'])('leaves out a %s key, top-level or nested, without touching prototypes', async (key) => {
     const { outbox, relay } = setup();
     const top = JSON.stringify(event()).replace('{', `{"${key}":{"polluted":true},`);
     const nested = JSON.stringify(event()).replace('"user":{', `"user":{"${key}":{"polluted":true},`);
     for (const text of [top, nested]) {
       const res = await relay.fetch(post(`{"events":[${text}]}`), { remoteAddress: PEER });
-      expect(res.status).toBe(400);
-      expect((await res.json()).error.param).toMatch(new RegExp(`${key}$`));
+      expect(res.status).toBe(200);
+      expect((await res.json()).dropped).toEqual([{ index: 0, param: expect.stringMatching(new RegExp(`${key}$`)), message: expect.any(String) }]);
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(outbox.all()).toHaveLength(0);
+    expect(outbox.all()).toHaveLength(2);
+    for (const r of outbox.all()) {
+      expect(Object.getPrototypeOf(r.body)).toBe(Object.prototype);
+      expect(Object.prototype.hasOwnProperty.call(r.body, key)).toBe(false);
+      expect(Object.prototype.hasOwnProperty.call(r.body.user, key)).toBe(false);
+    }
   });
 
   it('answers invalid_json, bad shapes, 415 and 405 in Whop\'s shape', async () => {
@@ -142,7 +177,6 @@ describe('ingest', () => {
       [post('"lead"'), 400, 'parameter_invalid'],
       [post({ events: {} }), 400, 'parameter_invalid'],
       [post({ events: [] }), 400, 'parameter_missing'],
-      [post({ events: [event()], extra: 1 }), 400, 'parameter_unknown'],
       [post({ events: [event()] }, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type'],
       [new Request('http://shop.example/wq/e', { method: 'PUT', body: '{}' }), 405, 'method_not_allowed'],
     ];
@@ -377,13 +411,14 @@ describe('status endpoints', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, mode: 'dry-run', reasons: [] });
 
-    await relay.fetch(post({ events: [event(), event({ value: 'x' })] }), { remoteAddress: PEER });
+    await relay.fetch(post({ events: [event(), event({ value: 'x' }), event({ event_name: 7 })] }), { remoteAddress: PEER });
     relay.metrics.observe('upstream_latency_seconds', 0.2);
     const text = await (await relay.fetch(new Request('http://x/wq/metrics'))).text();
-    expect(text).toContain('whopq_received_total 2');
-    expect(text).toContain('whopq_accepted_total 1');
+    expect(text).toContain('whopq_received_total 3');
+    expect(text).toContain('whopq_accepted_total 2');
     expect(text).toContain('whopq_rejected_total{reason="parameter_invalid"} 1');
-    expect(text).toContain('whopq_queue_depth 1');
+    expect(text).toContain('whopq_dropped_fields_total{param="value"} 1');
+    expect(text).toContain('whopq_queue_depth 2');
     expect(text).toMatch(/whopq_oldest_pending_age_seconds \d/);
     expect(text).toContain('whopq_upstream_latency_seconds_bucket{le="0.25"} 1');
     expect(text).toContain('# TYPE whopq_upstream_latency_seconds histogram');

@@ -37,7 +37,9 @@ const get = (url: string, headers: Record<string, string> = {}) => rawRequest(ur
 
 beforeAll(async () => {
   relayBuild = await buildRelay();
-  whop = await startFakeWhop({ apiKey: KEY });
+  // Echo mode: Whop's error answers repeat the Authorization header and the body, so the key check
+  // below fails if anything stores or logs an upstream error without redacting it.
+  whop = await startFakeWhop({ apiKey: KEY, echo: true });
   trap = createServer((_req, res) => (trapHits++, res.end('trap')));
   await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
   trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
@@ -186,9 +188,13 @@ describe('abuse', () => {
     await get(`${relay.base}/inspect/data.json?limit=500`, { authorization: `Bearer ${TOKEN}` });
     await get(`${relay.base}/metrics`, { authorization: `Bearer ${TOKEN}` });
     const bundles = ['dist/whopq.js', 'dist/whopq.debug.js', 'dist/snippet.html'].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
-    const places = [...seen, relay.output(), noToken.output(), ...bundles];
+    // The stores too (the database and its write-ahead log, as bytes): last_error keeps Whop's answers.
+    const stores = dirs.flatMap((d) => ['whopq.db', 'whopq.db-wal'].map((f) => join(d, f))).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'latin1'));
+    const places = [...seen, relay.output(), noToken.output(), ...bundles, ...stores];
     const leaks = places.filter((t) => t.includes(KEY)).length;
-    recordScenario({ scenario: 'The API key appears in no response, log line, bundle or inspector page', group: 'abuse', sent: places.length, delivered: 0, duplicated: 0, lost: leaks, notes: `${seen.length / 2} responses (bodies and headers), 2 process logs (${relay.output().split('\n').length} lines), ${bundles.length} built files scanned` });
+    const echoed = whop.requests.filter((r) => r.status >= 400).length;
+    recordScenario({ scenario: 'The API key appears in no response, log line, bundle or inspector page', group: 'abuse', sent: places.length, delivered: 0, duplicated: 0, lost: leaks, notes: `${seen.length / 2} responses (bodies and headers), 2 process logs (${relay.output().split('\n').length} lines), ${bundles.length} built files, ${stores.length} store files scanned; the fake Whop echoed the key in ${echoed} error answers` });
+    expect(echoed).toBeGreaterThan(0);
     expect(relay.output()).toMatch(/will retry/);
     expect(relay.output()).toMatch(/dead-lettered/);
     expect(leaks).toBe(0);

@@ -64,8 +64,11 @@ describe('createInspector', () => {
     const tags = html.match(/<(script|style)\b[^>]*>/g) ?? [];
     expect(tags).toHaveLength(2);
     for (const tag of tags) expect(tag).toContain(`nonce="${nonce}"`);
-    // No external assets: nothing fetched but data.json.
-    expect(html).not.toMatch(/<(link|img|iframe)\b|\bsrc=|@import|url\(/);
+    // No external assets: nothing fetched but data.json (the icon is inline, so no /favicon.ico 404 either).
+    const icon = /<link rel="icon" href="data:image\/svg\+xml,[^"]+">/;
+    expect(html).toMatch(icon);
+    expect(csp).toContain("img-src 'self' data:");
+    expect(html.replace(icon, '')).not.toMatch(/<(link|img|iframe)\b|\bsrc=|@import|url\(/);
     // A second response gets another nonce.
     const again = await inspect(new Request(BASE + '/'));
     expect(again.headers.get('content-security-policy')).not.toContain(nonce);
@@ -99,6 +102,17 @@ describe('createInspector', () => {
     } finally {
       await dry.close();
     }
+  });
+
+  it('shows page views as not forwarded, and each event\'s repairs', async () => {
+    const page = { ...event('e-page', { event_name: 'page' as never }), event_name: 'page', skipped: 'page view: not a conversion' };
+    const repaired = { ...event('e-repaired'), dropped: [{ param: 'currency', message: 'Not a currency on the API\'s list; left out.' }] };
+    await outbox.append([page, repaired]);
+    const d = JSON.parse((await data(createInspector({ outbox }))).text) as InspectorData;
+    expect(d.counts).toMatchObject({ pending: 1, skipped: 1 });
+    const byId = Object.fromEntries(d.events.map((e) => [e.event_id, e]));
+    expect(byId['e-page']).toMatchObject({ state: 'skipped', event_name: 'page', last_error: 'page view: not a conversion', dropped: [] });
+    expect(byId['e-repaired']).toMatchObject({ state: 'pending', dropped: [{ param: 'currency', message: expect.stringMatching(/left out/) }] });
   });
 
   it('never lets attacker-controlled text out as markup, and never shows a secret', async () => {

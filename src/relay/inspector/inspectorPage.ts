@@ -43,7 +43,23 @@ dt{color:var(--mute)}dd{margin:0;word-break:break-all}
 .cols h3{font-size:12px;margin:0 0 4px;color:var(--mute);text-transform:uppercase}
 .empty{padding:28px 14px;color:var(--mute);text-align:center}
 #status.bad{color:#fda29b}
-@media (max-width:900px){.top{grid-template-columns:repeat(2,1fr)}.cols{grid-template-columns:1fr}}
+td.url{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+tr.ev:focus-visible{outline:2px solid var(--brand);outline-offset:-2px}
+.more{color:var(--brand);font-size:12px;white-space:nowrap}
+.hint{font-weight:400;text-transform:none;letter-spacing:0;margin-left:6px}
+.intro{max-width:620px;margin:0 auto;text-align:left;color:var(--ink)}
+.intro p{margin:0 0 8px}.intro code{font-size:12px;background:var(--bg);padding:1px 4px;border-radius:4px}
+@media (max-width:900px){.top{grid-template-columns:repeat(3,1fr)}.chart{grid-column:1/-1}.cols{grid-template-columns:1fr}}
+@media (max-width:640px){
+header{padding:10px 14px;flex-wrap:wrap;gap:8px}header .right{margin-left:0;width:100%;justify-content:space-between}
+main{padding:12px 10px 32px}.top{gap:8px}.card:not(.list){padding:10px}.list h2{padding:10px 12px 0}.count b{font-size:20px}.count span{font-size:11px}
+table,tbody{display:block}thead{display:none}
+tr.ev{display:grid;grid-template-columns:auto minmax(0,1fr) auto;gap:2px 10px;padding:10px 12px;border-top:1px solid var(--line)}
+tr.ev td{display:block;padding:0;border:0;min-width:0}
+tr.ev td:nth-child(3),tr.ev td:nth-child(4),tr.ev td:nth-child(6){grid-column:1/-1}
+tr.ev td:nth-child(5){grid-column:3;grid-row:1}
+tr.detail,tr.detail td,tr.empty-row,tr.empty-row td{display:block}
+}
 `;
 
 // Plain ES2017 so any browser a seller uses can run it. Reads the token from its own URL and sends
@@ -85,19 +101,23 @@ STATES.forEach(function(s){var c=$('c-'+s);c.querySelector('b').textContent=Stri
 chart(d.per_minute||[],now);
 var tb=$('rows');while(tb.firstChild)tb.removeChild(tb.firstChild);
 var rows=d.events.filter(function(e){return !filter||e.state===filter});
-$('shown').textContent=rows.length+' of '+d.events.length+' recent events'+(filter?' ('+LABEL[filter]+')':'');
-if(!rows.length)tb.appendChild(el('tr',null,[el('td',{colspan:'6','class':'empty',text:d.events.length?'No '+LABEL[filter]+' events among the recent ones.':'No events yet. Submit the form on your landing page, they show up here within a second.'})]));
+$('shown').textContent=rows.length+' of '+d.events.length+' recent events'+(filter?' ('+LABEL[filter]+')':'');$('hint').hidden=!rows.length;
+if(!rows.length)tb.appendChild(el('tr',{'class':'empty-row'},[el('td',{colspan:'6','class':'empty'},d.events.length?['No '+LABEL[filter]+' events among the recent ones.']:[el('div',{'class':'intro'},[
+el('p',null,[el('b',{text:'No events yet.'}),' This page lists every conversion this relay receives, newest first: which event, the ad click and UTMs it came with, and whether Whop has it.']),
+el('p',{text:'The counts above follow each event: Pending (stored, being sent), Delivered, Retrying (Whop or the network failed; it tries again), Dead-lettered (Whop refused it), Dry-run (no API key set: stored, not sent).'}),
+el('p',null,['Send one: submit the form on your landing page, or run ',el('code',{text:"whopq('track','lead')"}),' in its browser console. It shows up here within two seconds; click it for every field.'])])])]));
 rows.forEach(function(e){var key=e.company_id+'/'+e.event_id,ctx=e.context||{};
 var source=[ctx.utm_source,ctx.utm_medium,ctx.utm_campaign].filter(Boolean).join(' / ');
 var click=ctx.fbclid?'fbclid':ctx.gclid?'gclid':ctx.ttclid?'ttclid':'';
-var tr=el('tr',{'class':'ev','data-key':key},[
+var tr=el('tr',{'class':'ev','data-key':key,tabindex:'0','aria-expanded':open[key]?'true':'false',title:open[key]?'Hide details':'Show all fields'},[
 el('td',{'class':'mono',text:new Date(e.received_at).toLocaleTimeString(),title:new Date(e.received_at).toISOString()}),
-el('td',null,[el('b',{text:e.custom_name||e.event_name}),e.custom_name?el('span',{'class':'mute',text:' custom'}):null,el('div',{'class':'mute mono',text:e.company_id})]),
+el('td',null,[el('b',{text:e.custom_name||e.event_name}),e.custom_name?el('span',{'class':'mute',text:' custom'}):null,' ',el('span',{'class':'more',text:open[key]?'▾ hide':'▸ details'}),el('div',{'class':'mute mono',text:e.company_id})]),
 el('td',null,[source?el('div',{text:source}):el('div',{'class':'mute',text:'direct'}),click?el('div',{'class':'mute',text:click+' attached'}):null]),
-el('td',{'class':'mono'},[e.url||'']),
+el('td',{'class':'mono url',title:e.url||''},[e.url||'']),
 el('td',null,[pill(e.state)]),
 el('td',null,[el('div',{text:deliveryText(e,now)}),e.last_error?el('div',{'class':'err mono',text:e.last_error}):null])]);
-tr.addEventListener('click',function(){open[key]=!open[key];render(last)});tb.appendChild(tr);
+var toggle=function(){open[key]=!open[key];render(last);var again=tb.querySelector('tr.ev[data-key="'+CSS.escape(key)+'"]');if(again)again.focus()};
+tr.addEventListener('click',toggle);tr.addEventListener('keydown',function(ev){if(ev.key==='Enter'||ev.key===' '){ev.preventDefault();toggle()}});tb.appendChild(tr);
 if(open[key]){var u=e.user||{};tb.appendChild(el('tr',{'class':'detail'},[el('td',{colspan:'6'},[el('div',{'class':'cols'},[
 el('div',null,[el('h3',{text:'Event'}),kv({event_id:e.event_id,event_time:e.event_time,url:e.url,referrer_url:e.referrer_url,value:e.value,currency:e.currency,attempts:e.attempts,whop_id:e.whop_id,last_error:e.last_error}),
 (e.dropped||[]).length?el('h3',{text:'Repaired or left out'}):null,(e.dropped||[]).length?kv(e.dropped.reduce(function(o,d){o[d.param]=d.message;return o},{})):null]),
@@ -115,6 +135,9 @@ colorize(document);load();
 })();
 `;
 
+/** The header's dot as an inline icon: no request, so no 404 for /favicon.ico wherever the relay is mounted. */
+const _FAVICON = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#14171f"/><circle cx="16" cy="16" r="7" fill="#ff6243"/></svg>')}`;
+
 function _countCard(state: string, label: string): string {
   return `<div class="card count" id="c-${state}" data-state="${state}" role="button" tabindex="0"><b>–</b><span>${label}</span></div>`;
 }
@@ -125,6 +148,7 @@ export function inspectorPage(nonce: string, label: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>whopq inspector</title>
+<link rel="icon" href="${_FAVICON}">
 <style nonce="${nonce}">${_CSS}</style></head>
 <body><header><span class="dot"></span><h1>whopq event inspector</h1><span class="mute">${safeLabel}</span>
 <div class="right"><span id="status">loading…</span><button id="pause" type="button">Pause</button></div></header>
@@ -132,7 +156,7 @@ export function inspectorPage(nonce: string, label: string): string {
 ${_countCard('pending', 'Pending')}${_countCard('retrying', 'Retrying')}${_countCard('delivered', 'Delivered')}${_countCard('dead', 'Dead-lettered')}${_countCard('dry_run', 'Dry-run')}${_countCard('skipped', 'Not forwarded')}
 <div class="card chart"><h2>Events per minute <span class="mute" id="chart-note"></span></h2><svg id="chart" viewBox="0 0 600 64" preserveAspectRatio="none" role="img" aria-label="events per minute"></svg></div>
 </section>
-<section class="card list"><h2 id="shown">Recent events</h2>
+<section class="card list"><h2><span id="shown">Recent events</span><span class="hint mute" id="hint">· click an event for all its fields</span></h2>
 <table><thead><tr><th class="w-time">Received</th><th class="w-event">Event</th><th class="w-src">Source</th><th>Page</th><th class="w-state">State</th><th class="w-del">Delivery</th></tr></thead><tbody id="rows"></tbody></table>
 </section></main>
 <script nonce="${nonce}">${_JS}</script></body></html>`;

@@ -1,13 +1,13 @@
-import type { Conversion } from '../../shared/conversion';
 import { COOKIE_SAFE, MAX_COOKIE_AGE, newFbp, parseCookies, serializeCookie } from './cookies';
 import { enrichEvent } from './enrichEvent';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { OutboxUnavailableError, type Outbox, type OutboxInput } from './outbox';
+import { KNOWN_PARAMS, normalizeEvent } from './normalizeEvent';
+import { OutboxUnavailableError, type EventRepair, type Outbox, type OutboxInput } from './outbox';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import { BodyTooLargeError } from './readBody';
-import { repairEvent, type DroppedField } from './repairEvent';
-import { validateEvent } from './validateEvent';
+import { PAGE_EVENT, type RelayEvent } from './relayEvent';
+import { conversionLeftOut } from './toConversion';
 import { whopError, type WhopErrorBody } from './whopError';
 
 export interface IngestConfig {
@@ -29,6 +29,8 @@ interface _Rejected {
 }
 
 const _TYPES = new Set(['text/plain', 'application/json']);
+/** A metric label for a param: a field of the model by name, anything else as `<prefix>(unknown)`. */
+const _label = (param: string) => (KNOWN_PARAMS.has(param) ? param : param.startsWith('context.') ? 'context.(unknown)' : param.startsWith('user.') ? 'user.(unknown)' : '(unknown)');
 /** Meta's `_fbp` format, `fb.<subdomainIndex>.<ms>.<random>`. */
 const _FBP = /^fb\.\d\.\d{10,16}\.\d{1,20}$/;
 
@@ -71,9 +73,8 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     }
     let events: unknown[];
     if (Object.prototype.hasOwnProperty.call(parsed, 'events')) {
-      const keys = Object.keys(parsed);
+      // Other keys beside `events` are ignored: no event is lost for what the envelope carried.
       const list = (parsed as { events: unknown }).events;
-      if (keys.length !== 1) return refuse(400, whopError(`Unknown parameter: ${keys.find((k) => k !== 'events')}.`, 'parameter_unknown', keys.find((k) => k !== 'events')));
       if (!Array.isArray(list)) return refuse(400, whopError('events must be an array.', 'parameter_invalid', 'events'));
       if (list.length === 0) return refuse(400, whopError('events is empty.', 'parameter_missing', 'events'));
       if (list.length > config.maxBatch) return refuse(400, whopError(`At most ${config.maxBatch} events a batch.`, 'batch_too_large', 'events'));
@@ -83,19 +84,19 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     }
     metrics.inc('received_total', undefined, events.length);
 
+    const now = Date.now();
     const rejected: _Rejected[] = [];
-    const dropped: Array<DroppedField & { index: number }> = [];
-    const good: Array<{ _index: number; _event: Conversion }> = [];
-    events.forEach((event, index) => {
-      const fixes = repairEvent(event);
-      const error = validateEvent(event);
-      if (error) return rejected.push({ index, error });
-      const e = event as Conversion;
+    const dropped: Array<EventRepair & { index: number }> = [];
+    const good: Array<{ _event: RelayEvent; _dropped: EventRepair[] }> = [];
+    events.forEach((raw, index) => {
+      const result = normalizeEvent(raw, now);
+      if (result.error) return rejected.push({ index, error: result.error });
+      const e = result.event;
       if (config.companies && !config.companies.has(e.company_id)) {
         return rejected.push({ index, error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id') });
       }
-      for (const f of fixes) dropped.push({ index, ...f });
-      good.push({ _index: index, _event: e });
+      for (const f of result.dropped) dropped.push({ index, ...f });
+      good.push({ _event: e, _dropped: result.dropped });
     });
     for (const r of rejected) metrics.inc('rejected_total', { reason: r.error.code ?? r.error.type });
     if (good.length === 0) {
@@ -106,7 +107,6 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     }
 
     const cookies = parseCookies(request.header('cookie'));
-    const now = Date.now();
     // `_fbp` missing from the jar: keep the one the page read (a script-set cookie Safari would
     // expire within 7 days), else make one, and set it server-side so it lasts Meta's 90 days.
     let fbpCookie: string | null = null;
@@ -115,11 +115,16 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       const sent = good.map((g) => g._event.context?.fbp).find((v) => v && _FBP.test(v));
       fbpCookie = sent ?? (fbpNew = newFbp(now));
     }
-    const facts = { ip, userAgent: request.header('user-agent'), cookies, newFbp: fbpNew };
-    const inputs: OutboxInput[] = good.map(({ _event }) => {
+    const facts = { ip, userAgent: request.header('user-agent'), cookies, newFbp: fbpNew, acceptLanguage: request.header('accept-language') };
+    const leftOut: string[] = [];
+    const inputs: OutboxInput[] = good.map(({ _event, _dropped }) => {
       const body = enrichEvent(_event, facts);
       if (!body.event_id) body.event_id = crypto.randomUUID();
-      return { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
+      const input: OutboxInput = { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
+      if (_dropped.length) input.dropped = _dropped;
+      if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
+      else conversionLeftOut(body, leftOut);
+      return input;
     });
 
     let fresh: boolean[];
@@ -135,7 +140,9 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     const duplicates = fresh.length - accepted;
     metrics.inc('accepted_total', undefined, accepted);
     if (duplicates) metrics.inc('duplicates_total', undefined, duplicates);
-    for (const d of dropped) metrics.inc('dropped_fields_total', { param: d.param });
+    for (const d of dropped) metrics.inc('dropped_fields_total', { param: _label(d.param) });
+    // Fields the relay keeps but /conversions has no place for (sent when another upstream takes them).
+    for (const p of leftOut) metrics.inc('forward_left_out_total', { param: _label(p) });
 
     const headers: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']];
     const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: config.cookieDomain };

@@ -1,6 +1,5 @@
-import type { Conversion, ConversionContext } from '../../shared/conversion';
 import { fbclidFromFbc, gaClientId } from './cookies';
-import { MAX_STRING } from './validateEvent';
+import { MAX_STRING, type RelayContext, type RelayEvent } from './relayEvent';
 
 /** What only the server knows about the request an event came in. */
 export interface RequestFacts {
@@ -12,22 +11,37 @@ export interface RequestFacts {
   cookies: Map<string, string>;
   /** An `_fbp` the relay is setting on this response (the visitor had none). */
   newFbp: string | null;
+  /** The request's Accept-Language, or null: fills `context.language` (the pixel saves the bytes). */
+  acceptLanguage?: string | null;
+}
+
+/** One BCP 47 tag as browsers send them first in Accept-Language (`en-US`, `pt-BR`, `zh-Hant-TW`). */
+const _LANGUAGE = /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,4}$/;
+
+/** The first language of an Accept-Language header (the browser's preferred), or null. */
+export function firstLanguage(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const comma = header.indexOf(',');
+  const first = (comma < 0 ? header : header.slice(0, comma)).split(';', 1)[0]!.trim();
+  return _LANGUAGE.test(first) ? first : null;
 }
 
 const _empty = (v: unknown) => v === undefined || v === null || v === '';
 const _fits = (v: string | null | undefined): string | null => (v && v.length <= MAX_STRING ? v : null);
 
 /**
- * Returns a copy of a validated event with the server's facts: `ip_address` and `user_agent` always
- * from the request (whatever the browser sent is replaced: it cannot know its public IP, and a
- * page could lie), and `fbp`, `fbclid`, `ga`, `ttp` from first-party cookies where the event has none.
+ * Fills an event ingest made (changed in place and returned) with the server's facts: `ip_address`
+ * and `user_agent` always from the request (whatever the browser sent is replaced: it cannot know
+ * its public IP, and a page could lie), `fbp`, `fbclid`, `ga`, `ttp` from first-party cookies and `language` from
+ * Accept-Language where the event has none.
  */
-export function enrichEvent(event: Conversion, facts: RequestFacts): Conversion {
-  const context: ConversionContext = { ...event.context };
-  delete context.ip_address;
-  delete context.user_agent;
+export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent {
+  // The event is ingest's own copy (normalizeEvent builds it): filled in place, no second copy.
+  const context: RelayContext = event.context ?? {};
   if (facts.ip) context.ip_address = facts.ip;
+  else if (context.ip_address !== undefined) delete context.ip_address;
   if (facts.userAgent) context.user_agent = facts.userAgent.slice(0, 2048);
+  else if (context.user_agent !== undefined) delete context.user_agent;
   const c = facts.cookies;
   if (_empty(context.fbp)) {
     const fbp = _fits(c.get('_fbp')) ?? facts.newFbp;
@@ -47,5 +61,10 @@ export function enrichEvent(event: Conversion, facts: RequestFacts): Conversion 
     const ttp = _fits(c.get('_ttp'));
     if (ttp) context.ttp = ttp;
   }
-  return { ...event, context };
+  if (_empty(context.language)) {
+    const language = firstLanguage(facts.acceptLanguage);
+    if (language) context.language = language;
+  }
+  event.context = context;
+  return event;
 }

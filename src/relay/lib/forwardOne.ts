@@ -1,5 +1,6 @@
 import { backoffDelay, parseRetryAfter, type BackoffOptions } from './backoff';
 import type { Outcome, OutboxRecord } from './outbox';
+import { toConversion } from './toConversion';
 import type { WhopClient } from './whopClient';
 
 /** Whop refused the key for this company (401, or a 403/404 naming no parameter but the company): stop sending its events, keep them. */
@@ -59,7 +60,9 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
   if (isExpired(item, started, maxAgeMs, options.backoff)) {
     return { outcome: { kind: 'dead', at: started, error: `expired: not delivered within ${maxAgeMs} ms of receipt` }, status: null, latencyMs: 0, retryAfterMs: null };
   }
-  const answer = await options.client.createConversion(JSON.stringify(item.body));
+  const mapped = toConversion(item.body);
+  if (!mapped) return { outcome: { kind: 'dead', at: started, error: `not a conversion: ${item.body.event_name} events are not sent to /conversions` }, status: null, latencyMs: 0, retryAfterMs: null };
+  const answer = await options.client.createConversion(JSON.stringify(mapped.body));
   const at = now();
   const latencyMs = at - started;
   const retry = (error: string, status: number | null, retryAfterMs: number | null = null): ForwardReport => {

@@ -1,4 +1,4 @@
-import type { Conversion } from '../../shared/conversion';
+import type { RelayEvent } from './relayEvent';
 
 /**
  * The durable outbox between ingest and the forwarder. The relay core depends only on this
@@ -9,7 +9,8 @@ export interface Outbox {
   /**
    * Durably stores events (all or none: one transaction). Resolves only once they are on disk.
    * Returns, per event in order, `true` when it was new and `false` when its identity
-   * (company_id, event_name, event_id) was already stored (a resend). Rejects with `OutboxUnavailableError` when it cannot write, so
+   * (company_id, event_name, event_id) was already stored (a resend). Rejects with
+   * `OutboxUnavailableError` when it cannot write, so
    * the handler answers 503 and the browser keeps its copy.
    */
   append(events: readonly OutboxInput[]): Promise<boolean[]>;
@@ -40,7 +41,7 @@ export interface EventRepair {
 /** An event as ingest accepted it: repaired, enriched, stored as the relay's event model. */
 export interface OutboxInput extends EventKey {
   /** The event as stored (company_id, event_name and event_id included); forwarding maps it to the upstream body. */
-  body: Conversion;
+  body: RelayEvent;
   /** Epoch ms at which the relay accepted it. */
   received_at: number;
   /**

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import type { Conversion } from '../../shared/conversion';
+import type { RelayEvent } from '../lib/relayEvent';
 import {
   OutboxUnavailableError,
   type EventKey,
@@ -411,7 +411,7 @@ function _toRecord(row: _Row): OutboxRecord {
     company_id: row.company_id,
     event_name: row.event_name,
     event_id: row.event_id,
-    body: JSON.parse(row.body) as Conversion,
+    body: JSON.parse(row.body) as RelayEvent,
     received_at: row.received_at,
     state: row.state,
     attempts: row.attempts,
