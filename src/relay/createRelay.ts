@@ -4,6 +4,7 @@ import { createIngestRoute } from './lib/ingestRoute';
 import { lazyState, realInstance } from './lib/lazyInstance';
 import { silentLogger, type Logger } from './lib/logger';
 import { createMetrics, type Metrics } from './lib/metrics';
+import type { Upstream } from './lib/forwardOne';
 import type { Outbox } from './lib/outbox';
 import { lazyResponse, plainFromRequest, toResponse, type PlainRequest } from './lib/plainExchange';
 import { createRateLimiter, type RateLimitOptions } from './lib/rateLimiter';
@@ -55,6 +56,11 @@ export interface RelayOptions {
   rateLimit?: RateLimitOptions | false;
   /** `Domain` of the cookies the relay sets (the registrable domain, e.g. `shop.example`). Default: host-only. */
   cookieDomain?: string;
+  /**
+   * The Whop API the forwarder sends to: `conversions` (default) stores page views as `skipped` (that
+   * API has no such event); `events` stores them to be sent like any other event.
+   */
+  upstream?: Upstream;
   /** Events are stored but never forwarded (no API key). Reported by /ready. Default false. */
   dryRun?: boolean;
   /** A Whop API key is configured (the relay itself never sees it). Default false. */
@@ -131,6 +137,7 @@ export function createRelay(options: RelayOptions): Relay {
       maxBodyBytes: options.maxBodyBytes ?? 65_536,
       maxBatch: options.maxBatch ?? 50,
       cookieDomain: options.cookieDomain,
+      upstream: options.upstream ?? 'conversions',
       retryAfter: 5,
       metrics,
       logger,

@@ -12,6 +12,7 @@ const list = (value: string | undefined) => (value ?? '').split(',').map((s) => 
 export const databaseUrl = process.env.WHOPQ_DATABASE_URL || process.env.DATABASE_URL || process.env.POSTGRES_URL || undefined;
 export const apiKey = process.env.WHOP_API_KEY || undefined;
 export const companies = list(process.env.WHOP_COMPANY_ID);
+export const upstream = process.env.WHOPQ_UPSTREAM === 'events' ? 'events' : 'conversions';
 
 /**
  * Postgres, opened on first use (a cold start while the database is down answers 503 and tries
@@ -41,6 +42,9 @@ export const relay = createRelay({
   // The path comes from the environment: tell the bundler not to trace the whole project for it.
   bundle: () => (bundle ??= readFile(/* turbopackIgnore: true */ bundlePath).catch((error) => ((bundle = undefined), Promise.reject(error)))),
   cookieDomain: process.env.WHOPQ_COOKIE_DOMAIN || undefined,
+  // WHOPQ_UPSTREAM=events: page views are kept to be sent to Whop's POST /events (the drain route
+  // forwards with the same value); default conversions.
+  upstream,
   dryRun,
   hasApiKey: !!apiKey,
   production: process.env.NODE_ENV === 'production',

@@ -5,7 +5,7 @@
 // leases lapse and the next run sends those events.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createPostgresHolds, drainOutbox } from 'whopq/relay';
-import { apiKey, companies, postgres } from '../../../../lib/whopq';
+import { apiKey, companies, postgres, upstream } from '../../../../lib/whopq';
 
 const secret = process.env.CRON_SECRET || process.env.WHOPQ_DRAIN_SECRET || '';
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -25,6 +25,7 @@ async function drain(request: Request): Promise<Response> {
     const report = await drainOutbox({
       outbox: postgres,
       apiKey,
+      upstream,
       baseURL: process.env.WHOP_API_BASE_URL || undefined,
       companies: companies.length ? new Set(companies) : null,
       holds: createPostgresHolds(store),
