@@ -276,7 +276,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
   WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
-  WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token
+  WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token (also NODE_ENV=production)
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at the start (8); grows while Whop answers fast
   WHOPQ_FORWARD_MAX_CONCURRENCY  the most sends in flight (128); set equal to the above for a fixed number
