@@ -154,7 +154,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     },
   };
 
-  const server = serve(handler, { port: config.port, host: config.host, trustedProxies: config.trustedProxies });
+  const server = serve(handler, { port: config.port, host: config.host, trustedProxies: config.trustedProxies, maxConnectionsPerIp: config.connectionsPerIp });
   try {
     await new Promise<void>((ok, fail) => {
       server.once('listening', ok);
@@ -266,6 +266,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_ORIGINS              page origins allowed to post, e.g. https://shop.example (unset: any)
   WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose WHOPQ_IP_HEADER is believed
   WHOPQ_IP_HEADER            the one header those proxies set with the client IP (x-forwarded-for)
+  WHOPQ_MAX_CONNECTIONS_PER_IP  open connections from one address, trusted proxies excepted (64)
   PORT, HOST                 where it listens (8787, 0.0.0.0; 127.0.0.1 in dry run)
   WHOPQ_DATA_DIR             the SQLite outbox's directory, one relay per directory (./.data)
   WHOPQ_DATABASE_URL         a postgres:// URL (or DATABASE_URL): the outbox in Postgres, shared by many relays
