@@ -3,7 +3,8 @@
 // the forwarder's drain across two relays on one Postgres outbox into a fake Whop answering in
 // 200 ms, with a second company's backlog appended behind the first's.
 import autocannon from 'autocannon';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleSources } from './lib/bundleSources.mjs';
@@ -46,6 +47,16 @@ function load(url, seconds, connections) {
     timeout: 10,
     requests: [{ method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: [event()] }) }) }],
   });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Loads every server at once (the connections split between them); events/s summed, p99 the worst. */
@@ -145,6 +156,9 @@ async function drainAcrossTwo({ pg, createPostgresOutbox, quick }) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const end = busyDone && quietDone ? Math.max(busyDone, quietDone) : Date.now();
+    const relayCpu = relays.reduce((n, r) => n + cpuSeconds(r.pid), 0);
+    const whopCpu = cpuSeconds(whop.pid);
+    const load = loadavg()[0];
     await Promise.all(relays.splice(0).map((r) => r.stop()));
     const report = JSON.parse((await whop.ask('report', /REPORT (\{.*\})/))[1]);
     const total = busy + quiet;
@@ -157,9 +171,12 @@ async function drainAcrossTwo({ pg, createPostgresOutbox, quick }) {
         'Time from starting the relays (their startup included) until nothing is pending; the second company is done when none of its events is pending.',
       '',
       table(
-        ['events', 'drain time s', 'events/s', 'conversions at Whop', 'duplicates', 'second company done at s', 'first company done at s'],
-        [[num(total), num(seconds, 1), num(rate), num(report.conversions), num(report.duplicates), num(quietDoneS, 1), num(busyDoneS, 1)]],
+        ['events', 'drain time s', 'events/s', 'conversions at Whop', 'duplicates', 'second company done at s', 'first company done at s', 'relays CPU ms/event', 'fake Whop CPU ms/event'],
+        [[num(total), num(seconds, 1), num(rate), num(report.conversions), num(report.duplicates), num(quietDoneS, 1), num(busyDoneS, 1), num((relayCpu * 1000) / report.conversions, 2), num((whopCpu * 1000) / report.conversions, 2)]],
       ),
+      '',
+      `CPU: what the two relay processes and the fake Whop used in all (/proc), per conversion delivered; at ${num(rate)} events/s that is ${num((relayCpu + whopCpu) / seconds, 2)} of the machine's 2 cores, with a 1-minute load average of ${num(load, 1)} when the drain ended (other work on the machine takes the rest). ` +
+        `1,000 events/s needs about ${num(((relayCpu + whopCpu) * 1000) / report.conversions, 1)} cores for these processes alone, besides Postgres.`,
     ].join('\n');
     const limits = `Drain: Whop has no batch endpoint, so the rate is the requests in flight ÷ ${LATENCY_MS} ms: the adaptive limit (≤ 2 × 256 here, ≈ 2 × 256 / 0.2 s = 2,560 events/s at most), then the CPU of two relays, Postgres and the fake Whop on one 2-core machine (each send is a claim, an HTTPS-free request and a settle; claims and settles are group-committed).`;
     return { markdown, limits, rate, duplicates: report.duplicates, quietDoneS, busyDoneS, busy, quiet };
