@@ -124,6 +124,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     bundle,
     debugBundle,
     cookieDomain: config.cookieDomain,
+    piiParams: config.piiParams,
     rateLimit: config.rateLimit,
     dryRun,
     hasApiKey: !!config.apiKey,
