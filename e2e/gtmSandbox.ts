@@ -4,6 +4,7 @@
 // permissions the template declares in ___WEB_PERMISSIONS___ and throwing when one is missing, as
 // GTM does. Arguments crossing into the page are copied, as GTM copies sandbox values.
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 
 /** What a template is allowed to do, read from its ___WEB_PERMISSIONS___ section. */
 export interface TemplatePermissions {
@@ -17,6 +18,10 @@ export interface Template {
   code: string;
   permissions: TemplatePermissions;
   parameters: Array<Record<string, unknown>>;
+  /** The ___TESTS___ section: scenarios run by the template editor's Tests tab (and by `installSandbox`'s `__gtmScenario`). */
+  tests: { scenarios: Array<{ name: string; code: string }>; setup?: string };
+  /** Every section by name (INFO, TEMPLATE_PARAMETERS, …), trimmed. */
+  sections: Map<string, string>;
 }
 
 type _Param = { key: string; value: _Value };
@@ -49,7 +54,8 @@ export function readTemplate(path: string): Template {
         break;
     }
   }
-  return { code: sections.get('SANDBOXED_JS_FOR_WEB_TEMPLATE')!, permissions, parameters: JSON.parse(sections.get('TEMPLATE_PARAMETERS')!) };
+  const tests = (parseYaml(sections.get('TESTS') ?? '') ?? { scenarios: [] }) as Template['tests'];
+  return { code: sections.get('SANDBOXED_JS_FOR_WEB_TEMPLATE')!, permissions, parameters: JSON.parse(sections.get('TEMPLATE_PARAMETERS')!), tests, sections };
 }
 
 /**
@@ -156,6 +162,54 @@ export function installSandbox(permissions: TemplatePermissions): void {
   const require = (name: string) => {
     if (!(name in apis)) throw new Error(`require('${name}'): not available in this sandbox stub`);
     return apis[name];
+  };
+  // GTM's test API (https://developers.google.com/tag-platform/tag-manager/templates/tests): each
+  // scenario runs setup + its code with mock, runCode, assertApi, assertThat and fail; the template
+  // gets the stubs above unless mocked, fresh template storage, and every API call is recorded.
+  const canonical = (v: unknown): string => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x === undefined ? '(undefined)' : x));
+  w.__gtmScenario = (code: string, setup: string, scenario: string) => {
+    const mocks = new Map<string, unknown>();
+    const calls = new Map<string, unknown[][]>();
+    const scenarioStorage = new Map<string, unknown>();
+    const record = (name: string, args: unknown[]) => {
+      if (!calls.has(name)) calls.set(name, []);
+      calls.get(name)!.push(args);
+    };
+    const testRequire = (name: string) => {
+      if (name === 'templateStorage' && !mocks.has(name)) return { getItem: (k: string) => scenarioStorage.get(k), setItem: (k: string, v: unknown) => void scenarioStorage.set(k, v) };
+      const impl = mocks.has(name) ? mocks.get(name) : require(name);
+      return typeof impl === 'function' ? (...args: unknown[]) => (record(name, args), (impl as (...a: unknown[]) => unknown)(...args)) : impl;
+    };
+    const fail = (message: string) => {
+      throw new Error(message);
+    };
+    const api = {
+      mock: (name: string, impl: unknown) => void mocks.set(name, impl),
+      runCode: (data: Record<string, unknown>) => {
+        const run = new Function('data', 'require', code) as (data: unknown, req: unknown) => void;
+        run({ ...data, gtmOnSuccess: () => record('gtmOnSuccess', []), gtmOnFailure: () => record('gtmOnFailure', []) }, testRequire);
+      },
+      assertApi: (name: string) => ({
+        wasCalled: () => (calls.get(name)?.length ? undefined : fail(`${name} was not called`)),
+        wasNotCalled: () => (calls.get(name)?.length ? fail(`${name} was called: ${canonical(calls.get(name))}`) : undefined),
+        wasCalledWith: (...args: unknown[]) => ((calls.get(name) ?? []).some((c) => canonical(c) === canonical(args)) ? undefined : fail(`${name} was not called with ${canonical(args)}; calls: ${canonical(calls.get(name) ?? [])}`)),
+      }),
+      assertThat: (actual: unknown) => ({
+        isEqualTo: (expected: unknown) => (canonical(actual) === canonical(expected) ? undefined : fail(`expected ${canonical(expected)}, got ${canonical(actual)}`)),
+        isNotEqualTo: (expected: unknown) => (canonical(actual) !== canonical(expected) ? undefined : fail(`expected something other than ${canonical(expected)}`)),
+        isTrue: () => (actual === true ? undefined : fail(`expected true, got ${canonical(actual)}`)),
+        isFalse: () => (actual === false ? undefined : fail(`expected false, got ${canonical(actual)}`)),
+        isUndefined: () => (actual === undefined ? undefined : fail(`expected undefined, got ${canonical(actual)}`)),
+        isDefined: () => (actual !== undefined ? undefined : fail('expected a value, got undefined')),
+      }),
+      fail,
+    };
+    try {
+      (new Function(...Object.keys(api), `${setup}\n${scenario}`) as (...a: unknown[]) => void)(...Object.values(api));
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
   };
   w.__gtmFire = (code: string, data: Record<string, unknown>) =>
     new Promise<'success' | 'failure'>((resolve) => {

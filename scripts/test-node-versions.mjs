@@ -101,7 +101,8 @@ for (const major of MAJORS) {
   console.log(`node-versions: Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}: build, then the relay's vitest suites`);
   try {
     run(node, ['esbuild.config.mjs'], { cwd: dir, env });
-    run(node, ['node_modules/vitest/vitest.mjs', 'run', ...TESTS, ...EXCLUDE.flatMap((e) => ['--exclude', e])], { cwd: dir, env });
+    // Generous time limits: this checks the versions, not speed, and runs on a CPU that may be busy.
+    run(node, ['node_modules/vitest/vitest.mjs', 'run', ...TESTS, ...EXCLUDE.flatMap((e) => ['--exclude', e]), '--testTimeout', '60000', '--hookTimeout', '90000'], { cwd: dir, env });
     results.push(`Node ${major}: passed in ${seconds(t)}`);
   } catch {
     results.push(`Node ${major}: FAILED after ${seconds(t)}`);

@@ -1,8 +1,10 @@
 /**
- * A fake of Whop's `POST /conversions` for integration, e2e, chaos and benchmark suites: a real
- * node:http server on 127.0.0.1 (ephemeral port) that checks the bearer key, validates every body
- * against the vendored OpenAPI spec (ajv, JSON Schema 2020-12: the spec itself, not our validator),
- * answers like Whop, and records everything so tests can assert counts, fields and duplicates.
+ * A fake of Whop's `POST /conversions` and `POST /events` for integration, e2e, chaos and benchmark
+ * suites: a real node:http server on 127.0.0.1 (ephemeral port) that checks the bearer key, validates
+ * every body against its own vendored OpenAPI spec (ajv, JSON Schema 2020-12: the specs themselves,
+ * not our validator), answers like Whop, and records everything so tests can assert counts, fields
+ * and duplicates. On /events it also wants the `Idempotency-Key` header (equal to the body's
+ * event_id, as whopq sends it) and counts each (account_id, event_name, event_id) once, as Whop does.
  *
  *   const whop = await startFakeWhop({ apiKey: 'k' });
  *   // point the relay at whop.url (it ends in /api/v1, like Whop's production base URL)
@@ -22,6 +24,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { Conversion } from '../src/shared/conversion';
+import { MAX_CUSTOM_NAME_LENGTH, PIXEL_EVENT_NAMES, STANDARD_EVENT_NAMES, type WhopEvent } from '../src/shared/whopEvent';
 
 /**
  * How the fake answers: `ok` (validate, then 200 `{id}`), a status (`400`…`500`, in Whop's error
@@ -47,9 +50,9 @@ export interface FakeWhopRequest {
   headers: IncomingHttpHeaders;
   /** The raw body text. */
   raw: string;
-  /** The parsed JSON body, or undefined when it did not parse. */
+  /** The parsed JSON body, or undefined when it did not parse (a WhopEvent on /events). */
   body: Conversion | undefined;
-  /** Spec validation errors (empty when the body is a valid CreateConversion). */
+  /** Spec validation errors (empty when the body is a valid CreateConversion, or CreateEvent on /events). */
   errors: string[];
   /** What the fake answered (0 for hang/reset). */
   status: number;
@@ -58,6 +61,14 @@ export interface FakeWhopRequest {
 export interface FakeWhopConversion {
   id: string;
   body: Conversion;
+  request: FakeWhopRequest;
+}
+
+export interface FakeWhopEvent {
+  id: string;
+  body: WhopEvent;
+  /** The request's `Idempotency-Key` header. */
+  idempotencyKey: string;
   request: FakeWhopRequest;
 }
 
@@ -87,6 +98,8 @@ export interface FakeWhop {
   requests: FakeWhopRequest[];
   /** Every conversion accepted (answered 200), in order. */
   conversions: FakeWhopConversion[];
+  /** Every `POST /events` accepted (answered 200), in order, resends included (see `eventDuplicates`). */
+  events: FakeWhopEvent[];
   setMode(mode: FakeWhopMode | ((req: FakeWhopRequest, n: number) => FakeWhopMode | FakeWhopAnswer)): void;
   /** Changes the accepted key (e.g. to model a key rotated or fixed at Whop). */
   setApiKey(key: string): void;
@@ -94,24 +107,43 @@ export interface FakeWhop {
   setEcho(on: boolean): void;
   /** event_ids accepted more than once. */
   duplicates(): string[];
+  /** event_ids sent to /events more than once (Whop counts them once; the relay should not resend). */
+  eventDuplicates(): string[];
   /** Clears records and returns to mode `ok`. */
   reset(): void;
   close(): Promise<void>;
 }
 
-let _validate: ValidateFunction | undefined;
+const _validators = new Map<string, ValidateFunction>();
 
-/** Compiles the CreateConversion request schema straight out of the vendored OpenAPI document. */
-function validator(): ValidateFunction {
-  if (_validate) return _validate;
-  const spec = _strict(parseYaml(readFileSync(new URL('../spec/whop-conversions.openapi.yml', import.meta.url), 'utf8')));
+/** Compiles the request schema of `POST <path>` straight out of its vendored OpenAPI document. */
+function validator(path: '/conversions' | '/events' = '/conversions'): ValidateFunction {
+  const cached = _validators.get(path);
+  if (cached) return cached;
+  const file = path === '/events' ? '../spec/whop-events.openapi.yml' : '../spec/whop-conversions.openapi.yml';
+  const spec = _strict(parseYaml(readFileSync(new URL(file, import.meta.url), 'utf8')));
   // strict: false because an OpenAPI document carries keywords JSON Schema does not know (example…).
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   // RFC 3339 date-time, as OpenAPI's `format: date-time` means.
   ajv.addFormat('date-time', (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)));
   ajv.addSchema({ ...spec, $id: 'whop' });
-  _validate = ajv.compile({ $ref: 'whop#/paths/~1conversions/post/requestBody/content/application~1json/schema' });
-  return _validate;
+  const validate = ajv.compile({ $ref: `whop#/paths/~1${path.slice(1)}/post/requestBody/content/application~1json/schema` });
+  _validators.set(path, validate);
+  return validate;
+}
+
+const _EVENT_NAMES: ReadonlySet<string> = new Set<string>([...STANDARD_EVENT_NAMES, ...PIXEL_EVENT_NAMES, 'custom']);
+/** Whop takes events up to 28 days old (developer/ads/events-api). */
+const _MAX_EVENT_AGE_MS = 28 * 24 * 3_600_000;
+
+/** What /events refuses beyond its schema: a custom name over the limit, an event older than 28 days. */
+function _eventRules(body: WhopEvent, now: number): string[] {
+  const errors: string[] = [];
+  if (typeof body.event_name === 'string' && !_EVENT_NAMES.has(body.event_name) && body.event_name.length > MAX_CUSTOM_NAME_LENGTH) {
+    errors.push(`/event_name a custom event name must NOT have more than ${MAX_CUSTOM_NAME_LENGTH} characters`);
+  }
+  if (typeof body.event_time === 'string' && now - Date.parse(body.event_time) > _MAX_EVENT_AGE_MS) errors.push('/event_time is older than 28 days');
+  return errors;
 }
 
 /**
@@ -135,6 +167,13 @@ function _strict(node: unknown): object {
 export function conversionErrors(body: unknown): string[] {
   const validate = validator();
   return validate(body) ? [] : (validate.errors ?? []).map(describeError);
+}
+
+/** The errors the fake Whop would answer 400 with for this CreateEvent body ([] when it takes it). */
+export function eventErrors(body: unknown, now = Date.now()): string[] {
+  const validate = validator('/events');
+  if (!validate(body)) return (validate.errors ?? []).map(describeError);
+  return _eventRules(body as WhopEvent, now);
 }
 
 function describeError(e: ErrorObject): string {
@@ -165,6 +204,10 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
   let mode: FakeWhopMode | ((req: FakeWhopRequest, n: number) => FakeWhopMode | FakeWhopAnswer) = 'ok';
   const requests: FakeWhopRequest[] = [];
   const conversions: FakeWhopConversion[] = [];
+  const events: FakeWhopEvent[] = [];
+  // Whop's idempotency: a repeated Idempotency-Key gets the first answer's id; a repeated
+  // (account_id, event_name, event_id) is counted once (the same id again).
+  const counted = new Map<string, string>();
   const timers = new Set<NodeJS.Timeout>();
   let nextId = 1;
   let echo = options.echo ?? false;
@@ -210,9 +253,18 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
         status: 0,
       };
       requests.push(record);
-      if (body !== undefined && !validate(body)) record.errors = (validate.errors ?? []).map(describeError);
+      const isEvents = record.path === `${basePath}/events`;
+      if (body !== undefined) {
+        if (!isEvents && !validate(body)) record.errors = (validate.errors ?? []).map(describeError);
+        if (isEvents) record.errors = eventErrors(body, record.at);
+      }
+      const idempotencyKey = req.headers['idempotency-key'];
+      if (isEvents && body !== undefined) {
+        if (typeof idempotencyKey !== 'string' || !idempotencyKey) record.errors.push('Idempotency-Key header is missing');
+        else if (idempotencyKey !== (body as unknown as WhopEvent).event_id) record.errors.push('Idempotency-Key header differs from event_id');
+      }
 
-      if (record.method !== 'POST' || record.path !== `${basePath}/conversions`) {
+      if (record.method !== 'POST' || (record.path !== `${basePath}/conversions` && !isEvents)) {
         return send(res, record, { status: 404, body: whopError('not_found', 'Resource not found') });
       }
       const chosen = typeof mode === 'function' ? mode(record, record.n) : mode;
@@ -233,9 +285,17 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
         return send(res, record, { status: 400, body: whopError('invalid_request_error', 'Body must be JSON', 'invalid_json'), delayMs });
       }
       if (record.errors.length) {
-        const first = validate.errors?.[0];
+        const first = isEvents ? undefined : validate.errors?.[0];
         const param = first ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') || (first.params as { missingProperty?: string }).missingProperty || null : null;
         return send(res, record, { status: 400, body: whopError('invalid_request_error', record.errors.join('; '), 'parameter_invalid', param), delayMs });
+      }
+      if (isEvents) {
+        const event = body as unknown as WhopEvent;
+        const key = JSON.stringify([event.account_id, event.event_name, event.event_id]);
+        const id = counted.get(key) ?? `evnt_${String(nextId++).padStart(8, '0')}`;
+        counted.set(key, id);
+        events.push({ id, body: event, idempotencyKey: idempotencyKey as string, request: record });
+        return send(res, record, { status: 200, body: { id }, delayMs });
       }
       const id = `conv_${String(nextId++).padStart(8, '0')}`;
       conversions.push({ id, body, request: record });
@@ -253,6 +313,7 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
     },
     requests,
     conversions,
+    events,
     setMode(next) {
       mode = next;
     },
@@ -271,9 +332,19 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
       }
       return [...seen].filter(([, n]) => n > 1).map(([k]) => (JSON.parse(k) as string[])[2]!);
     },
+    eventDuplicates() {
+      const seen = new Map<string, number>();
+      for (const e of events) {
+        const key = JSON.stringify([e.body.account_id, e.body.event_name, e.body.event_id]);
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      return [...seen].filter(([, n]) => n > 1).map(([k]) => (JSON.parse(k) as string[])[2]!);
+    },
     reset() {
       requests.length = 0;
       conversions.length = 0;
+      events.length = 0;
+      counted.clear();
       mode = 'ok';
     },
     async close() {

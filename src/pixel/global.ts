@@ -2,8 +2,7 @@
 // calls earlier pages' snippets kept (those pages were left before the bundle arrived), then the
 // calls this page's snippet queued, in order, each with its own time and page. Loading it twice
 // (two snippets, a tag manager re-injecting) is a no-op, so no event is ever sent twice by the
-// same page. When debug output is asked for before it takes over (`?whopq_debug=1`, localStorage
-// `wq_debug`, `init({ debug: true })` or `whopq('debug', true)` in the queue), the lean build loads
+// same page. With `?whopq_debug=1` in the URL or localStorage `wq_debug` set, the lean build loads
 // the debug build (`p.debug.js` beside it) instead, and takes over itself if that fails to load.
 import { store } from './lib/storage';
 import { createWhopq, type Whopq } from './lib/whopq';
@@ -37,6 +36,6 @@ type Installed = Whopq & { version?: string; q?: (Call | IArguments)[] };
     store(KEPT_KEY, null);
     for (const c of [...kept, ...q]) whopq._r!(...(Array.isArray(c) ? c : ([[...c]] as Call)));
   };
-  if (__DEBUG__ || !me || !(/whopq_debug=1|"debug"[:,]true/.test(location.search + JSON.stringify(q)) || store('wq_debug'))) return install();
+  if (__DEBUG__ || !me || !(/whopq_debug=1/.test(location.search) || store('wq_debug'))) return install();
   document.head.appendChild(Object.assign(document.createElement('script'), { src: me.src.replace(/\.js($|\?)/, '.debug.js$1'), nonce: me.nonce, onerror: install }));
 })();

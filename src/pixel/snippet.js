@@ -6,7 +6,8 @@
 // global.ts.)
 // A page left before the bundle took over (a submit and redirect on a slow network, a relay that
 // cannot serve p.js) keeps its calls in localStorage `wq_s` (added to what earlier pages kept) for
-// the next page's bundle, which replays them once; not when an init requires consent and no grant came.
+// the next page's bundle, which replays them once; not when an init requires consent and no grant
+// came, nor for a visitor who revoked consent on an earlier page (`wq_r`).
 (function (w, d, src, k) {
   if (w.whopq) return;
   var q = (w.whopq = function () {
@@ -25,7 +26,7 @@
       var j = JSON.stringify(q.q);
       // Emptied once kept: a page restored from the back/forward cache that then loads the
       // bundle replays the calls from storage, not twice.
-      if (w.whopq == q && q.q[0] && (!/requireConsent":true/.test(j) || /"consent","grant"/.test(j))) (localStorage[k] = JSON.stringify(JSON.parse(localStorage[k] || '[]').concat(q.q))), (q.q = []);
+      if (w.whopq == q && q.q[0] && !localStorage.wq_r && (!/requireConsent":true/.test(j) || /"consent","grant"/.test(j))) (localStorage[k] = JSON.stringify(JSON.parse(localStorage[k] || '[]').concat(q.q))), (q.q = []);
     } catch (e) {}
   });
 })(window, document, '/wq/p.js', 'wq_s');

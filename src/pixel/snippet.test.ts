@@ -55,6 +55,14 @@ describe('snippet', () => {
     expect(w.whopq!.q).toEqual([]);
   });
 
+  it('keeps nothing for a visitor who revoked consent on an earlier page', () => {
+    localStorage.setItem('wq_r', '1');
+    paste();
+    w.whopq!('track', 'lead', {}, { user: { email: 'ada@example.com' } });
+    dispatchEvent(new Event('pagehide'));
+    expect(localStorage.getItem('wq_s')).toBeNull();
+  });
+
   it('keeps nothing when the queued init requires consent and none was given, or once the bundle took over', () => {
     paste();
     w.whopq!('init', 'biz_A', { requireConsent: true });

@@ -5,6 +5,7 @@ import { createIngestRoute } from './lib/ingestRoute';
 import { lazyState, realInstance } from './lib/lazyInstance';
 import { silentLogger, type Logger } from './lib/logger';
 import { createMetrics, type Metrics } from './lib/metrics';
+import type { Upstream } from './lib/forwardOne';
 import type { Outbox } from './lib/outbox';
 import { lazyResponse, plainFromRequest, toResponse, type PlainRequest } from './lib/plainExchange';
 import { createRateLimiter, type RateLimitOptions } from './lib/rateLimiter';
@@ -58,6 +59,11 @@ export interface RelayOptions {
   cookieDomain?: string;
   /** Query parameter names removed from stored and forwarded URLs (personal data, secrets). Default `DEFAULT_PII_PARAMS`. */
   piiParams?: readonly string[];
+  /**
+   * The Whop API the forwarder sends to: `conversions` (default) stores page views as `skipped` (that
+   * API has no such event); `events` stores them to be sent like any other event.
+   */
+  upstream?: Upstream;
   /** Events are stored but never forwarded (no API key). Reported by /ready. Default false. */
   dryRun?: boolean;
   /** A Whop API key is configured (the relay itself never sees it). Default false. */
@@ -135,6 +141,7 @@ export function createRelay(options: RelayOptions): Relay {
       maxBatch: options.maxBatch ?? 50,
       cookieDomain: options.cookieDomain,
       piiParams: options.piiParams?.length ? options.piiParams : undefined,
+      upstream: options.upstream ?? 'conversions',
       retryAfter: 5,
       metrics,
       logger,

@@ -24,8 +24,10 @@ export { createInspector } from './inspector/index';
 export type { InspectorOptions } from './inspector/index';
 // Forwarding to Whop, for runtimes that bring their own outbox (a database table drained by a cron,
 // a queue consumer): one attempt classified into an outcome, the Whop client, and the pull loop.
-export { forwardOne } from './lib/forwardOne';
-export type { ForwardItem, ForwardOneOptions, ForwardReport, PauseSignal } from './lib/forwardOne';
+export { forwardOne, UPSTREAMS } from './lib/forwardOne';
+export type { ForwardItem, ForwardOneOptions, ForwardReport, PauseSignal, Upstream } from './lib/forwardOne';
+export { toEvent } from './lib/toEvent';
+export type { EventMapping } from './lib/toEvent';
 export { createWhopClient } from './lib/whopClient';
 export type { WhopAnswer, WhopClient, WhopClientOptions } from './lib/whopClient';
 export { createForwarder } from './lib/forwarder';

@@ -85,11 +85,13 @@ export type ConversionUser = NonNullable<Conversion['user']>;
 
 /** A field of the schema: t = type, e = allowed values, fmt = string format, n = nullable, r = required, f = nested fields. */
 export interface FieldSpec {
-  t: 'string' | 'number' | 'object' | 'enum';
+  t: 'string' | 'number' | 'boolean' | 'object' | 'enum';
   e?: readonly string[];
   fmt?: 'date-time';
   n?: true;
   r?: true;
+  /** Longest string. */
+  max?: number;
   f?: Record<string, FieldSpec>;
 }
 

@@ -27,6 +27,9 @@ export const relay = createRelay({
   // Read once per instance; a failed read is retried on the next request.
   bundle: () => (bundle ??= readFile(bundlePath).catch((error) => ((bundle = undefined), Promise.reject(error)))),
   cookieDomain: process.env.WHOPQ_COOKIE_DOMAIN || undefined,
+  // WHOPQ_UPSTREAM=events: page views are kept to be sent to Whop's POST /events (give the same value
+  // to the forwarder that drains this outbox: createForwarder({ upstream })); default conversions.
+  upstream: process.env.WHOPQ_UPSTREAM === 'events' ? 'events' : 'conversions',
   dryRun: true,
   production: process.env.NODE_ENV === 'production',
   adminToken: process.env.WHOPQ_ADMIN_TOKEN || undefined,

@@ -1,17 +1,18 @@
-// Turns a `track` call's name and props, and `identify`'s fields, into CreateConversion fields.
+// Turns a `track` call's name and props, and `identify`'s fields, into event fields.
 //
-// The relay validates every event against the spec's schema (src/shared/conversion.ts) and
-// refuses a whole event for a field of the wrong type, so a conversion with `currency: 840` would
-// be lost. A currency *string* off the API's list is different: the relay puts it in lower case
-// and, if it is still not on the list, stores the event without it (and says so in `dropped`), so
-// `USD`, `xyz` or `US$` never cost the conversion. The lean build therefore only makes the currency
-// a string and leaves the list to the relay (the list costs 273 B gzip, a tenth of the budget,
-// measured on dist/whopq.js). The debug build checks it against the list itself, to warn.
-// The other checks (the gender list, value a finite number, ids strings) ship in the debug build
-// only, where they name the mistake (a bad gender is left out like a bad currency, a bad type
-// drops the call). Both builds filter unknown keys, which the relay would refuse as well.
+// The relay keeps an event for anything but a missing company or name (docs/PROTOCOL.md
+// "Tolerant fields"): it converts numeric strings and numbers where the API wants the other, cuts
+// over-long strings, leaves out unknown keys and values off the API's lists, and lists each in
+// `dropped`. So the lean build passes the props and user fields as given (what it must fix is
+// that its own fields win: the name, company, ids, context) and leaves every list to the relay:
+// the lists of names, props, user fields and currencies cost ~240 B gzip, two thirds of what
+// issues 11 and 12 add. Any name goes as itself; the relay maps the ones `/conversions` lacks to
+// `custom` + `custom_name`; it also normalises email and phone (trimmed, lower-cased; `+` and
+// digits) for every event. Each user value is a string cut to 255 here, since identify persists
+// them. The debug build checks every field against the API's lists to warn; it sends what the
+// lean build sends.
 import { type Conversion, type ConversionUser, CURRENCIES, EVENT_NAMES, GENDERS, USER_FIELDS } from '../../shared/conversion';
-import { warn } from './log';
+import { log, warn } from './log';
 
 /** Properties a `track` call may carry. */
 export interface TrackProps {
@@ -33,68 +34,61 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 /** In the debug build, why `v` is a bad value for field `k` (undefined when it is fine). */
 function badValue(k: string, v: unknown): string | undefined {
   const ok =
-    k == 'currency' ? (CURRENCIES as readonly string[]).includes(v as string)
+    k == 'currency' ? (CURRENCIES as readonly string[]).includes(String(v).toLowerCase())
     : k == 'gender' ? (GENDERS as readonly string[]).includes(v as string)
-    : k == 'value' ? typeof v == 'number' && isFinite(v)
-    : typeof v == 'string';
-  return ok ? undefined : k + ' has a bad value ' + JSON.stringify(v);
+    : k == 'value' ? isFinite(v as number)
+    : typeof v == 'string' || typeof v == 'number';
+  return ok ? undefined : k + ' has a bad value ' + JSON.stringify(v) + ': the relay repairs it or leaves it out (see `dropped`)';
+}
+
+/** Debug build: warns about each field the relay will leave out or repair. */
+function check(o: Record<string, unknown>, known: readonly string[], what: string): void {
+  if (__DEBUG__)
+    for (const k in o) {
+      if (!known.includes(k)) warn('unknown ' + what + ' "' + k + '": the relay leaves it out');
+      else {
+        const why = badValue(k, o[k]);
+        why && warn(why);
+      }
+    }
 }
 
 /**
- * Debug build: puts a field in `out`, the currency in lower case. A bad currency or gender is left
- * out with a warning; a bad type makes the whole call bad, and its message is returned.
- */
-function field(out: Record<string, unknown>, k: string, v: unknown): string | void {
-  if (k == 'currency') v = String(v).toLowerCase();
-  const why = badValue(k, v);
-  if (!why) out[k] = v;
-  else if (k == 'currency' || k == 'gender') warn(why + ', not on the API\'s list: left out, the event goes without it');
-  else return why;
-}
-
-/**
- * The event fields for a track: the six API names pass through, any other name becomes
- * `custom` with `custom_name`. Unknown props are left out (with a warning). A bad call gives a
- * non-object: the reason in the debug build, false in the lean one.
+ * The event fields for a track: the name as given (the relay maps names off the API's list to
+ * `custom`), then the props. False for a call without a usable name (the debug build says why).
  */
 export function draftEvent(name: unknown, props: unknown): Draft | string | false {
   if (typeof name != 'string' || !name) return __DEBUG__ && 'track needs an event name, like whopq("track", "lead")';
-  const d: Record<string, unknown> = (EVENT_NAMES as readonly string[]).includes(name)
-    ? { event_name: name }
-    : { event_name: 'custom', custom_name: name };
-  // Lean build: a non-object's keys (a string's indices) are all unknown props, left out below.
   if (__DEBUG__ && props != null && !isObject(props)) return 'track props must be an object like { value: 10, currency: "usd" }';
-  for (const k in props as object) {
-    let v = (props as Record<string, unknown>)[k];
-    if (v == null) continue;
-    if (!PROPS.includes(k)) {
-      __DEBUG__ && warn('ignored unknown track property "' + k + '"');
-      continue;
-    }
-    if (__DEBUG__) {
-      const why = field(d, k, v);
-      if (why) return why;
-    } else d[k] = k == 'currency' ? String(v) : v; // Lean build: the relay checks the code (above).
+  let p: Record<string, unknown> | undefined;
+  // Through JSON now: a prop JSON cannot write (a BigInt, a cycle: a DOM event passed as props)
+  // costs the props, never the event. The name after them: a prop cannot rename the event.
+  try {
+    p = JSON.parse(JSON.stringify(props || 0));
+  } catch {
+    __DEBUG__ && warn('track props JSON cannot write (a BigInt, a cycle): the event goes without them');
   }
-  return d as Draft;
+  if (__DEBUG__) {
+    check(p || {}, PROPS, 'track property');
+    EVENT_NAMES.includes(name as never) || log('"' + name + '" is not one of the six /conversions names: the relay sends it as custom');
+  }
+  return { ...p, event_name: name } as Draft;
 }
 
-/** The API's user fields from `identify` or a track's `user` option; not an object when bad. */
+/**
+ * The user fields from `identify` or a track's `user` option, each a string of at most 255;
+ * `anonymous_id` is the pixel's own (a page setting it would split the visitor in two).
+ */
 export function userFields(u: unknown): ConversionUser | string | false {
-  // Lean build: a non-object gives no fields (its keys, if any, are unknown ones).
   if (__DEBUG__ && !isObject(u)) return 'user data must be an object like { email: "ada@example.com" }';
   const out: Record<string, unknown> = {};
   for (const k in u as object) {
-    let v = (u as Record<string, unknown>)[k];
-    if (v == null) continue;
-    // anonymous_id is the pixel's own; a page setting it would split the visitor in two.
-    // Email trimmed and lower-cased, phone `+` and digits only (docs/PROTOCOL.md "Identity").
-    if (k == 'email' || k == 'phone') v = k == 'email' ? String(v).trim().toLowerCase() : String(v).replace(/[^+\d]/g, '');
-    if (k == 'anonymous_id' || !(USER_FIELDS as readonly string[]).includes(k)) __DEBUG__ && warn('ignored unknown user field "' + k + '"');
-    else if (__DEBUG__) {
-      const why = field(out, k, v);
-      if (why) return why;
-    } else out[k] = v;
+    const v = (u as Record<string, unknown>)[k];
+    if (v == null || k == 'anonymous_id') continue;
+    // Cut: identify persists the fields, and no API field is longer. The relay normalises email
+    // and phone (and types) for every event.
+    out[k] = String(v).slice(0, 255);
   }
+  __DEBUG__ && check(out, USER_FIELDS, 'user field');
   return out;
 }

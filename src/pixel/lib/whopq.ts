@@ -1,16 +1,17 @@
 // The command dispatcher: `whopq(command, …args)`. Holds one page's state (companies, options,
 // consent, identified user, touch) and never lets an error reach the host page.
 import type { Conversion, ConversionUser } from '../../shared/conversion';
-import { anonymousId } from './anonymousId';
-import { Consent, forget } from './consent';
+import { AID_KEY, browserId, FBP_KEY, newFbp } from './browserId';
+import { Consent, forget, REVOKED_KEY, USER_KEY } from './consent';
 import { buildContext } from './context';
 import { registrableDomain } from './cookies';
 import { type Draft, draftEvent, type TrackProps, userFields } from './event';
 import { log, setDebug, warn } from './log';
 import { enqueue, setPersist } from './queue';
 import { store } from './storage';
+import { post } from './deliver';
 import { createSender } from './sender';
-import { readTouch, type Touch, TOUCH_PARAMS, touchFromUrl, writeTouch } from './touch';
+import { mergeTouch, readTouch, type Touch, TOUCH_PARAMS, touchFromUrl, writeTouch } from './touch';
 import { uuid } from './uuid';
 
 /** Options of `whopq('init', companyId, options)`; later inits may add companies and change options. */
@@ -60,11 +61,19 @@ export function createWhopq(): Whopq {
   let opts: InitOptions = {};
   /**
    * Undefined until the page says: then `requireConsent` decides (a CMP may grant before init).
+   * A revoke on an earlier page is remembered.
    */
-  let consent: Consent | undefined;
+  let consent: Consent | undefined = store(REVOKED_KEY) ? Consent.Revoked : undefined;
+  /** The identified user's fields, normalised; persisted (consent granted) so later pages carry them. */
   let user: ConversionUser = {};
+  try {
+    user = JSON.parse(store(USER_KEY) || '{}');
+  } catch {}
   let touch: Touch | undefined;
   let aid: string | undefined;
+  let fbp: string | undefined;
+  /** The URL of the last page view: an SPA route change is a new one. */
+  let loc: string | undefined;
   let sender: ReturnType<typeof createSender> | undefined;
   /** `track`/`identify` calls made before the first init (tag managers fire in no fixed order), run right after it. */
   const early: [unknown[], number, string?][] = [];
@@ -76,13 +85,36 @@ export function createWhopq(): Whopq {
   let dom: string | undefined;
   const domain = () => (dom ||= opts.cookieDomain || registrableDomain());
   const granted = () => (consent ?? (opts.requireConsent ? Consent.Pending : Consent.Granted)) == Consent.Granted;
+  const base = () => (opts.relay || '/wq').replace(/\/$/, '');
+  /** Persists the identified user (bounded: identify cuts each value, and a huge record is not kept). */
+  const saveUser = () => {
+    const j = JSON.stringify(user);
+    granted() && j.length < 4e3 && store(USER_KEY, j);
+  };
+  /** The browser ids: read, or minted once per page; written when consent allows. */
+  const ids = (persist: boolean) => {
+    aid = browserId(AID_KEY, uuid, 400, persist, domain, aid);
+    fbp = browserId(FBP_KEY, newFbp, 90, persist, domain, fbp);
+  };
+
+  /**
+   * Forgets the visitor here and at the relay (its HttpOnly `wq_c`, its host-only copies): the
+   * ids, the touch, the identity; `all` (a revoke) the queue too. The next event mints new ids.
+   */
+  function wipe(all?: boolean): void {
+    touch = aid = fbp = undefined;
+    user = {};
+    forget(domain(), all);
+    post(base() + '/forget', []);
+  }
+
   /**
    * Reads the URL; a new touch replaces the stored one. The cookie is written only for a new touch
    * (its window runs from the click, not from the last page view) or when consent arrives.
    */
   function capture(write?: boolean): void {
     const fresh = touchFromUrl(location.search, opts.params);
-    touch = fresh || readTouch(days()) || touch;
+    touch = mergeTouch(fresh, readTouch(days()) || touch);
     if (fresh) __DEBUG__ && log('captured a new ad touch from the URL', fresh);
     if (touch && (fresh || write) && granted()) writeTouch(touch, days(), domain());
   }
@@ -103,7 +135,8 @@ export function createWhopq(): Whopq {
       if (!sender) {
         setPersist(granted());
         capture();
-        sender = createSender(() => (opts.relay || '/wq').replace(/\/$/, '') + '/e', () => granted() && !!companies.length);
+        sender = createSender(() => base() + '/e', () => granted() && !!companies.length);
+        loc = location.href;
         // The calls that waited for this init go to this company (and the ones initialised by then).
         for (const e of early.splice(0)) run(...e);
       }
@@ -115,6 +148,9 @@ export function createWhopq(): Whopq {
 
     track(name: unknown, props: unknown, o?: TrackOptions) {
       if (consent == Consent.Revoked) return __DEBUG__ && log('consent revoked: track dropped');
+      // An SPA route change (pushState, replaceState, popstate, a hash) may have brought a new click:
+      // the URL is read again whenever it changed, so every event carries the click of its own page.
+      commands.page();
       const d = draftEvent(name, props);
       if (__DEBUG__ ? bad(d) : !d) return __DEBUG__ && warn(d + '; call dropped');
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('track options must be an object; call dropped');
@@ -142,7 +178,8 @@ export function createWhopq(): Whopq {
             company_id: c,
             event_id: event_id || uuid(),
             ...(d as Draft),
-            event_time: new Date(t).toISOString(),
+            // Epoch ms: the relay writes the ISO time (it reads both).
+            event_time: t as unknown as string,
             action_source: 'website',
             url,
             // A document's referrer never changes. undefined is left out by JSON.stringify: the
@@ -151,8 +188,10 @@ export function createWhopq(): Whopq {
             // The context first: it reads the cookies once, before anonymousId may write one (a
             // read after a write is another round trip to the cookie store). Each company's
             // event reads them again, in the deferred task only.
-            context: buildContext(tu),
-            user: { ...who, anonymous_id: (aid ||= anonymousId(granted(), domain)) },
+            // The cookies read first, the ids (which may write one) after: a read after a write is
+            // another round trip to the cookie store. The ids are read once per page.
+            context: { ...buildContext(tu), fbp: (aid || ids(granted()), fbp) },
+            user: { ...who, anonymous_id: aid },
           } as Conversion;
           __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
           return { e, t };
@@ -164,28 +203,37 @@ export function createWhopq(): Whopq {
       const f = userFields(u);
       if (__DEBUG__ && bad(f)) return warn(f + '; identify dropped');
       user = { ...user, ...(f as ConversionUser) };
+      saveUser();
       __DEBUG__ && log('identified', user);
     },
 
     consent(state: unknown) {
       if (state == 'grant') {
         consent = Consent.Granted;
+        store(REVOKED_KEY, null);
         setPersist(true);
+        saveUser();
         if (sender) {
           capture(true);
-          aid = anonymousId(true, domain, aid);
+          ids(true);
           sender();
         }
       } else if (state == 'revoke') {
         consent = Consent.Revoked;
-        touch = aid = undefined;
-        forget(domain());
+        wipe(true);
       } else return __DEBUG__ && warn('consent takes "grant" or "revoke", got ' + JSON.stringify(state));
       __DEBUG__ && log('consent ' + state);
     },
 
+    /** Re-reads the URL when it changed since the last page view (route changes call it too). */
     page() {
-      if (sender && consent != Consent.Revoked) capture();
+      if (sender && loc != location.href && consent != Consent.Revoked) (loc = location.href), capture();
+    },
+
+    /** Forgets the identified user and the browser ids (a logout, a shared device); the next event mints new ids. */
+    reset() {
+      wipe();
+      __DEBUG__ && log('reset: identity and ids forgotten');
     },
 
     flush() {

@@ -10,7 +10,9 @@ import { plainError, type PlainRequest, type PlainResponse } from './plainExchan
 import { BodyTooLargeError } from './readBody';
 import { PAGE_EVENT, type RelayEvent } from './relayEvent';
 import { sameSiteRequest } from './sameSiteRequest';
+import type { Upstream } from './forwardOne';
 import { conversionLeftOut } from './toConversion';
+import { eventLeftOut } from './toEvent';
 import { whopError, type WhopErrorBody } from './whopError';
 
 export interface IngestConfig {
@@ -22,6 +24,8 @@ export interface IngestConfig {
   cookieDomain: string | undefined;
   /** Query parameter names removed from stored URLs (`cleanUrl`). Default `DEFAULT_PII_PARAMS`. */
   piiParams?: readonly string[];
+  /** The API events are forwarded to: page views are `skipped` only for `conversions`. */
+  upstream: Upstream;
   /** Seconds a 503 asks the browser to wait. */
   retryAfter: number;
   metrics: Metrics;
@@ -150,7 +154,8 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       if (!body.event_id) body.event_id = crypto.randomUUID();
       const input: OutboxInput = { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
       if (_dropped.length) input.dropped = _dropped;
-      if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
+      if (config.upstream === 'events') eventLeftOut(body, leftOut);
+      else if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
       else conversionLeftOut(body, leftOut);
       return input;
     });

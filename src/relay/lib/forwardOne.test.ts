@@ -119,4 +119,23 @@ describe('forwardOne (issue 17)', () => {
     expect((await forwardOne(item(2_000, old), { client })).outcome).toMatchObject({ kind: 'dead', error: expect.stringMatching(/^expired/) });
     expect(isExpired({ received_at: old, attempts: 1 }, Date.now(), 7 * 24 * 3_600_000)).toBe(false);
   });
+
+  it('classifies /events answers as /conversions ones: delivered, retry, pause, dead; a 3xx is a retry', async () => {
+    const events = { client, upstream: 'events' as const, backoff };
+    const r = await forwardOne(item(), events);
+    expect(r.outcome).toMatchObject({ kind: 'delivered', whop_id: whop.events[0]!.id });
+    expect(whop.events[0]).toMatchObject({ idempotencyKey: 'evt_1', body: { account_id: 'biz_a', event_name: 'lead', event_id: 'evt_1' } });
+    const cases: Array<[string | (() => { status: number; headers?: Record<string, string> }), string]> = [
+      ['500', 'retry'], ['429', 'retry'], ['401', 'pause'], ['400', 'dead'], ['422', 'dead'], [() => ({ status: 302, headers: { location: 'http://127.0.0.1:9/' } }), 'retry'],
+    ];
+    for (const [mode, kind] of cases) {
+      whop.setMode(mode as never);
+      expect((await forwardOne(item(), events)).outcome.kind).toBe(kind);
+    }
+    // A page view is sent to /events (it is never sent to /conversions).
+    whop.setMode('ok');
+    const page = await forwardOne({ ...item(), body: { company_id: 'biz_a', event_name: 'page', event_id: 'evt_p', title: 'Home' } }, events);
+    expect(page.outcome.kind).toBe('delivered');
+    expect(whop.events.at(-1)!.body).toMatchObject({ event_name: 'page', title: 'Home' });
+  });
 });

@@ -1,6 +1,7 @@
 import { backoffDelay, parseRetryAfter, type BackoffOptions } from './backoff';
 import type { Outcome, OutboxRecord } from './outbox';
 import { toConversion } from './toConversion';
+import { toEvent } from './toEvent';
 import type { WhopClient } from './whopClient';
 
 /** Whop refused the key for this company (401, or a 403/404 naming no parameter but the company): stop sending its events, keep them. */
@@ -26,8 +27,14 @@ export interface ForwardReport {
   param?: string | null;
 }
 
+/** Which Whop API the relay forwards to: `conversions` (POST /conversions, the default) or `events` (POST /events). */
+export type Upstream = 'conversions' | 'events';
+export const UPSTREAMS: readonly Upstream[] = ['conversions', 'events'];
+
 export interface ForwardOneOptions {
   client: WhopClient;
+  /** The API events go to. Default `conversions`. */
+  upstream?: Upstream;
   /**
    * Events older than this since receipt are dead-lettered as expired, not sent, once they have
    * also been tried about as often as that age implies (see `isExpired`). Default 7 days.
@@ -42,7 +49,8 @@ export interface ForwardOneOptions {
 export type ForwardItem = Pick<OutboxRecord, 'body' | 'received_at' | 'attempts'>;
 
 /**
- * Sends ONE event to Whop and classifies the answer. Runtime-neutral (no `node:*`), so the Node
+ * Sends ONE event to Whop (mapped to the configured upstream's body: `toConversion` or `toEvent`)
+ * and classifies the answer the same way for both APIs. Runtime-neutral (no `node:*`), so the Node
  * forwarder and a Cloudflare Queue consumer share it. `item.attempts` counts this attempt (≥ 1).
  * - 2xx → delivered, keeping Whop's conversion id;
  * - 408, 429, 5xx, timeout, network error → retry after exponential backoff with full jitter, or
@@ -60,9 +68,14 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
   if (isExpired(item, started, maxAgeMs, options.backoff)) {
     return { outcome: { kind: 'dead', at: started, error: `expired: not delivered within ${maxAgeMs} ms of receipt` }, status: null, latencyMs: 0, retryAfterMs: null };
   }
-  const mapped = toConversion(item.body);
-  if (!mapped) return { outcome: { kind: 'dead', at: started, error: `not a conversion: ${item.body.event_name} events are not sent to /conversions` }, status: null, latencyMs: 0, retryAfterMs: null };
-  const answer = await options.client.createConversion(JSON.stringify(mapped.body));
+  let answer;
+  if (options.upstream === 'events') {
+    answer = await options.client.createEvent(toEvent(item.body).params);
+  } else {
+    const mapped = toConversion(item.body);
+    if (!mapped) return { outcome: { kind: 'dead', at: started, error: `not a conversion: ${item.body.event_name} events are not sent to /conversions` }, status: null, latencyMs: 0, retryAfterMs: null };
+    answer = await options.client.createConversion(JSON.stringify(mapped.body));
+  }
   const at = now();
   const latencyMs = at - started;
   const retry = (error: string, status: number | null, retryAfterMs: number | null = null): ForwardReport => {
@@ -83,7 +96,7 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
   code = answer.code ?? null;
   param = answer.param ?? null;
   const error = `HTTP ${status}: ${body}`;
-  const namesEvent = param !== null && param !== 'company_id';
+  const namesEvent = param !== null && param !== 'company_id' && param !== 'account_id';
   if (status === 401 || ((status === 403 || status === 404) && !namesEvent)) return { outcome: { kind: 'pause', at, status, error }, status, latencyMs, retryAfterMs: null, code, param };
   if (status === 408 || status === 429 || status >= 500 || (status >= 300 && status < 400)) {
     const hinted = answer.retryAfterMs != null && /^\d+$/.test(answer.retryAfterMs.trim()) ? Number(answer.retryAfterMs) : parseRetryAfter(answer.retryAfter, at);

@@ -1,5 +1,5 @@
 import type { BackoffOptions } from './backoff';
-import { forwardOne, type ForwardReport } from './forwardOne';
+import { forwardOne, type ForwardReport, type Upstream } from './forwardOne';
 import { silentLogger, type Logger } from './logger';
 import { createConcurrencyLimiter } from './concurrencyLimiter';
 import type { Metrics } from './metrics';
@@ -18,6 +18,8 @@ export interface ForwarderOptions {
   apiKey: string;
   /** Whop's API root. Default `https://api.whop.com/api/v1`. */
   baseURL?: string;
+  /** The API events go to: `conversions` (default) or `events` (mapping: `toConversion` / `toEvent`). */
+  upstream?: Upstream;
   /** Sends in flight at once (where the adaptive limit starts). Default 8. */
   concurrency?: number;
   /**
@@ -261,7 +263,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         pause._last = event_id;
         pause._deferred = false;
       }
-      const report = await forwardOne(record, { client, maxAgeMs: options.maxAgeMs, backoff: options.backoff });
+      const report = await forwardOne(record, { client, upstream: options.upstream, maxAgeMs: options.maxAgeMs, backoff: options.backoff });
       await settle(record, report);
     } catch (error) {
       // The event stays leased and comes back when the lease lapses; a failed probe must not block later ones.

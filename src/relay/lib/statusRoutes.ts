@@ -46,7 +46,7 @@ export function createStatusRoutes(config: StatusConfig) {
   metrics.describe('duplicates_total', 'Events already stored (resends), dropped at ingest.');
   metrics.describe('rejected_total', 'Events or requests refused at ingest, by reason.');
   metrics.describe('dropped_fields_total', 'Fields of accepted events repaired or left out at ingest (the event kept), by field.');
-  metrics.describe('forward_left_out_total', 'Fields the relay stores that /conversions has no place for, left out of the forwarded body, by field.');
+  metrics.describe('forward_left_out_total', 'Fields the relay stores that the upstream (/conversions or /events) has no place for, left out of the forwarded body, by field.');
   metrics.describe('delivered_total', 'Events Whop accepted.');
   metrics.describe('retried_total', 'Forwarding attempts to be retried, by status.');
   metrics.describe('dead_lettered_total', 'Events Whop refused for good, by status.');

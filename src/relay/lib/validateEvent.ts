@@ -43,6 +43,9 @@ function _checkValue(v: unknown, spec: FieldSpec, param: string): WhopErrorBody 
     case 'object':
       if (!_isObject(v)) return whopError(`Invalid ${param}: must be an object.`, 'parameter_invalid', param);
       return _checkFields(v, spec.f ?? {}, param + '.');
+    case 'boolean':
+      if (typeof v !== 'boolean') return whopError(`Invalid ${param}: must be true or false.`, 'parameter_invalid', param);
+      return null;
     case 'number':
       if (typeof v !== 'number' || !Number.isFinite(v)) return whopError(`Invalid ${param}: must be a number.`, 'parameter_invalid', param);
       return null;

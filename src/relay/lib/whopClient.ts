@@ -1,4 +1,5 @@
 import Whop, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@whop/sdk';
+import type { EventCreateParams } from '@whop/sdk/resources/events';
 
 export interface WhopClientOptions {
   /** The company API key, sent as `Authorization: Bearer <key>`. Never logged, never returned. */
@@ -9,7 +10,7 @@ export interface WhopClientOptions {
   timeoutMs?: number;
 }
 
-/** What Whop (or the network) answered to one `POST /conversions`. */
+/** What Whop (or the network) answered to one `POST /conversions` or `POST /events`. */
 export type WhopAnswer =
   | { kind: 'ok'; status: number; id: string | null }
   | {
@@ -30,13 +31,19 @@ export type WhopAnswer =
 export interface WhopClient {
   /** Sends one CreateConversion body (already-serialized JSON, sent byte for byte). Never throws. */
   createConversion(json: string): Promise<WhopAnswer>;
+  /**
+   * Sends one event to `POST /events` through the SDK's typed `client.events.create`, its
+   * `Idempotency-Key` header from the params (the event's id). Never throws.
+   */
+  createEvent(params: EventCreateParams): Promise<WhopAnswer>;
 }
 
 /**
  * The one place that talks to Whop, through the official `@whop/sdk` client: its auth header, base
  * URL and error classes, with its own retries off (`maxRetries: 0`) because the outbox retries
  * durably, and its logging off so nothing about a request (or the key) reaches the logs.
- * The SDK has no typed `conversions` resource in this version, so this calls its generic `post`.
+ * The SDK has no typed `conversions` resource in this version, so /conversions goes through its
+ * generic `post`; /events through its typed `events.create`. Neither follows a redirect.
  */
 export function createWhopClient(options: WhopClientOptions): WhopClient {
   const client = new Whop({
@@ -61,6 +68,14 @@ export function createWhopClient(options: WhopClientOptions): WhopClient {
         const response = await client.post('/conversions', { body: json, headers: { 'content-type': 'application/json' } }).asResponse();
         const text = await response.text().catch(() => '');
         return { kind: 'ok', status: response.status, id: _id(text) };
+      } catch (error) {
+        return _classify(error, secret);
+      }
+    },
+    async createEvent(params) {
+      try {
+        const { data, response } = await client.events.create(params).withResponse();
+        return { kind: 'ok', status: response.status, id: typeof data?.id === 'string' ? data.id : null };
       } catch (error) {
         return _classify(error, secret);
       }

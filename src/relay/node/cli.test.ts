@@ -26,6 +26,13 @@ describe('relayConfigFromEnv', () => {
     expect(relayConfigFromEnv({}).port).toBe(8787);
   });
 
+  it('picks the upstream from WHOPQ_UPSTREAM (conversions by default) and refuses any other value', () => {
+    expect(relayConfigFromEnv({}).upstream).toBe('conversions');
+    expect(relayConfigFromEnv({ WHOPQ_UPSTREAM: ' Events ' }).upstream).toBe('events');
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_UPSTREAM: 'events' })).errors.join('\n')).not.toMatch(/WHOPQ_UPSTREAM/);
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_UPSTREAM: 'pixel' })).errors.join('\n')).toMatch(/WHOPQ_UPSTREAM must be conversions or events/);
+  });
+
   it('says what is wrong in plain words', () => {
     const prod = configProblems(relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOPQ_ORIGINS: 'shop.example' }));
     expect(prod.errors.join('\n')).toMatch(/WHOP_API_KEY is not set/);

@@ -6,6 +6,7 @@ import { createRelay, type Relay } from '../createRelay';
 import { createInspector } from '../inspector/index';
 import { parseCidrs } from '../lib/clientIp';
 import { createForwarder, type Forwarder } from '../lib/forwarder';
+import type { Upstream } from '../lib/forwardOne';
 import { realInstance } from '../lib/lazyInstance';
 import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
@@ -92,7 +93,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, concurrency: config.forwardConcurrency, maxConcurrency: config.forwardMaxConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
+    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, upstream: _upstream(config), concurrency: config.forwardConcurrency, maxConcurrency: config.forwardMaxConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -126,6 +127,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     cookieDomain: config.cookieDomain,
     piiParams: config.piiParams,
     rateLimit: config.rateLimit,
+    upstream: _upstream(config),
     dryRun,
     hasApiKey: !!config.apiKey,
     forwarder: forwarder ?? undefined,
@@ -173,7 +175,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
   print(dryRun
     ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
-    : config.apiKey ? `  mode: forwarding to ${config.baseURL} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
+    : config.apiKey ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
@@ -209,6 +211,9 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     },
   };
 }
+
+/** The checked WHOPQ_UPSTREAM (configProblems refuses anything else before this is read). */
+const _upstream = (config: RelayConfig): Upstream => (config.upstream === 'events' ? 'events' : 'conversions');
 
 function _urlPassword(url: string | undefined): string | undefined {
   try {
@@ -278,6 +283,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_PAUSE_PROBE_SECONDS  after Whop refuses the key, seconds until one event probes again (30)
   WHOPQ_FORWARD_TIMEOUT_SECONDS  how long one send to Whop may take; a claimed event is leased 2x this + 5 s (10)
   WHOP_API_BASE_URL          Whop's API (https://api.whop.com/api/v1)
+  WHOPQ_UPSTREAM             conversions (POST /conversions) or events (POST /events, page views too) (conversions)
 SIGTERM or SIGINT closes it: requests in flight are answered, sends in flight settle, the store closes.`;
 
 /** Subcommands of the `whopq` binary: what `--help` shows and what runs (args already checked by parseCommandLine). */

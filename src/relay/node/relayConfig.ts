@@ -21,6 +21,8 @@ export interface RelayConfig {
   dataDir: string;
   /** WHOP_API_BASE_URL, default https://api.whop.com/api/v1. */
   baseURL: string;
+  /** WHOPQ_UPSTREAM: `conversions` (POST /conversions, default) or `events` (POST /events). Anything else is a config error. */
+  upstream: string;
   /** WHOPQ_ADMIN_TOKEN: protects /metrics and the inspector. */
   adminToken?: string;
   /** WHOPQ_SERVER_TOKEN: server-side ingest with `Authorization: Bearer` keeps caller-chosen event_ids (see RelayOptions.serverToken). */
@@ -81,6 +83,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     host: env.HOST?.trim() || (!env.WHOP_API_KEY?.trim() && !(_flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production') ? '127.0.0.1' : '0.0.0.0'),
     dataDir: env.WHOPQ_DATA_DIR?.trim() || './.data',
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
+    upstream: env.WHOPQ_UPSTREAM?.trim().toLowerCase() || 'conversions',
     adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
     serverToken: env.WHOPQ_SERVER_TOKEN?.trim() || undefined,
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
@@ -124,6 +127,7 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   if (config.cookieDomain !== undefined && !/^\.?([a-z0-9-]+\.)*[a-z0-9-]+$/i.test(config.cookieDomain)) {
     errors.push(`WHOPQ_COOKIE_DOMAIN ${JSON.stringify(config.cookieDomain)} is not a domain like shop.example.`);
   }
+  if (config.upstream !== 'conversions' && config.upstream !== 'events') errors.push(`WHOPQ_UPSTREAM must be conversions or events (it is ${JSON.stringify(config.upstream)}).`);
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
   if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');

@@ -1,6 +1,6 @@
 import type { BackoffOptions } from '../lib/backoff';
 import { backoffDelay } from '../lib/backoff';
-import { forwardOne, type PauseSignal } from '../lib/forwardOne';
+import { forwardOne, type PauseSignal, type Upstream } from '../lib/forwardOne';
 import { silentLogger, type Logger } from '../lib/logger';
 import type { Outcome, OutboxInput } from '../lib/outbox';
 import type { WhopClient } from '../lib/whopClient';
@@ -17,6 +17,8 @@ export interface DeadLetter extends OutboxInput {
 export interface ConsumerOptions {
   dedup: CfDurableObjectNamespace;
   client: WhopClient;
+  /** The API events go to: `conversions` (default) or `events`. */
+  upstream?: Upstream;
   /** Where refused (400/422) and exhausted events go. Without it they are only marked dead in the ledger. */
   deadLetters?: CfQueue<DeadLetter>;
   /** Sends per event before it is dead-lettered. Default: no limit (only `maxAgeMs`), as on Node. */
@@ -94,6 +96,7 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
 
     const report = await forwardOne({ body: event.body, received_at: event.received_at, attempts: begun.attempts }, {
       client: options.client,
+      upstream: options.upstream,
       maxAgeMs: options.maxAgeMs,
       backoff: options.backoff,
       now,

@@ -1,4 +1,5 @@
 import { createRelay, type Relay } from '../createRelay';
+import type { Upstream } from '../lib/forwardOne';
 import { createLogger } from '../lib/logger';
 import type { WorkerEnv } from './env';
 import { QueueOutbox } from './queueOutbox';
@@ -20,6 +21,9 @@ const _relays = new WeakMap<object, WorkerRelay>();
 
 const _list = (value: string | undefined): string[] => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
+/** WHOPQ_UPSTREAM as the consumer and ingest read it: `events`, else `conversions`. */
+export const workerUpstream = (env: WorkerEnv): Upstream => (env.WHOPQ_UPSTREAM?.trim().toLowerCase() === 'events' ? 'events' : 'conversions');
+
 /** The relay core wired to Workers bindings: a `QueueOutbox`, companies and origins from vars. */
 export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
   const cached = _relays.get(env);
@@ -38,6 +42,7 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
     piiParams: _list(env.WHOPQ_PII_PARAMS),
     bundle: typeof __WHOPQ_PIXEL__ === 'string' ? __WHOPQ_PIXEL__ : undefined,
     dryRun,
+    upstream: workerUpstream(env),
     hasApiKey: !dryRun,
     logger: createLogger({ quiet: true, secrets: [env.WHOP_API_KEY, env.WHOPQ_ADMIN_TOKEN].filter((s): s is string => !!s) }),
     // Always reachable from the internet: /metrics only with the admin token, as in production on Node.

@@ -14,6 +14,8 @@ export interface WorkerEnv {
   WHOP_API_KEY?: string;
   /** Whop's API root. Default `https://api.whop.com/api/v1`. */
   WHOP_API_BASE_URL?: string;
+  /** `conversions` (default) or `events`: which Whop API the consumer forwards to (README, "Which upstream"). */
+  WHOPQ_UPSTREAM?: string;
   /** Allowed company ids, comma-separated. */
   WHOP_COMPANY_ID: string;
   /** Allowed page origins, comma-separated. Default: any origin (the relay's default, `RelayOptions.origins`). */

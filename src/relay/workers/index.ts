@@ -6,7 +6,7 @@ import { createLogger } from '../lib/logger';
 import { createWhopClient } from '../lib/whopClient';
 import type { CfExecutionContext, CfMessageBatch } from './cloudflare';
 import { consumeBatch } from './consumer';
-import { createWorkerRelay } from './createWorkerRelay';
+import { createWorkerRelay, workerUpstream } from './createWorkerRelay';
 import type { WorkerEnv } from './env';
 
 /** The Worker: `fetch` serves /wq/* (ingest writes to the Queue), `queue` delivers to Whop. */
@@ -29,6 +29,7 @@ const worker = {
     }
     await consumeBatch(batch, {
       dedup: env.WHOPQ_DEDUP,
+      upstream: workerUpstream(env),
       client: createWhopClient({ apiKey: env.WHOP_API_KEY, baseURL: env.WHOP_API_BASE_URL || undefined }),
       deadLetters: env.WHOPQ_DLQ,
       requeue: env.WHOPQ_QUEUE,

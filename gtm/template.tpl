@@ -19,8 +19,9 @@ ___INFO___
     "ADVERTISING"
   ],
   "brand": {
-    "id": "brand_dummy",
-    "displayName": "whopq"
+    "id": "github.com_whopq",
+    "displayName": "whopq",
+    "thumbnail": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAEAAAABACAYAAACqaXHeAAAEnUlEQVR4nOybW2gcVRjH/2d2NbubTWw2e0s0m4ImajG2KcV6eVEUQY20VAkUG0ERH1TwRakPilrBB/VFRUERUVQIKihBWymi4EMlRNusDQUjCk26yd6a62Y3CbNz/M62G9KkbS79ZtjM5Ae7e2Zn55z5Luecb863x41VUB+J3SukeBCQt9FhIwQigKhGRSFnIJGiwgjdWy8M/cdsNvHrSleJy5xzB8NNT0mIV4QQjdiASClHSMDXs+mhT+lQv9hvLqYArS7Y1OnSxCEI0QI7IDFoSPnyWGbo29LRIpYpIBCKdWoaPqNTXtgKmafX/mxquGfxtxcooD7cvI9+9A25vAYbQl2CHAH7yRO+Ln+3oIC6yHVtLmi99rP8UmRBN4p3TmQS/eqobGnyeq3b/sIrhNelub7AedlLbzTaPy0gtsEhkKy3KJlL5VAo5Jea7z8qh+As0ijO3KAZ8DwK5wmvCEvhfcRNc/3dcChSiNvdNOVthUPRhLhJo7BoKxwKxQRRNwUCUTiXqJvequBQhMA1tgx518KmAuBw3LAINdreEfDgvnA1dm7xIFrlRqjKVTqXmSsiOafj+Pgsjmby6B0rQJewBBGMNJvalBLxQKwWL7QEEPWsTt/JWR1vD57FV8PTKMJcTFOAoIWXvY01OEiCX++/Guvh39w83vz7LHpGc6Uh2wxM6wJ7GmrwblsYXvf6hxmluPe3RzBvSPyUzsMMTBkEO6I+fNQeuSLhy/iojs93NWBvgx9mwK6AbWS1D7dHVZwNLlRd790aRlstf8zGqgBV2cftURbLL0XV+cGOMLvFWOvrotH+xtr1DXir4eaaqlIbnLApoNol8BKN+GZzsDUAv4uxe4GJh2mQCnrMj6tCFEB1MA6IbAq4K2DdgvIuiiS5YDNZzGtZVI2W6qvABdtdN/msU0DY4wIXbHcdrrJQAYxtba4HgIn0nA6r4GyLUQFmP7guamuWry02BQxMzcMqTk7PgQs2BRxOzsAqvkvkwAWbAn7JzOCvST7LXIqBqVn8OVmBHqBWbN75Zwxm89bgODhhnQaPJHOmeoGy/pEUb1fjjQPIC56Pp1DQDXCj6nz2RBrcsAdCA9PzeC6eAifqn03PxJM4leOfaUyJBHtoRujqG0GewROU5bv+GMUPyQ20KKpQq7gdvydKS9vrRV37wLEzOGrSirDCksTIY001eLG1fk2JETWjfDk0tXETI0tRqbHdtGhyf8iHnXXLU2OjJHTfeAE/U2qsj1JktkmNVTqbj8NwOJsKoJf5TzAVCsVXk+pvckk4l6TyAMcqgB5dkpqUsh8ORUL2a5DG93AoEsXuUpYxGG4+DoF2OAmJeDZ9eod2rmwcgsMgmV9Tnwt5Zkd5wXnrq+JCIKRDf0JtKILtkYWiKHaVjxYUMJFOxA0Dj8PGnNs2Jw6Mp86cLH93QZq1kJ885fPXnqDiHuodfDnoikAWDEPsG8ucvvTGyTJbQs3t9PzeTWdbYQckBqmLdyovX3pqhc3TsScpVH51Y2+elm9k08OfYA2bp5cRDF57DzT3Q1TlblT+9vkEGe1YUcrDE5nh31a66n8AAAD//0bDrsoAAAAGSURBVAMAYYuDuuOCnnMAAAAASUVORK5CYII="
   },
   "description": "Installs the whopq pixel from your own relay (first-party, ad-blocker safe) and sends a conversion to Whop's Conversions API: lead, submit_application, contact, complete_registration, schedule, or any custom name.",
   "containerContexts": [
@@ -128,7 +129,7 @@ ___TEMPLATE_PARAMETERS___
     "type": "SIMPLE_TABLE",
     "name": "userFields",
     "displayName": "User data (from Data Layer Variables)",
-    "help": "Fields about the visitor for this event, e.g. email = {{DLV - email}}. Empty values are skipped.",
+    "help": "Fields about the visitor for this event, e.g. email = {{DLV - email}}. Empty values are skipped. The anonymous id is the pixel's own (its first-party cookie), so it is not offered here.",
     "simpleTableColumns": [
       {
         "defaultValue": "email",
@@ -136,10 +137,6 @@ ___TEMPLATE_PARAMETERS___
         "name": "field",
         "type": "SELECT",
         "selectItems": [
-          {
-            "value": "anonymous_id",
-            "displayValue": "anonymous_id"
-          },
           {
             "value": "external_id",
             "displayValue": "external_id"
@@ -475,7 +472,58 @@ ___WEB_PERMISSIONS___
 
 ___TESTS___
 
-scenarios: []
+scenarios:
+- name: A firing installs the pixel once and tracks the event with its value, currency and user data
+  code: |-
+    const calls = [];
+    mock('callInWindow', (fn, command, a, b, c) => { calls.push([fn, command, a, b, c]); });
+    mock('injectScript', (url, onSuccess, onFailure, cacheToken) => {
+      assertThat(url).isEqualTo('https://www.example.com/wq/p.js');
+      assertThat(cacheToken).isEqualTo('whopq');
+      onSuccess();
+    });
+    runCode(mockData);
+    assertApi('createArgumentsQueue').wasCalledWith('whopq', 'whopq.q');
+    assertThat(calls).isEqualTo([
+      ['whopq', 'init', 'biz_gallery1', {relay: 'https://www.example.com/wq'}, undefined],
+      ['whopq', 'track', 'lead', {value: 49.5, currency: 'usd', product_id: 'prod_1'}, {company_id: 'biz_gallery1', user: {email: 'ada@example.com'}}]
+    ]);
+    assertApi('gtmOnSuccess').wasCalled();
+    assertApi('gtmOnFailure').wasNotCalled();
+- name: Without an event name it only installs the pixel (an All Pages tag)
+  code: |-
+    const commands = [];
+    mock('callInWindow', (fn, command) => { commands.push(command); });
+    mock('injectScript', (url, onSuccess) => { onSuccess(); });
+    mockData.eventName = '';
+    runCode(mockData);
+    assertThat(commands).isEqualTo(['init']);
+    assertApi('gtmOnSuccess').wasCalled();
+- name: A value that is not a number is left out, the event is still sent
+  code: |-
+    const props = [];
+    mock('callInWindow', (fn, command, name, p) => { if (command === 'track') props.push(p); });
+    mock('injectScript', (url, onSuccess) => { onSuccess(); });
+    mockData.value = 'n/a';
+    runCode(mockData);
+    assertThat(props).isEqualTo([{currency: 'usd', product_id: 'prod_1'}]);
+- name: A relay URL the Injects scripts permission does not allow fails the tag and loads nothing
+  code: |-
+    mock('queryPermission', () => false);
+    runCode(mockData);
+    assertApi('injectScript').wasNotCalled();
+    assertApi('callInWindow').wasNotCalled();
+    assertApi('gtmOnFailure').wasCalled();
+setup: |-
+  const mockData = {
+    companyId: 'biz_gallery1',
+    relayUrl: 'https://www.example.com/wq/',
+    eventName: 'lead',
+    value: '49.5',
+    currency: 'USD',
+    productId: 'prod_1',
+    userFields: [{field: 'email', value: 'ada@example.com'}, {field: 'phone', value: ''}]
+  };
 
 
 ___NOTES___
