@@ -7,12 +7,13 @@
 //   npm run bench -- redirect ingest      # chosen sections, prints only
 //   npm run bench -- --no-build           # measure dist/ as it is (default: build it first)
 //
-// Sections: bundle, main-thread, vitals, redirect, ingest, forwarder.
+// Sections: bundle, main-thread, vitals, redirect, ingest, forwarder, postgres.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { bundleSize } from './bundleSize.mjs';
 import { forwarderDrain } from './forwarderDrain.mjs';
+import { postgresScale } from './postgresScale.mjs';
 import { mainThread } from './mainThread.mjs';
 import { redirectDelivery } from './redirectDelivery.mjs';
 import { relayIngest } from './relayIngest.mjs';
@@ -26,6 +27,7 @@ const SECTIONS = {
   redirect: redirectDelivery,
   ingest: relayIngest,
   forwarder: forwarderDrain,
+  postgres: postgresScale,
 };
 
 const args = process.argv.slice(2);

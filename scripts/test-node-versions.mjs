@@ -26,6 +26,21 @@ function run(cmd, args, options = {}) {
   execFileSync(cmd, args, { stdio: 'inherit', ...options, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...options.env } });
 }
 
+/** This environment without npm's settings: under `npm run`, a distribution's npm passes e.g. nodedir=/usr (the system Node's headers) to node-gyp. */
+function withoutNpmConfig() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_/i.test(k)));
+}
+
+/** Whether better-sqlite3 at `pkg` loads in `node` (built for its ABI). */
+function loads(node, pkg) {
+  try {
+    execFileSync(node, ['-e', `require(${JSON.stringify(pkg)})(':memory:').close()`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** npm's own node-gyp (npm passes its path to scripts; else found next to npm). */
 function nodeGyp() {
   const fromNpm = process.env.npm_config_node_gyp;
@@ -56,7 +71,7 @@ function buildSqlite(major, node, dist) {
   const pkg = join(dir, 'node_modules/better-sqlite3');
   const nodeVersion = execFileSync(node, ['-p', 'process.version'], { encoding: 'utf8' }).trim().slice(1);
   const stamp = join(dir, 'built-for');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === `${want} ${nodeVersion}`) return pkg;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === `${want} ${nodeVersion}` && loads(node, pkg)) return pkg;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{"private":true}');
@@ -68,7 +83,9 @@ function buildSqlite(major, node, dist) {
   writeFileSync(join(devdir, nodeVersion, 'installVersion'), '11');
   const t = Date.now();
   console.log(`node-versions: compiling better-sqlite3 ${want} for Node ${nodeVersion} (a few minutes)…`);
-  run(node, [nodeGyp(), 'rebuild', '--release', `--devdir=${devdir}`, '-j', '2', '--loglevel=warn'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: `${dirname(node)}:${process.env.PATH}` } });
+  const gyp = nodeGyp();
+  execFileSync(node, [gyp, 'rebuild', '--release', `--devdir=${devdir}`, '-j', '2', '--loglevel=warn'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'], env: { ...withoutNpmConfig(), PATH: `${dirname(node)}:${process.env.PATH}` } });
+  if (!loads(node, pkg)) throw new Error(`better-sqlite3 was built but does not load in Node ${nodeVersion}`);
   console.log(`node-versions: better-sqlite3 built for Node ${nodeVersion} in ${seconds(t)}`);
   writeFileSync(stamp, `${want} ${nodeVersion}`);
   return pkg;

@@ -105,6 +105,17 @@ beforeAll(async () => {
         durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
       },
       {
+        // The same relay forwarding to Whop's Events API (WHOPQ_UPSTREAM=events).
+        name: 'relay-events',
+        modules: true,
+        script,
+        compatibilityDate: '2025-07-18',
+        bindings: { WHOP_API_KEY: whop.apiKey, WHOP_API_BASE_URL: whop.url, WHOP_COMPANY_ID: COMPANY, WHOPQ_UPSTREAM: 'events' },
+        queueProducers: { WHOPQ_QUEUE: 'whopq-events-upstream' },
+        queueConsumers: { 'whopq-events-upstream': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30 } },
+        durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
+      },
+      {
         // The defaults: no admin token, no origin list, no key (dry run).
         name: 'relay-defaults',
         modules: true,
@@ -298,5 +309,22 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     const open = await mf.getWorker('relay-no-companies');
     const refused = await open.fetch(`${ORIGIN}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(event('cf-no-companies')) });
     expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([503, 'misconfigured']);
+  });
+
+  it('WHOPQ_UPSTREAM=events: the page view and the lead go to POST /events, the event id as Idempotency-Key', async () => {
+    const worker = await mf.getWorker('relay-events');
+    const events = [event('cf-up-page', { event_name: 'page', title: 'Landing' } as Partial<Conversion>), event('cf-up-lead', { context: { gclid: 'g1', msclkid: 'm1' } as Conversion['context'] })];
+    const response = await worker.fetch(`${ORIGIN}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN, 'cf-connecting-ip': '203.0.113.8' }, body: JSON.stringify({ events }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ accepted: 2 });
+    const sent = (id: string) => whop.events.filter((e) => e.body.event_id === id);
+    await until(() => sent('cf-up-page').length === 1 && sent('cf-up-lead').length === 1, 'both events at /events');
+    expect(sent('cf-up-page')[0]!.body).toMatchObject({ account_id: COMPANY, event_name: 'page', title: 'Landing' });
+    expect(sent('cf-up-lead')[0]!.body.context).toMatchObject({ gclid: 'g1', msclkid: 'm1', ip_address: '203.0.113.8' });
+    for (const id of ['cf-up-page', 'cf-up-lead']) {
+      expect(sent(id)[0]!.idempotencyKey).toBe(id);
+      expect(sent(id)[0]!.request.errors).toEqual([]);
+      expect(delivered(id)).toEqual([]);
+    }
   });
 });

@@ -1,16 +1,30 @@
 // The relay for this Next.js app, configured from the same environment variables as `whopq relay`.
-// The outbox decides what a 200 is worth (docs/DEPLOY.md, "Next.js"): MemoryOutbox keeps events
-// only while this server instance lives, so on Vercel swap it for a durable one before real traffic.
-// Forwarding to Whop belongs to that durable outbox's consumer (a queue or a cron drain), not to this
-// route: until one is plugged in, the relay runs as a dry run and /wq/ready says so, rather than
-// answering 200 for events nothing will ever send.
+// With a Postgres URL (WHOPQ_DATABASE_URL, DATABASE_URL or POSTGRES_URL: what Vercel's Postgres
+// add-ons set) each event is committed to Postgres before the route answers 200, and the drain
+// route (app/api/whopq/drain/route.ts, called by Vercel Cron) forwards it to Whop. Without one the
+// relay runs as a dry run in memory, and /wq/ready says so rather than answering 200 for events
+// nothing would ever send.
 import { readFile } from 'node:fs/promises';
-import { createRelay, MemoryOutbox, type Outbox } from 'whopq/relay';
+import { createPostgresOutbox, createRelay, lazyOutbox, MemoryOutbox, type Outbox } from 'whopq/relay';
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
-/** Where accepted events wait for delivery. Replace with a durable outbox (a database table or a queue). */
-export const outbox: Outbox = new MemoryOutbox({ dryRun: true });
+export const databaseUrl = process.env.WHOPQ_DATABASE_URL || process.env.DATABASE_URL || process.env.POSTGRES_URL || undefined;
+export const apiKey = process.env.WHOP_API_KEY || undefined;
+export const companies = list(process.env.WHOP_COMPANY_ID);
+export const upstream = process.env.WHOPQ_UPSTREAM === 'events' ? 'events' : 'conversions';
+
+/**
+ * Postgres, opened on first use (a cold start while the database is down answers 503 and tries
+ * again on the next request). Two connections per function instance: use the provider's pooled URL.
+ */
+export const postgres = databaseUrl
+  ? lazyOutbox(() => createPostgresOutbox({ connectionString: databaseUrl, schema: process.env.WHOPQ_DATABASE_SCHEMA || 'whopq', poolSize: 2, dryRun: !apiKey }))
+  : null;
+
+/** Where accepted events wait for delivery. */
+export const outbox: Outbox = postgres ?? new MemoryOutbox({ dryRun: true });
+const dryRun = !postgres || !apiKey;
 
 /**
  * The pixel bundle served at /wq/p.js. On Vercel, include it in the function's files:
@@ -21,16 +35,18 @@ let bundle: Promise<Buffer> | undefined;
 
 export const relay = createRelay({
   outbox,
-  companies: list(process.env.WHOP_COMPANY_ID),
+  companies,
   origins: list(process.env.WHOPQ_ORIGINS),
   basePath: '/wq',
   // Read once per instance; a failed read is retried on the next request.
-  bundle: () => (bundle ??= readFile(bundlePath).catch((error) => ((bundle = undefined), Promise.reject(error)))),
+  // The path comes from the environment: tell the bundler not to trace the whole project for it.
+  bundle: () => (bundle ??= readFile(/* turbopackIgnore: true */ bundlePath).catch((error) => ((bundle = undefined), Promise.reject(error)))),
   cookieDomain: process.env.WHOPQ_COOKIE_DOMAIN || undefined,
-  // WHOPQ_UPSTREAM=events: page views are kept to be sent to Whop's POST /events (give the same value
-  // to the forwarder that drains this outbox: createForwarder({ upstream })); default conversions.
-  upstream: process.env.WHOPQ_UPSTREAM === 'events' ? 'events' : 'conversions',
-  dryRun: true,
+  // WHOPQ_UPSTREAM=events: page views are kept to be sent to Whop's POST /events (the drain route
+  // forwards with the same value); default conversions.
+  upstream,
+  dryRun,
+  hasApiKey: !!apiKey,
   production: process.env.NODE_ENV === 'production',
   adminToken: process.env.WHOPQ_ADMIN_TOKEN || undefined,
 });

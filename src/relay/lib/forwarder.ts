@@ -63,7 +63,7 @@ export interface Forwarder {
   /** Stops claiming and resolves once every send in flight has been settled. */
   stop(): Promise<void>;
   /** Companies whose forwarding is paused (Whop refused the key), for readiness. */
-  status(): { paused: Array<{ company_id: string; reason: string }>; concurrency?: number };
+  status(): { paused: Array<{ company_id: string; reason: string }>; concurrency?: number; inFlight?: number; holdUntil?: number };
 }
 
 interface _Pause {
@@ -354,7 +354,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
     status() {
-      return { paused: [...paused].map(([company_id, p]) => ({ company_id, reason: p._reason })), concurrency: limiter.limit() };
+      return { paused: [...paused].map(([company_id, p]) => ({ company_id, reason: p._reason })), concurrency: limiter.limit(), inFlight: inFlight.size, holdUntil };
     },
   };
 }

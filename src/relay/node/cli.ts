@@ -155,7 +155,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     },
   };
 
-  const server = serve(handler, { port: config.port, host: config.host, trustedProxies: config.trustedProxies });
+  const server = serve(handler, { port: config.port, host: config.host, trustedProxies: config.trustedProxies, maxConnectionsPerIp: config.connectionsPerIp });
   try {
     await new Promise<void>((ok, fail) => {
       server.once('listening', ok);
@@ -267,6 +267,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_ORIGINS              page origins allowed to post, e.g. https://shop.example (unset: any)
   WHOPQ_TRUSTED_PROXIES      IPs/CIDRs whose WHOPQ_IP_HEADER is believed
   WHOPQ_IP_HEADER            the one header those proxies set with the client IP (x-forwarded-for)
+  WHOPQ_MAX_CONNECTIONS_PER_IP  open connections from one address, trusted proxies excepted (64)
   PORT, HOST                 where it listens (8787, 0.0.0.0; 127.0.0.1 in dry run)
   WHOPQ_DATA_DIR             the SQLite outbox's directory, one relay per directory (./.data)
   WHOPQ_DATABASE_URL         a postgres:// URL (or DATABASE_URL): the outbox in Postgres, shared by many relays
@@ -276,7 +277,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
   WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
-  WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token
+  WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token (also NODE_ENV=production)
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at the start (8); grows while Whop answers fast
   WHOPQ_FORWARD_MAX_CONCURRENCY  the most sends in flight (128); set equal to the above for a fixed number

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { commands } from './cli';
 import { parseCommandLine } from './parseCommandLine';
@@ -28,5 +29,18 @@ describe('parseCommandLine', () => {
   it('runs a command with its checked arguments', () => {
     expect(parse('relay')).toEqual({ kind: 'run', command: 'relay', args: [], values: {} });
     expect(parse('demo --pages site')).toMatchObject({ kind: 'run', command: 'demo', args: ['--pages', 'site'], values: { pages: 'site' } });
+  });
+});
+
+describe('the relay\'s settings', () => {
+  it('every environment variable relayConfig reads is in `whopq relay --help` and in the README table', () => {
+    const names = [...new Set([...readFileSync('src/relay/node/relayConfig.ts', 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!))];
+    expect(names.length).toBeGreaterThan(10);
+    const help = commands.relay!.details!;
+    const readme = readFileSync('README.md', 'utf8');
+    for (const name of names) {
+      expect(help, `${name} in whopq relay --help`).toContain(name);
+      expect(readme, `${name} in the README`).toContain(name);
+    }
   });
 });

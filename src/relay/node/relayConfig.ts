@@ -10,6 +10,8 @@ export interface RelayConfig {
   trustedProxies: string[];
   /** WHOPQ_IP_HEADER: the one header the trusted proxy sets with the client IP. Default x-forwarded-for. */
   ipHeader: string;
+  /** WHOPQ_MAX_CONNECTIONS_PER_IP: open connections from one address (trusted proxies excepted), 1–100000. Default 64. */
+  connectionsPerIp: number;
   /** PORT, default 8787. */
   port: number;
   /**
@@ -79,6 +81,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     origins: _list(env.WHOPQ_ORIGINS),
     trustedProxies: _list(env.WHOPQ_TRUSTED_PROXIES),
     ipHeader: env.WHOPQ_IP_HEADER?.trim().toLowerCase() || 'x-forwarded-for',
+    connectionsPerIp: _number(env.WHOPQ_MAX_CONNECTIONS_PER_IP, 64),
     port: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 8787,
     host: env.HOST?.trim() || (!env.WHOP_API_KEY?.trim() && !(_flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production') ? '127.0.0.1' : '0.0.0.0'),
     dataDir: env.WHOPQ_DATA_DIR?.trim() || './.data',
@@ -129,6 +132,8 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   }
   if (config.upstream !== 'conversions' && config.upstream !== 'events') errors.push(`WHOPQ_UPSTREAM must be conversions or events (it is ${JSON.stringify(config.upstream)}).`);
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
+  const perIp = config.connectionsPerIp;
+  if (!Number.isInteger(perIp) || perIp < 1 || perIp > 100_000) errors.push(`WHOPQ_MAX_CONNECTIONS_PER_IP must be a whole number from 1 to 100000 (it is ${String(perIp)}).`);
   if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
   const mc = config.forwardMaxConcurrency;
