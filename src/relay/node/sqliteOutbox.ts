@@ -96,25 +96,14 @@ CREATE INDEX IF NOT EXISTS events_state ON events (state, received_at);
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 `;
 
-/**
- * Counters the triggers keep as rows change, so stats (and so /ready, /metrics) read a handful of
- * rows instead of counting a million. Created after any migration of `events` (a table rebuilt by
- * a migration loses its triggers) and recounted once at open, so they are exact whatever came before.
- */
-const _COUNTERS = `
-CREATE TABLE IF NOT EXISTS event_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS event_minutes (m INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-CREATE TRIGGER IF NOT EXISTS events_counted_insert AFTER INSERT ON events BEGIN
-  INSERT INTO event_counts (state, n) VALUES (NEW.state, 1) ON CONFLICT (state) DO UPDATE SET n = n + 1;
-  INSERT INTO event_minutes (m, n) VALUES ((NEW.received_at / 60000) * 60000, 1) ON CONFLICT (m) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS events_counted_delete AFTER DELETE ON events BEGIN
-  UPDATE event_counts SET n = n - 1 WHERE state = OLD.state;
-END;
-CREATE TRIGGER IF NOT EXISTS events_counted_state AFTER UPDATE OF state ON events WHEN OLD.state IS NOT NEW.state BEGIN
-  UPDATE event_counts SET n = n - 1 WHERE state = OLD.state;
-  INSERT INTO event_counts (state, n) VALUES (NEW.state, 1) ON CONFLICT (state) DO UPDATE SET n = n + 1;
-END;
+/** Leftovers of an older version that kept counts with triggers (a second write per insert). */
+const _OLD_COUNTERS = `
+DROP TRIGGER IF EXISTS events_counted_insert;
+DROP TRIGGER IF EXISTS events_counted_insert_v2;
+DROP TRIGGER IF EXISTS events_counted_delete;
+DROP TRIGGER IF EXISTS events_counted_state;
+DROP TABLE IF EXISTS event_counts;
+DROP TABLE IF EXISTS event_minutes;
 `;
 
 
@@ -178,32 +167,33 @@ export class SqliteOutbox implements PullOutbox {
   private _retainMs: number;
   private _pruneTimer: ReturnType<typeof setInterval> | null = null;
   private _s: Record<'counts' | 'oldest' | 'minutes' | 'recent' | 'nextDue', Database.Statement>;
+  private _minutes: { _at: number; _rows: Array<[number, number]> } | null = null;
+  /**
+   * Events per state: counted once at open (before the writer thread starts) and after a writer
+   * thread dies holding writes that may have committed, else kept from the deltas each committed
+   * write reports, so stats (and /ready, /metrics) never count rows.
+   */
+  private _counts: Record<string, number>;
 
   constructor(options: SqliteOutboxOptions) {
     this._db = new (loadBetterSqlite())(options.path);
     this._db.pragma('journal_mode = WAL');
     this._db.pragma('busy_timeout = 1000');
     _migrate(this._db);
-    this._db.exec(_COUNTERS);
-    this._db.transaction(() => {
-      this._db.exec('DELETE FROM event_counts; INSERT INTO event_counts (state, n) SELECT state, count(*) FROM events GROUP BY state;');
-      this._db.exec('DELETE FROM event_minutes');
-      this._db
-        .prepare('INSERT INTO event_minutes (m, n) SELECT (received_at / 60000) * 60000 AS m, count(*) FROM events WHERE received_at >= ? GROUP BY m')
-        .run(Math.floor((Date.now() - 7_200_000) / 60_000) * 60_000);
-    }).immediate();
+    this._db.exec(_OLD_COUNTERS);
     // Before the writer thread starts: only here are all leases a previous process's.
     this._db
       .prepare("UPDATE events SET next_attempt_at = ?, lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL")
       .run(Date.now());
     const prepare = (sql: string) => this._db.prepare(sql);
     this._s = {
-      counts: prepare('SELECT state, n FROM event_counts'),
+      counts: prepare('SELECT state, count(*) AS n FROM events GROUP BY state'),
       oldest: prepare("SELECT min(received_at) AS t FROM events WHERE state = 'pending'"),
-      minutes: prepare('SELECT m, n FROM event_minutes WHERE m >= ? ORDER BY m'),
+      minutes: prepare('SELECT (received_at / 60000) * 60000 AS m, count(*) AS n FROM events WHERE received_at >= ? GROUP BY m ORDER BY m'),
       recent: prepare(`SELECT ${_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?`),
       nextDue: prepare("SELECT min(next_attempt_at) AS t FROM events WHERE state = 'pending'"),
     };
+    this._counts = this._countRows();
     this._config = {
       // Resolved here, where the bundle or source sits next to its node_modules, not from the cwd.
       sqlite: createRequire(import.meta.url).resolve('better-sqlite3'),
@@ -306,6 +296,7 @@ export class SqliteOutbox implements PullOutbox {
       reply.results.forEach((result, i) => {
         const pending = batch[i]!;
         if (result.ok) {
+          for (const state in result.delta) this._counts[state] = (this._counts[state] ?? 0) + result.delta[state]!;
           if (pending._op.k === 'append' && (result.value as boolean[]).includes(true)) appended = true;
           pending._resolve(result.value as never);
         } else {
@@ -325,6 +316,8 @@ export class SqliteOutbox implements PullOutbox {
       // (503, the browser resends, a resend of a committed event is a duplicate) and nothing waits.
       const reason = (crash as Error | undefined)?.message ?? `exit code ${code}`;
       const lost = [...(this._inFlight ?? []), ...this._queue];
+      // What the thread held may have committed: count again, now that no write is in flight.
+      if (this._inFlight?.length) this._counts = this._countRows();
       this._inFlight = null;
       this._queue = [];
       for (const pending of lost) pending._reject(new OutboxUnavailableError(`outbox writer stopped: ${reason}`, { cause: crash }));
@@ -344,16 +337,26 @@ export class SqliteOutbox implements PullOutbox {
     for (const waiter of this._idleWaiters.splice(0)) waiter();
   }
 
+  private _countRows(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { state, n } of this._s.counts.all() as Array<{ state: string; n: number }>) counts[state] = n;
+    return counts;
+  }
+
   async stats(): Promise<OutboxStats> {
     this._assertOpen();
     const stats: OutboxStats = { pending: 0, delivered: 0, dead: 0, dry_run: 0, skipped: 0, oldest_pending_at: null, per_minute: [] };
-    const counts = this._s.counts.all() as Array<{ state: OutboxState; n: number }>;
-    for (const { state, n } of counts) if (state in stats) stats[state] = n;
+    for (const state in this._counts) if (state in stats) stats[state as OutboxState] = this._counts[state]!;
     const oldest = this._s.oldest.get() as { t: number | null };
     stats.oldest_pending_at = oldest.t;
-    const since = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
-    const minutes = this._s.minutes.all(since) as Array<{ m: number; n: number }>;
-    stats.per_minute = minutes.map(({ m, n }) => [m, n]);
+    // The last hour's receipts per minute scan that hour's rows: at most every 5 s, whoever asks.
+    const now = Date.now();
+    if (!this._minutes || now - this._minutes._at > 5_000) {
+      const since = Math.floor((now - 3_600_000) / 60_000) * 60_000;
+      const minutes = this._s.minutes.all(since) as Array<{ m: number; n: number }>;
+      this._minutes = { _at: now, _rows: minutes.map(({ m, n }) => [m, n]) };
+    }
+    stats.per_minute = this._minutes._rows.map(([m, n]) => [m, n]);
     return stats;
   }
 

@@ -44,7 +44,7 @@ for (const execArgv of [[], ['--input-type=module']]) {
     const replies = await oneGroup(execArgv);
     expect(replies[0]).toEqual({ ready: true });
     const { results } = replies[1] as Extract<WriterReply, { results: unknown }>;
-    expect(results[0]).toEqual({ ok: true, value: [true, false] });
+    expect(results[0]).toEqual({ ok: true, value: [true, false], delta: { pending: 1 } });
     expect(results[1]).toMatchObject({ ok: true, value: [{ event_id: 'e1', attempts: 1, next_attempt_at: 12 }] });
   });
 }

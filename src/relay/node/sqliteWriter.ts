@@ -10,7 +10,7 @@ export type WriterOp =
 /** What the writer thread answers: `ready` once its connection is open, then one `results` per batch, in op order. */
 export type WriterReply =
   | { ready: true }
-  | { results: Array<{ ok: true; value: unknown } | { ok: false; message: string; code?: string }> };
+  | { results: Array<{ ok: true; value: unknown; delta: Partial<Record<string, number>> } | { ok: false; message: string; code?: string }> };
 
 /** How the writer thread opens its connection (`workerData`). */
 export interface WriterConfig {
@@ -127,15 +127,22 @@ const dead = db.prepare(
     'WHERE company_id = @company_id AND event_name = @event_name AND event_id = @event_id',
 );
 const prune = db.prepare(
-  "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run', 'skipped') AND received_at < ? LIMIT 5000)",
+  "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state IN ('delivered', 'dead', 'dry_run', 'skipped') AND received_at < ? LIMIT 5000) RETURNING state",
 );
 
-// Per-minute receipt counters older than the pruned events are of no use to anyone.
-const pruneMinutes = db.prepare('DELETE FROM event_minutes WHERE m < ?');
+// Each op's change to the per-state counts, sent back with its result: the main thread keeps the
+// counts (stats never count rows), applying a delta only once its op is committed.
+const stateOf = db.prepare('SELECT state FROM events WHERE company_id = @company_id AND event_name = @event_name AND event_id = @event_id');
+let delta = {};
+const bump = (state, n) => (delta[state] = (delta[state] || 0) + n);
 
 function run(op) {
   if (op.k === 'append') {
-    const fresh = op.rows.map((row) => (row.skipped ? insertSkipped : insert).run(row).changes === 1);
+    const fresh = op.rows.map((row) => {
+      const added = (row.skipped ? insertSkipped : insert).run(row).changes === 1;
+      if (added) bump(row.skipped ? 'skipped' : config.dryRun ? 'dry_run' : 'pending', 1);
+      return added;
+    });
     assertRoom();
     return fresh;
   }
@@ -145,18 +152,26 @@ function run(op) {
   if (op.k === 'settle') {
     const o = op.outcome;
     const params = { company_id: op.company_id, event_name: op.event_name, event_id: op.event_id, at: o.at };
-    if (o.kind === 'delivered') delivered.run({ ...params, whop_id: o.whop_id });
-    else if (o.kind === 'retry') retry.run({ ...params, next: o.next_attempt_at, error: o.error });
-    else dead.run({ ...params, error: o.error });
+    if (o.kind === 'retry') retry.run({ ...params, next: o.next_attempt_at, error: o.error });
+    else {
+      const before = stateOf.get(params);
+      const changed = o.kind === 'delivered' ? delivered.run({ ...params, whop_id: o.whop_id }).changes : dead.run({ ...params, error: o.error }).changes;
+      if (changed && before && before.state !== o.kind) (bump(before.state, -1), bump(o.kind, 1));
+    }
     return undefined;
   }
   if (op.k === 'prune') {
-    pruneMinutes.run(op.before);
-    return prune.run(op.before).changes;
+    const gone = prune.all(op.before);
+    for (const row of gone) bump(row.state, -1);
+    return gone.length;
   }
   throw new Error('unknown outbox write ' + op.k);
 }
-const group = db.transaction((ops) => ops.map(run));
+const group = db.transaction((ops) => ops.map((op) => {
+  delta = {};
+  const value = run(op);
+  return { ok: true, value, delta };
+}));
 const failed = (error) => ({ ok: false, message: String((error && error.message) || error), code: error && error.code });
 
 parentPort.on('message', (message) => {
@@ -168,12 +183,12 @@ parentPort.on('message', (message) => {
   const ops = message.ops;
   let results;
   try {
-    results = group.immediate(ops).map((value) => ({ ok: true, value }));
+    results = group.immediate(ops);
   } catch (error) {
     // Rolled back: nothing of this group was written. Alone, the error is this op's own.
     results = ops.length === 1 ? [failed(error)] : ops.map((op) => {
       try {
-        return { ok: true, value: group.immediate([op])[0] };
+        return group.immediate([op])[0];
       } catch (alone) {
         return failed(alone);
       }
