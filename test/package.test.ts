@@ -181,6 +181,19 @@ export { server, running, outbox, wrong };
     await exerciseRelay([join(pkg.app, 'node_modules/.bin/whopq'), 'relay'], {});
   }, 120_000);
 
+  it('runs `whopq demo` from the install: the shipped demo pages with the snippet, and the inspector', async () => {
+    const { child, url, output } = await startInstalled([join(pkg.app, 'node_modules/.bin/whopq'), 'demo'], { PORT: '0', WHOPQ_DATA_DIR: join(pkg.work, 'data-demo') });
+    try {
+      const landing = await fetch(`${url}/`);
+      expect(landing.status).toBe(200);
+      expect(await landing.text()).toContain('/wq/p.js');
+      expect((await fetch(`${url}/favicon.svg`)).status).toBe(200);
+      expect((await fetch(`${url}/wq/inspect`)).status).toBe(200);
+    } finally {
+      expect(await stop(child), output()).toBe(0);
+    }
+  }, 60_000);
+
   it('runs without better-sqlite3 (an optional dependency) for handler-only use, and `whopq relay` says what to install', () => {
     const sqlite = join(pkg.app, 'node_modules/better-sqlite3');
     renameSync(sqlite, `${sqlite}.away`);
