@@ -125,6 +125,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     bundle,
     debugBundle,
     cookieDomain: config.cookieDomain,
+    piiParams: config.piiParams,
     rateLimit: config.rateLimit,
     upstream: _upstream(config),
     dryRun,
