@@ -236,12 +236,15 @@ function _redactUrl(url: string): string {
 
 /** `whopq relay`: starts from the environment and closes cleanly on SIGTERM/SIGINT. */
 export async function runRelay(env: Record<string, string | undefined> = process.env): Promise<RunningRelay> {
-  const running = await startRelay(relayConfigFromEnv(env));
-  closeOnSignals(running);
-  return running;
+  const starting = startRelay(relayConfigFromEnv(env));
+  closeOnSignals({ close: () => starting.then((r) => r.close()) });
+  return starting;
 }
 
-/** Closes a running relay on SIGTERM/SIGINT (a second signal exits at once). */
+/**
+ * Closes a running (or starting) relay on SIGTERM/SIGINT; a second signal exits at once. Call it
+ * before the port opens: a SIGTERM meeting no listener ends the process with the store unclosed.
+ */
 export function closeOnSignals(running: { close(): Promise<void> }): void {
   let stopping = false;
   const stop = (signal: string) => {
