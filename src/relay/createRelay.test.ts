@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRelay, type RelayOptions } from './createRelay';
+import { parseClickCookie, serializeClickCookie } from './lib/clickModel';
 import { createLogger } from './lib/logger';
 import { MemoryOutbox } from './lib/memoryOutbox';
 import { OutboxUnavailableError } from './lib/outbox';
@@ -257,7 +258,8 @@ describe('enrichment', () => {
   it('takes the IP from the socket and the UA from the request, overwriting what the browser sent', async () => {
     const { outbox, relay } = setup();
     const body = await stored(relay, outbox, post({ events: [event({ context: { ip_address: '1.1.1.1', user_agent: 'liar', gclid: 'g1' } })] }, { headers: { 'user-agent': 'Mozilla/5.0 Test', 'x-forwarded-for': '9.9.9.9' } }), PEER);
-    expect(body.context).toEqual({ ip_address: PEER, user_agent: 'Mozilla/5.0 Test', gclid: 'g1', fbp: expect.stringMatching(/^fb\.1\.\d{13}\.\d+$/) });
+    // No `_fbp` is made up: the pixel owns it.
+    expect(body.context).toEqual({ ip_address: PEER, user_agent: 'Mozilla/5.0 Test', gclid: 'g1' });
   });
 
   it('ignores X-Forwarded-For and Forwarded from an untrusted peer (spoofing)', async () => {
@@ -301,34 +303,71 @@ describe('enrichment', () => {
 });
 
 describe('cookies', () => {
-  it('re-sets wq_aid and creates _fbp with Lax, Path=/, Max-Age, Secure on https and the cookie domain', async () => {
-    const { outbox, relay } = setup({ cookieDomain: 'shop.example' });
-    const res = await relay.fetch(post({ events: [event()] }, { url: 'https://shop.example/wq/e' }), { remoteAddress: PEER });
+  const FBP = 'fb.1.1700000000000.42';
+
+  it('re-sets wq_aid and the _fbp the event carries with Lax, Path=/, Max-Age, Secure on https and the cookie domain', async () => {
+    const { relay } = setup({ cookieDomain: 'shop.example' });
+    const res = await relay.fetch(post({ events: [event({ context: { fbp: FBP } })] }, { url: 'https://shop.example/wq/e' }), { remoteAddress: PEER });
     const cookies = res.headers.getSetCookie();
-    expect(cookies).toHaveLength(2);
-    const aid = cookies.find((c) => c.startsWith('wq_aid='))!;
-    expect(aid).toBe(`wq_aid=aid-123; Max-Age=${400 * 86400}; Path=/; SameSite=Lax; Domain=shop.example; Secure`);
-    const fbp = cookies.find((c) => c.startsWith('_fbp='))!;
-    const value = /^_fbp=([^;]+)/.exec(fbp)![1]!;
-    expect(value).toMatch(/^fb\.1\.\d{13}\.\d{1,10}$/);
-    expect(fbp).toContain('; Path=/; SameSite=Lax; Domain=shop.example; Secure');
-    expect(outbox.all()[0]!.body.context?.fbp).toBe(value);
+    expect(cookies).toEqual([
+      `wq_aid=aid-123; Max-Age=${400 * 86400}; Path=/; SameSite=Lax; Domain=shop.example; Secure`,
+      `_fbp=${FBP}; Max-Age=${90 * 86400}; Path=/; SameSite=Lax; Domain=shop.example; Secure`,
+    ]);
   });
 
-  it('sets no Secure over http, no _fbp when the visitor has one, and no wq_aid without an anonymous id', async () => {
-    const { relay } = setup();
-    const res = await relay.fetch(post(event({ user: { email: 'a@b.c' } }), { headers: { cookie: '_fbp=fb.1.1700000000000.5' } }), { remoteAddress: PEER });
+  it('never makes up an _fbp or a wq_aid', async () => {
+    const { outbox, relay } = setup();
+    const res = await relay.fetch(post(event({ user: { email: 'a@b.c' } })), { remoteAddress: PEER });
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()).toEqual([]);
-    const res2 = await relay.fetch(post(event()), { remoteAddress: PEER });
-    for (const c of res2.headers.getSetCookie()) expect(c).not.toContain('Secure');
+    expect(outbox.all()[0]!.body.context).not.toHaveProperty('fbp');
   });
 
-  it('never echoes an anonymous id that is not cookie-safe', async () => {
+  it('sets no Secure over http, and nothing again for a resend whose values the browser holds', async () => {
     const { relay } = setup();
-    const res = await relay.fetch(post(event({ user: { anonymous_id: 'x; Domain=evil.example' } }), { headers: { cookie: '_fbp=fb.1.1700000000000.5' } }), { remoteAddress: PEER });
+    const e = event({ context: { fbp: FBP } });
+    const first = await relay.fetch(post(e), { remoteAddress: PEER });
+    expect(first.headers.getSetCookie()).toHaveLength(2);
+    for (const c of first.headers.getSetCookie()) expect(c).not.toContain('Secure');
+    // The same event again (keepalive fetch and page-exit beacon), the cookies already there: nothing.
+    const again = await relay.fetch(post(e, { headers: { cookie: `_fbp=${FBP}; wq_aid=aid-123` } }), { remoteAddress: PEER });
+    expect(await again.json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(again.headers.getSetCookie()).toEqual([]);
+    // A resend that met no cookie (the concurrent first request) sets the same values, never others.
+    const raced = await relay.fetch(post(e), { remoteAddress: PEER });
+    expect(raced.headers.getSetCookie().map((c) => c.split(';')[0])).toEqual(['wq_aid=aid-123', `_fbp=${FBP}`]);
+  });
+
+  it('never echoes an anonymous id that is not cookie-safe, nor an _fbp off Meta\'s format', async () => {
+    const { relay } = setup();
+    const res = await relay.fetch(post(event({ user: { anonymous_id: 'x; Domain=evil.example' }, context: { fbp: 'fb.1.x; Domain=evil.example' } })), { remoteAddress: PEER });
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()).toEqual([]);
+  });
+
+  // Issue 17 row 10: with origins unset, a cross-site text/plain form post must not choose ids.
+  it.each([
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+    ['Sec-Fetch-Site: none', { 'sec-fetch-site': 'none' }],
+    ['a foreign Origin without Sec-Fetch-Site', { origin: 'https://evil.example' }],
+    ['Origin: null', { origin: 'null' }],
+  ])('sets no identifier cookie for a request from another site (%s), and still keeps its events', async (_name, headers) => {
+    const { outbox, relay } = setup();
+    const res = await relay.fetch(post({ events: [event({ user: { anonymous_id: 'attacker-aid' }, context: { fbp: FBP, gclid: 'evil' } })] }, { headers }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(outbox.all()).toHaveLength(1);
+  });
+
+  it.each([
+    ['Sec-Fetch-Site: same-origin', { 'sec-fetch-site': 'same-origin', origin: 'http://shop.example' }],
+    ['Sec-Fetch-Site: same-site (a relay on a subdomain)', { 'sec-fetch-site': 'same-site', origin: 'http://www.shop.example' }],
+    ['the relay\'s own Origin without Sec-Fetch-Site', { origin: 'http://shop.example' }],
+    ['no Origin (a server)', {}],
+  ])('sets them for a request from the relay\'s own site (%s)', async (_name, headers) => {
+    const { relay } = setup();
+    const res = await relay.fetch(post(event({ context: { fbp: FBP } }), { headers }), { remoteAddress: PEER });
+    expect(res.headers.getSetCookie().map((c) => c.split('=')[0])).toEqual(['wq_aid', '_fbp']);
   });
 });
 
@@ -360,6 +399,152 @@ describe('origins and CORS', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://landing.example');
     expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
     expect((await preflight('https://evil.example')).status).toBe(403);
+  });
+});
+
+describe('CORS with origins unset (a relay on another origin of the site)', () => {
+  it('lets any page read the answer: its Origin echoed with credentials, Vary: Origin, preflight too', async () => {
+    const { relay } = setup();
+    const res = await relay.fetch(post(event(), { headers: { origin: 'https://www.shop.example', 'sec-fetch-site': 'same-site' }, url: 'https://t.shop.example/wq/e' }), { remoteAddress: PEER });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://www.shop.example');
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(res.headers.get('vary')).toBe('Origin');
+    const pre = await relay.fetch(new Request('https://t.shop.example/wq/e', { method: 'OPTIONS', headers: { origin: 'https://www.shop.example', 'access-control-request-method': 'POST' } }));
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://www.shop.example');
+    // Same host needs none; `Origin: null` gets none.
+    const same = await relay.fetch(post(event(), { headers: { origin: 'https://t.shop.example' }, url: 'https://t.shop.example/wq/e' }), { remoteAddress: PEER });
+    expect(same.headers.get('access-control-allow-origin')).toBeNull();
+    const nul = await relay.fetch(post(event(), { headers: { origin: 'null' } }), { remoteAddress: PEER });
+    expect(nul.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('forget', () => {
+  const forget = (init: { method?: string; headers?: Record<string, string>; url?: string } = {}) =>
+    new Request(init.url ?? 'https://shop.example/wq/forget', { method: init.method ?? 'POST', headers: { 'content-type': 'text/plain', ...init.headers }, body: init.method === 'OPTIONS' ? undefined : '' });
+
+  it('answers 204 expiring wq_c, wq_aid and _fbp host-only and on the cookie domain', async () => {
+    const { relay } = setup({ cookieDomain: 'shop.example' });
+    const res = await relay.fetch(forget(), { remoteAddress: PEER });
+    expect(res.status).toBe(204);
+    expect(res.headers.getSetCookie()).toEqual(['wq_c', 'wq_aid', '_fbp'].flatMap((n) => [
+      `${n}=; Max-Age=0; Path=/; SameSite=Lax; Secure`,
+      `${n}=; Max-Age=0; Path=/; SameSite=Lax; Domain=shop.example; Secure`,
+    ]));
+    const hostOnly = await setup().relay.fetch(forget({ url: 'http://shop.example/wq/forget' }), { remoteAddress: PEER });
+    expect(hostOnly.headers.getSetCookie()).toEqual(['wq_c=; Max-Age=0; Path=/; SameSite=Lax', 'wq_aid=; Max-Age=0; Path=/; SameSite=Lax', '_fbp=; Max-Age=0; Path=/; SameSite=Lax']);
+  });
+
+  it('follows the ingest origin rules: CORS for a page on another origin, 403 off the allowlist, 405 for GET', async () => {
+    const open = await setup().relay.fetch(forget({ headers: { origin: 'https://www.shop.example' } }), { remoteAddress: PEER });
+    expect(open.status).toBe(204);
+    expect(open.headers.get('access-control-allow-origin')).toBe('https://www.shop.example');
+    const listed = setup({ origins: ['https://landing.example'] }).relay;
+    expect((await listed.fetch(forget({ headers: { origin: 'https://evil.example' } }), { remoteAddress: PEER })).status).toBe(403);
+    expect((await listed.fetch(forget({ method: 'OPTIONS', headers: { origin: 'https://landing.example' } }))).status).toBe(204);
+    expect((await listed.fetch(new Request('https://shop.example/wq/forget'), { remoteAddress: PEER })).status).toBe(405);
+  });
+});
+
+describe('server-set attribution (wq_c)', () => {
+  const DAY = 86_400_000;
+  const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+  const cookieOf = (res: Response) => res.headers.getSetCookie().find((c) => c.startsWith('wq_c='));
+  const jar = (res: Response, prev = '') => {
+    const c = cookieOf(res);
+    return c ? c.split(';')[0]! : prev;
+  };
+
+  it('sets wq_c (HttpOnly) from a landing page view\'s URL, own keys only, and fills a later conversion from it', async () => {
+    const { outbox, relay } = setup();
+    const page = event({ event_name: 'page', event_time: at(8 * DAY), url: 'https://shop.example/?constructor=1&valueOf=x&gclid=G1&utm_source=meta&utm_campaign=spring', context: {} });
+    const landed = await relay.fetch(post(page), { remoteAddress: PEER });
+    const set = cookieOf(landed)!;
+    expect(set).toMatch(/^wq_c=[\w-]+; Max-Age=7776000; Path=\/; SameSite=Lax; HttpOnly$/);
+    // Eight days on, every script-set cookie gone: the lead carries the click and the touch.
+    const lead = await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie: jar(landed) } }), { remoteAddress: PEER });
+    expect(lead.status).toBe(200);
+    const stored = outbox.all()[1]!.body.context!;
+    expect(stored).toMatchObject({ gclid: 'G1', utm_source: 'meta', utm_campaign: 'spring' });
+    expect(stored).not.toHaveProperty('constructor', '1');
+    expect(Object.keys(stored)).not.toContain('valueOf');
+    // The page view itself carries the click of its URL too (it landed before any script cookie).
+    expect(outbox.all()[0]!.body.context).toMatchObject({ gclid: 'G1', utm_source: 'meta' });
+    expect(relay.metrics.get('clicks_filled_total', { field: 'gclid' })).toBe(2);
+  });
+
+  it('keeps each network\'s click: a UTM-only visit keeps the click ids, a gclid landing keeps the fbclid', async () => {
+    const { outbox, relay } = setup();
+    let cookie = '';
+    for (const [url, ago] of [
+      ['https://shop.example/?fbclid=FB1&utm_source=facebook', 3 * DAY],
+      ['https://shop.example/?utm_source=newsletter&utm_medium=email', 2 * DAY],
+      ['https://shop.example/?gclid=G2', 1 * DAY],
+    ] as const) {
+      const res = await relay.fetch(post(event({ event_name: 'page', url, event_time: at(ago), context: {} }), { headers: { cookie } }), { remoteAddress: PEER });
+      cookie = jar(res, cookie);
+    }
+    await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie } }), { remoteAddress: PEER });
+    const ctx = outbox.all().at(-1)!.body.context!;
+    expect(ctx).toMatchObject({ fbclid: 'FB1', gclid: 'G2', utm_source: 'newsletter', utm_medium: 'email' });
+    expect(ctx.fbc).toMatch(/^fb\.1\.\d{13}\.FB1$/);
+  });
+
+  it('lets a newer click win: a late resend of an old event does not overwrite it, nor fill an older conversion with a later click', async () => {
+    const { outbox, relay } = setup();
+    const newer = await relay.fetch(post(event({ event_name: 'page', url: 'https://shop.example/?gclid=NEW', event_time: at(DAY) })), { remoteAddress: PEER });
+    let cookie = jar(newer);
+    const late = await relay.fetch(post(event({ event_name: 'page', url: 'https://shop.example/?gclid=OLD', event_time: at(5 * DAY) }), { headers: { cookie } }), { remoteAddress: PEER });
+    cookie = jar(late, cookie);
+    await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie } }), { remoteAddress: PEER });
+    expect(outbox.all().at(-1)!.body.context).toMatchObject({ gclid: 'NEW' });
+    // A conversion from before the NEW click is not credited to it.
+    await relay.fetch(post(event({ event_time: at(3 * DAY), context: {} }), { headers: { cookie } }), { remoteAddress: PEER });
+    expect(outbox.all().at(-1)!.body.context).not.toHaveProperty('gclid');
+  });
+
+  it('forgets a click past its network\'s window, and never sets wq_c for a request from another site', async () => {
+    const { outbox, relay } = setup();
+    // A cookie from clicks 29 days ago: 28 days for TikTok, 90 for Google.
+    const old = serializeClickCookie({ c: { tiktok: [{ ttclid: 'T1' }, Date.now() - 29 * DAY], google: [{ gclid: 'G1' }, Date.now() - 29 * DAY] } })!;
+    const res = await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie: `wq_c=${old}` } }), { remoteAddress: PEER });
+    // The answer's cookie no longer holds the expired click.
+    expect(parseClickCookie(jar(res).slice(5)).c).toEqual({ google: [{ gclid: 'G1' }, expect.any(Number)] });
+    const ctx = outbox.all().at(-1)!.body.context!;
+    expect(ctx).toMatchObject({ gclid: 'G1' });
+    expect(ctx).not.toHaveProperty('ttclid');
+    const cross = await relay.fetch(post(event({ event_name: 'page', url: 'https://shop.example/?gclid=EVIL' }), { headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } }), { remoteAddress: PEER });
+    expect(cookieOf(cross)).toBeUndefined();
+  });
+});
+
+describe('URLs as stored (issue 17 row 16)', () => {
+  it('strips the fragment and removes parameters that look like personal data or secrets, from url and referrer_url', async () => {
+    const { outbox, relay } = setup();
+    const res = await relay.fetch(post(event({
+      url: 'https://shop.example/thanks?utm_source=meta&email=ada%40example.com&user_phone=4155550100&gclid=G1&next=a%40b.co#access_token=SECRET',
+      referrer_url: 'https://shop.example/login?reset-token=abc&page=2#frag',
+    })), { remoteAddress: PEER });
+    const body = await res.json();
+    const stored = outbox.all()[0]!.body;
+    expect(stored.url).toBe('https://shop.example/thanks?utm_source=meta&gclid=G1');
+    expect(stored.referrer_url).toBe('https://shop.example/login?page=2');
+    expect(JSON.stringify(stored)).not.toMatch(/SECRET|ada|4155550100|abc/);
+    expect(body.dropped).toEqual([
+      { index: 0, param: 'url', message: expect.stringContaining('"email", "user_phone", "next"') },
+      { index: 0, param: 'referrer_url', message: expect.stringContaining('"reset-token"') },
+    ]);
+    // The click id in the URL still feeds the attribution.
+    expect(stored.context).toMatchObject({ gclid: 'G1', utm_source: 'meta' });
+  });
+
+  it('takes the names to remove from the configuration', async () => {
+    const { outbox, relay } = setup({ piiParams: ['member'] });
+    await relay.fetch(post(event({ url: 'https://shop.example/?member=42&email=a%40b.co&token=t' })), { remoteAddress: PEER });
+    // The configured list replaces the built-in one; an email-looking value always goes.
+    expect(outbox.all()[0]!.body.url).toBe('https://shop.example/?token=t');
   });
 });
 

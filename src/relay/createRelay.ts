@@ -1,5 +1,6 @@
 import { parseCidrs } from './lib/clientIp';
 import { createIngest } from './lib/createIngest';
+import { createForgetRoute } from './lib/forgetRoute';
 import { createIngestRoute } from './lib/ingestRoute';
 import { lazyState, realInstance } from './lib/lazyInstance';
 import { silentLogger, type Logger } from './lib/logger';
@@ -56,6 +57,8 @@ export interface RelayOptions {
   rateLimit?: RateLimitOptions | false;
   /** `Domain` of the cookies the relay sets (the registrable domain, e.g. `shop.example`). Default: host-only. */
   cookieDomain?: string;
+  /** Query parameter names removed from stored and forwarded URLs (personal data, secrets). Default `DEFAULT_PII_PARAMS`. */
+  piiParams?: readonly string[];
   /**
    * The Whop API the forwarder sends to: `conversions` (default) stores page views as `skipped` (that
    * API has no such event); `events` stores them to be sent like any other event.
@@ -137,12 +140,15 @@ export function createRelay(options: RelayOptions): Relay {
       maxBodyBytes: options.maxBodyBytes ?? 65_536,
       maxBatch: options.maxBatch ?? 50,
       cookieDomain: options.cookieDomain,
+      piiParams: options.piiParams?.length ? options.piiParams : undefined,
       upstream: options.upstream ?? 'conversions',
       retryAfter: 5,
       metrics,
       logger,
     }),
   });
+
+  const forget = createForgetRoute({ origins, cookieDomain: options.cookieDomain });
 
   const route = async (request: Request, url: URL, conn?: { remoteAddress?: string }): Promise<Response> => {
     const path = url.pathname.slice(base.length);
@@ -153,6 +159,10 @@ export function createRelay(options: RelayOptions): Relay {
       const plain = lazyState<PlainRequest>(request);
       if (plain) return lazyResponse(await ingest(plain, url, conn?.remoteAddress));
       return toResponse(await ingest(plainFromRequest(request), url, conn?.remoteAddress));
+    }
+    if (path === '/forget') {
+      const plain = lazyState<PlainRequest>(request);
+      return plain ? lazyResponse(forget(plain, url)) : toResponse(forget(plainFromRequest(request), url));
     }
     // The inspector is the caller's code: it gets a Request the Fetch classes accept, never the lazy one.
     if (path.startsWith('/inspect')) return options.inspector ? options.inspector(realInstance(request)) : _notFound();

@@ -194,12 +194,17 @@ describe('hardening', () => {
     await until(Date.now() + 15_000, () => whop.conversions.some((c) => c.body.event_id === 'evt_fwd_0'));
     const ip = whop.conversions.find((c) => c.body.event_id === 'evt_fwd_0')?.body.context?.ip_address;
     // A changing Forwarded from one client must not reset its rate limit.
-    const flood = [];
-    for (let i = 1; i <= 30; i++) flood.push((await post(relay.base, chaosEvent('fwd', i), { from: PROXY, headers: { forwarded: `for=198.51.100.${i}`, 'x-forwarded-for': '203.0.113.51' } })).status);
+    // Sent at once, and the bound follows the time they took: a loaded machine stretches the window,
+    // and the limit refills 5 a second over it.
+    const floodStart = Date.now();
+    const flood = (await Promise.all(Array.from({ length: 30 }, (_, k) => post(relay.base, chaosEvent('fwd', k + 1), { from: PROXY, headers: { forwarded: `for=198.51.100.${k + 1}`, 'x-forwarded-for': '203.0.113.51' } })))).map((r) => r.status);
+    const allowed = 5 + Math.ceil(5 * ((Date.now() - floodStart) / 1000)) + 1;
     const passed = flood.filter((s) => s === 200).length;
-    recordScenario({ scenario: 'Behind a trusted proxy only its header is believed, not a client-sent Forwarded', group: 'abuse', sent: 31, delivered: passed, duplicated: 0, lost: (ip === '203.0.113.50' ? 0 : 1) + (passed > 12 ? 1 : 0), notes: `ip_address ${ip} (X-Forwarded-For), not the Forwarded value; 30 posts with 30 different Forwarded values from one client: ${passed} passed the 5/s limit, ${flood.filter((s) => s === 429).length} answered 429; first ${spoof.status}` });
+    recordScenario({ scenario: 'Behind a trusted proxy only its header is believed, not a client-sent Forwarded', group: 'abuse', sent: 31, delivered: passed, duplicated: 0, lost: (ip === '203.0.113.50' ? 0 : 1) + (passed > allowed ? 1 : 0), notes: `ip_address ${ip} (X-Forwarded-For), not the Forwarded value; 30 posts at once with 30 different Forwarded values from one client: ${passed} passed the 5/s limit (at most ${allowed} in the time they took), ${flood.filter((s) => s === 429).length} answered 429; first ${spoof.status}` });
     expect(ip).toBe('203.0.113.50');
-    expect(passed).toBeLessThanOrEqual(12);
+    // The bound must stay below 30, or the check could not tell a believed Forwarded from the limit.
+    expect(allowed).toBeLessThan(30);
+    expect(passed).toBeLessThanOrEqual(allowed);
     await relay.kill();
   });
 

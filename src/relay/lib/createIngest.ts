@@ -1,4 +1,6 @@
-import { COOKIE_SAFE, MAX_COOKIE_AGE, newFbp, parseCookies, serializeCookie } from './cookies';
+import { cleanUrl, DEFAULT_PII_PARAMS, piiMatcher } from './cleanUrl';
+import { CLICK_COOKIE_MAX_AGE_S, clicksOf, fillClicks, mergeClicks, parseClickCookie, pruneClicks, serializeClickCookie } from './clickModel';
+import { COOKIE_SAFE, MAX_COOKIE_AGE, parseCookies, serializeCookie } from './cookies';
 import { enrichEvent } from './enrichEvent';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -7,6 +9,7 @@ import { OutboxUnavailableError, type EventRepair, type Outbox, type OutboxInput
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import { BodyTooLargeError } from './readBody';
 import { PAGE_EVENT, type RelayEvent } from './relayEvent';
+import { sameSiteRequest } from './sameSiteRequest';
 import type { Upstream } from './forwardOne';
 import { conversionLeftOut } from './toConversion';
 import { eventLeftOut } from './toEvent';
@@ -19,6 +22,8 @@ export interface IngestConfig {
   maxBodyBytes: number;
   maxBatch: number;
   cookieDomain: string | undefined;
+  /** Query parameter names removed from stored URLs (`cleanUrl`). Default `DEFAULT_PII_PARAMS`. */
+  piiParams?: readonly string[];
   /** The API events are forwarded to: page views are `skipped` only for `conversions`. */
   upstream: Upstream;
   /** Seconds a 503 asks the browser to wait. */
@@ -33,6 +38,13 @@ interface _Rejected {
 }
 
 const _TYPES = new Set(['text/plain', 'application/json']);
+const _host = (url: string) => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+};
 /** A metric label for a param: a field of the model by name, anything else as `<prefix>(unknown)`. */
 const _label = (param: string) => (KNOWN_PARAMS.has(param) ? param : param.startsWith('context.') ? 'context.(unknown)' : param.startsWith('user.') ? 'user.(unknown)' : '(unknown)');
 /** Meta's `_fbp` format, `fb.<subdomainIndex>.<ms>.<random>`. */
@@ -48,6 +60,7 @@ const _FBP = /^fb\.\d\.\d{10,16}\.\d{1,20}$/;
  */
 export function createIngest(config: IngestConfig): (request: PlainRequest, ip: string | null, secure: boolean) => Promise<PlainResponse> {
   const { metrics, logger } = config;
+  const isPii = piiMatcher(config.piiParams ?? DEFAULT_PII_PARAMS);
   const refuse = (status: number, error: WhopErrorBody, extra?: Record<string, unknown>, headers?: Record<string, string>) => {
     metrics.inc('rejected_total', { reason: error.code ?? error.type });
     return plainError(status, error, extra, headers);
@@ -91,7 +104,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     const now = Date.now();
     const rejected: _Rejected[] = [];
     const dropped: Array<EventRepair & { index: number }> = [];
-    const good: Array<{ _event: RelayEvent; _dropped: EventRepair[] }> = [];
+    const good: Array<{ _index: number; _event: RelayEvent; _dropped: EventRepair[] }> = [];
     events.forEach((raw, index) => {
       const result = normalizeEvent(raw, now);
       if (result.error) return rejected.push({ index, error: result.error });
@@ -100,7 +113,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
         return rejected.push({ index, error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id') });
       }
       for (const f of result.dropped) dropped.push({ index, ...f });
-      good.push({ _event: e, _dropped: result.dropped });
+      good.push({ _index: index, _event: e, _dropped: result.dropped });
     });
     for (const r of rejected) metrics.inc('rejected_total', { reason: r.error.code ?? r.error.type });
     if (good.length === 0) {
@@ -111,18 +124,33 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     }
 
     const cookies = parseCookies(request.header('cookie'));
-    // `_fbp` missing from the jar: keep the one the page read (a script-set cookie Safari would
-    // expire within 7 days), else make one, and set it server-side so it lasts Meta's 90 days.
-    let fbpCookie: string | null = null;
-    let fbpNew: string | null = null;
-    if (!cookies.get('_fbp')) {
-      const sent = good.map((g) => g._event.context?.fbp).find((v) => v && _FBP.test(v));
-      fbpCookie = sent ?? (fbpNew = newFbp(now));
+    // URLs as stored and forwarded: no fragment, no parameter that looks like personal data.
+    for (const g of good) {
+      for (const key of ['url', 'referrer_url'] as const) {
+        const v = g._event[key];
+        if (typeof v !== 'string' || (!v.includes('#') && !v.includes('?'))) continue;
+        const cleaned = cleanUrl(v, isPii);
+        g._event[key] = cleaned.url;
+        if (cleaned.removed.length) {
+          const repair = { param: key, message: `Query parameter${cleaned.removed.length > 1 ? 's' : ''} ${cleaned.removed.map((n) => JSON.stringify(n.slice(0, 40))).join(', ')} removed (personal data or a secret).` };
+          g._dropped.push(repair);
+          dropped.push({ index: g._index, ...repair });
+        }
+      }
     }
-    const facts = { ip, userAgent: request.header('user-agent'), cookies, newFbp: fbpNew, acceptLanguage: request.header('accept-language') };
+    // Server-set attribution: the clicks of these events (context and URL) folded, oldest first,
+    // into the relay's own cookie, which then fills what each event lacks.
+    const clickCookie = cookies.get('wq_c');
+    const clicks = parseClickCookie(clickCookie);
+    const times = new Map(good.map((g) => [g, Date.parse(g._event.event_time!)]));
+    for (const g of [...good].sort((a, b) => times.get(a)! - times.get(b)!)) mergeClicks(clicks, clicksOf(g._event), times.get(g)!);
+    pruneClicks(clicks, now);
+    const facts = { ip, userAgent: request.header('user-agent'), cookies, acceptLanguage: request.header('accept-language') };
     const leftOut: string[] = [];
-    const inputs: OutboxInput[] = good.map(({ _event, _dropped }) => {
+    const inputs: OutboxInput[] = good.map((g) => {
+      const { _event, _dropped } = g;
       const body = enrichEvent(_event, facts);
+      for (const field of fillClicks(body, clicks, times.get(g)!)) metrics.inc('clicks_filled_total', { field });
       if (!body.event_id) body.event_id = crypto.randomUUID();
       const input: OutboxInput = { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
       if (_dropped.length) input.dropped = _dropped;
@@ -150,10 +178,27 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     for (const p of leftOut) metrics.inc('forward_left_out_total', { param: _label(p) });
 
     const headers: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']];
-    const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: config.cookieDomain };
-    const aid = [...inputs].reverse().find((i) => i.body.user?.anonymous_id)?.body.user?.anonymous_id;
-    if (aid && COOKIE_SAFE.test(aid)) headers.push(['set-cookie', serializeCookie('wq_aid', aid, attrs)]);
-    if (fbpCookie) headers.push(['set-cookie', serializeCookie('_fbp', fbpCookie, { ...attrs, maxAge: 90 * 24 * 60 * 60 })]);
+    // Identifier cookies only for the relay's own site (a cross-site form post must not choose a
+    // visitor's ids), never minted here (the pixel owns `_fbp` and `wq_aid`: the relay re-sets the
+    // values the events carry, server-side so they outlast Safari's 7-day cap on script cookies),
+    // and not again for a resend whose value the browser already holds.
+    if (sameSiteRequest((name) => request.header(name), _host(request.url))) {
+      const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: config.cookieDomain };
+      const latest = (pick: (e: RelayEvent) => string | null | undefined) => {
+        for (let i = inputs.length - 1; i >= 0; i--) {
+          const v = pick(inputs[i]!.body);
+          if (v) return v;
+        }
+        return null;
+      };
+      const resend = (name: string, value: string) => accepted === 0 && cookies.get(name) === value;
+      const aid = latest((e) => e.user?.anonymous_id);
+      if (aid && COOKIE_SAFE.test(aid) && !resend('wq_aid', aid)) headers.push(['set-cookie', serializeCookie('wq_aid', aid, attrs)]);
+      const fbp = latest((e) => e.context?.fbp);
+      if (fbp && _FBP.test(fbp) && !resend('_fbp', fbp)) headers.push(['set-cookie', serializeCookie('_fbp', fbp, { ...attrs, maxAge: 90 * 24 * 60 * 60 })]);
+      const c = serializeClickCookie(clicks);
+      if (c && c !== clickCookie) headers.push(['set-cookie', serializeCookie('wq_c', c, { ...attrs, maxAge: CLICK_COOKIE_MAX_AGE_S, httpOnly: true })]);
+    }
     // `dropped` only when a field was left out, so the usual answer stays as small as it was.
     return { status: 200, headers, body: JSON.stringify(dropped.length ? { accepted, duplicates, rejected, dropped } : { accepted, duplicates, rejected }) };
   };

@@ -9,8 +9,6 @@ export interface RequestFacts {
   userAgent: string | null;
   /** The request's cookies. */
   cookies: Map<string, string>;
-  /** An `_fbp` the relay is setting on this response (the visitor had none). */
-  newFbp: string | null;
   /** The request's Accept-Language, or null: fills `context.language` (the pixel saves the bytes). */
   acceptLanguage?: string | null;
 }
@@ -44,7 +42,7 @@ export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent 
   else if (context.user_agent !== undefined) delete context.user_agent;
   const c = facts.cookies;
   if (_empty(context.fbp)) {
-    const fbp = _fits(c.get('_fbp')) ?? facts.newFbp;
+    const fbp = _fits(c.get('_fbp'));
     if (fbp) context.fbp = fbp;
   }
   if (_empty(context.fbclid)) {

@@ -1,4 +1,5 @@
 import { clientIp, isTrusted, type parseCidrs } from './clientIp';
+import { corsPolicy, preflight, withCors as _withCors } from './corsPolicy';
 import type { createIngest } from './createIngest';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -34,25 +35,15 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
   let inFlight = 0;
   let warnedProxy = false;
 
-  /** The CORS origin to echo for a listed cross-origin page, else null (same-origin needs none). */
-  const corsOrigin = (origin: string | null, url: URL): string | null => {
-    if (!origin || !origins) return null;
-    const o = origin.toLowerCase();
-    return origins.has(o) && !_sameHost(o, url) ? origin : null;
-  };
-  const originAllowed = (origin: string | null, url: URL) => !origin || !origins || origins.has(origin.toLowerCase()) || _sameHost(origin, url);
+  const cors = corsPolicy(origins);
+  const corsOrigin = cors.corsOrigin;
+  const originAllowed = cors.allowed;
 
   return async (request, url, peer) => {
     const method = request.method;
     const origin = request.header('origin');
     if (method === 'OPTIONS') {
-      const allow = corsOrigin(origin, url);
-      if (!allow) return plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
-      return {
-        status: 204,
-        headers: [['access-control-allow-origin', allow], ['access-control-allow-credentials', 'true'], ['access-control-allow-methods', 'POST'], ['access-control-allow-headers', 'content-type'], ['access-control-max-age', '86400'], ['vary', 'Origin']],
-        body: null,
-      };
+      return preflight(corsOrigin(origin, url)) ?? plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
     }
     if (method !== 'POST') return plainError(405, whopError('Use POST.', 'method_not_allowed'), {}, { allow: 'POST, OPTIONS' });
     if (!originAllowed(origin, url)) {
@@ -103,16 +94,3 @@ function _bearer(header: string | null, token: string): boolean {
   return diff === 0;
 }
 
-function _sameHost(origin: string, url: URL): boolean {
-  try {
-    return new URL(origin).host === url.host;
-  } catch {
-    return false;
-  }
-}
-
-function _withCors(response: PlainResponse, origin: string | null): PlainResponse {
-  if (!origin) return response;
-  response.headers.push(['access-control-allow-origin', origin], ['access-control-allow-credentials', 'true'], ['vary', 'Origin']);
-  return response;
-}

@@ -125,6 +125,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     bundle,
     debugBundle,
     cookieDomain: config.cookieDomain,
+    piiParams: config.piiParams,
     rateLimit: config.rateLimit,
     upstream: _upstream(config),
     dryRun,
@@ -235,12 +236,15 @@ function _redactUrl(url: string): string {
 
 /** `whopq relay`: starts from the environment and closes cleanly on SIGTERM/SIGINT. */
 export async function runRelay(env: Record<string, string | undefined> = process.env): Promise<RunningRelay> {
-  const running = await startRelay(relayConfigFromEnv(env));
-  closeOnSignals(running);
-  return running;
+  const starting = startRelay(relayConfigFromEnv(env));
+  closeOnSignals({ close: () => starting.then((r) => r.close()) });
+  return starting;
 }
 
-/** Closes a running relay on SIGTERM/SIGINT (a second signal exits at once). */
+/**
+ * Closes a running (or starting) relay on SIGTERM/SIGINT; a second signal exits at once. Call it
+ * before the port opens: a SIGTERM meeting no listener ends the process with the store unclosed.
+ */
 export function closeOnSignals(running: { close(): Promise<void> }): void {
   let stopping = false;
   const stop = (signal: string) => {
@@ -274,6 +278,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_DATABASE_POOL        Postgres connections per relay process (4)
   WHOPQ_BASE_PATH            the mount path (/wq)
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
+  WHOPQ_PII_PARAMS           query parameters removed from stored URLs, comma list (email, phone, token, …)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
   WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
   WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token (also NODE_ENV=production)

@@ -131,9 +131,10 @@ export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv = 
     // The demo is a local tool: never the production rules (a key is optional here).
     production: false,
   };
-  const running = await startRelay(config, { fallback: demoSite(plan, args), print: () => {} });
+  const starting = startRelay(config, { fallback: demoSite(plan, args), print: () => {} });
+  closeOnSignals({ close: () => starting.then((r) => r.close()) });
+  const running = await starting;
   const origin = running.url.replace('//localhost:', '//127.0.0.1:');
   console.log(demoBanner(plan, origin, args.pages, plan.dryRun ? undefined : adminToken));
-  closeOnSignals(running);
   return running;
 }

@@ -215,7 +215,7 @@ describe('the lazy Request and Response serve() and the relay pass between them'
         return response;
       },
     });
-    const body = json(event());
+    const body = json(event({ context: { fbp: 'fb.1.1700000000000.7' } }));
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-wrapper': 'w' }, body });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-wrapped')).toBe('yes');
@@ -293,7 +293,7 @@ describe('the lazy Request and Response serve() and the relay pass between them'
         return new Response(await response.text(), response);
       },
     });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: json(event()) });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: json(event({ context: { fbp: 'fb.1.1700000000000.7' } })) });
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie().map((c) => c.split('=')[0])).toEqual(['wq_aid', '_fbp', 'extra']);
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });

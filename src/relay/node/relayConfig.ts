@@ -35,6 +35,8 @@ export interface RelayConfig {
   basePath: string;
   /** WHOPQ_COOKIE_DOMAIN: the registrable domain for the relay's cookies. Default host-only. */
   cookieDomain?: string;
+  /** WHOPQ_PII_PARAMS: query parameter names removed from stored URLs (comma list). Default: the built-in list. */
+  piiParams?: string[];
   /** WHOPQ_RATE_LIMIT: `<perSecond>[,<burst>]` per IP on ingest, or `off`. Default 20,60. */
   rateLimit: { perSecond: number; burst: number } | false;
   /** WHOPQ_FORWARD_CONCURRENCY: sends to Whop in flight at once, 1–256. Default 8 (the drain rate is about this ÷ Whop's latency). */
@@ -90,6 +92,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
+    piiParams: env.WHOPQ_PII_PARAMS?.split(',').map((s) => s.trim()).filter(Boolean) || undefined,
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
     forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
     pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),

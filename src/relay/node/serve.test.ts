@@ -22,7 +22,7 @@ const event = (id: string) => ({ company_id: 'biz_1', event_name: 'lead', event_
 
 describe('serve()', () => {
   it('posts through real HTTP: socket address as the IP, Set-Cookie headers kept apart', async () => {
-    const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'user-agent': 'serve-test' }, body: JSON.stringify({ events: [{ ...event('e1'), user: { anonymous_id: 'a1' } }] }) });
+    const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'user-agent': 'serve-test' }, body: JSON.stringify({ events: [{ ...event('e1'), user: { anonymous_id: 'a1' }, context: { fbp: 'fb.1.1700000000000.9' } }] }) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     expect(res.headers.getSetCookie().map((c) => c.split('=')[0])).toEqual(['wq_aid', '_fbp']);
@@ -34,13 +34,13 @@ describe('serve()', () => {
     await new Promise((ok) => proxied.once('listening', ok));
     try {
       const url = `http://127.0.0.1:${(proxied.address() as AddressInfo).port}/wq/e`;
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify(event('p1')) });
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify({ ...event('p1'), user: { anonymous_id: 'a1' } }) });
       expect(res.headers.getSetCookie()[0]).toContain('; Secure');
     } finally {
       proxied.closeAllConnections();
       await new Promise((ok) => proxied.close(ok));
     }
-    const direct = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify(event('p2')) });
+    const direct = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify({ ...event('p2'), user: { anonymous_id: 'a1' } }) });
     expect(direct.headers.getSetCookie()[0]).not.toContain('Secure');
   });
 

@@ -38,6 +38,8 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
     companies,
     origins: _list(env.WHOPQ_ORIGINS),
     basePath,
+    cookieDomain: env.WHOPQ_COOKIE_DOMAIN || undefined,
+    piiParams: _list(env.WHOPQ_PII_PARAMS),
     bundle: typeof __WHOPQ_PIXEL__ === 'string' ? __WHOPQ_PIXEL__ : undefined,
     dryRun,
     upstream: workerUpstream(env),

@@ -27,6 +27,10 @@ export interface WorkerEnv {
   WHOPQ_ADMIN_TOKEN?: string;
   /** Where the relay is mounted. Default `/wq`. */
   WHOPQ_BASE_PATH?: string;
+  /** The registrable domain for the relay's cookies (a relay on a subdomain). Default host-only. */
+  WHOPQ_COOKIE_DOMAIN?: string;
+  /** Query parameter names removed from stored URLs, comma-separated. Default: the built-in list. */
+  WHOPQ_PII_PARAMS?: string;
   /** Sends per event before it is dead-lettered. Default: no limit; events older than 7 days are. */
   WHOPQ_MAX_ATTEMPTS?: string;
   /** First retry waits up to this long (ms). Default 1000. */
