@@ -182,6 +182,30 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     expect(whop.duplicates()).toEqual([]);
   });
 
+  it('two host names: a page on localhost reads the answer of the relay on 127.0.0.1, a cross-site form post sets no cookie', async () => {
+    const page = base.replace('127.0.0.1', 'localhost').replace(/\/wq$/, '');
+    const send = (headers: Record<string, string>, id: string) =>
+      fetch(`${base}/e`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: JSON.stringify({ events: [pixelEvent(400, { event_id: id, context: { fbp: 'fb.1.1700000000000.77' }, user: { anonymous_id: 'attacker' } })] }) });
+    // Another site (what a cross-site form post or fetch looks like): stored, readable with CORS, no cookie.
+    const cross = await send({ origin: page, 'sec-fetch-site': 'cross-site' }, 'evt_cross_400');
+    expect(cross.status).toBe(200);
+    expect(cross.headers.get('access-control-allow-origin')).toBe(page);
+    expect(cross.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(cross.headers.getSetCookie()).toEqual([]);
+    const oldBrowser = await send({ origin: page }, 'evt_cross_401');
+    expect(oldBrowser.headers.getSetCookie()).toEqual([]);
+    // The relay's own site: the cookies the events carry.
+    const own = await send({ origin: base.replace(/\/wq$/, ''), 'sec-fetch-site': 'same-origin' }, 'evt_own_402');
+    expect(own.headers.getSetCookie().map((c) => c.split(';')[0]).slice(0, 2)).toEqual(['wq_aid=attacker', '_fbp=fb.1.1700000000000.77']);
+    expect(own.headers.getSetCookie()[2]).toMatch(/^wq_c=[\w-]+;.*HttpOnly/);
+    expect((await outbox.recent(50)).filter((r) => ['evt_cross_400', 'evt_cross_401', 'evt_own_402'].includes(r.event_id))).toHaveLength(3);
+    // Forget, from the other host name: 204, every cookie expired, readable.
+    const forget = await fetch(`${base}/forget`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: page } });
+    expect(forget.status).toBe(204);
+    expect(forget.headers.get('access-control-allow-origin')).toBe(page);
+    expect(forget.headers.getSetCookie().map((c) => c.split(';')[0])).toEqual(['wq_c=', 'wq_aid=', '_fbp=']);
+  });
+
   it('never puts the key in a response or a log line', async () => {
     for (const path of ['/ready', '/metrics', '/health']) expect((await get(path)).text).not.toContain(KEY);
     expect(logs.length).toBeGreaterThan(0);

