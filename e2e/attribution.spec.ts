@@ -9,12 +9,6 @@ import { CHROMIUM_ARGS, chromiumLaunchOptions } from '../scripts/chromium.mjs';
 // www.example.test (the pages) and t.example.test (the relay): two host names of one site.
 test.use({ launchOptions: { ...chromiumLaunchOptions(), args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP *.example.test 127.0.0.1'] } });
 
-/**
- * The relay side of issues 11/12 this spec needs (its readable answer to another origin of the
- * site, the server-set wq_c, POST /forget) lands separately: true once it is on the branch.
- */
-const RELAY_SIDE = false;
-
 const installed = (page: Page) => page.waitForFunction(() => (window as any).whopq?.version);
 const track = (page: Page, ...args: unknown[]) => page.evaluate((a) => (window as any).whopq(...a), ['track', ...args]);
 const cookie = async (ctx: BrowserContext, name: string) => (await ctx.cookies()).find((c) => c.name == name)?.value;
@@ -52,9 +46,7 @@ test('lead and schedule tracked with one event_id are both delivered', async ({ 
   ]);
 });
 
-test('a relay on a second host name of the site, default settings: delivered once, no CORS error, queue empty', async ({ page, stack }) => {
-  // The relay's answer to another origin of the site (docs/PROTOCOL.md, CORS with origins unset) lands with the relay side of issue 11.
-  test.fixme(!RELAY_SIDE, 'needs the relay to answer other origins of the site in a readable way');
+test('a relay on a second host name of the site, default settings: delivered once, no CORS error, queue empty', async ({ page, stack }) => {;
   const port = new URL(stack.origin).port;
   const errors: string[] = [];
   page.on('console', (m) => m.type() == 'error' && errors.push(m.text()));
@@ -103,7 +95,6 @@ test('ten form-submit-then-redirect visits: the lead\'s fbp and anonymous_id equ
 });
 
 test('fbclid landing, then every script-set cookie deleted and the clock 8 days on: the lead still carries the fbclid and UTMs', async ({ page, context, stack }) => {
-  test.fixme(!RELAY_SIDE, 'needs the relay\'s server-set wq_c');
   await page.goto(stack.origin + '/t/blank.html?fbclid=FB_ITP&utm_source=meta&utm_campaign=safari');
   await installed(page);
   // The landing reached the relay (any event does; here the pixel's own page load sends none).
@@ -156,9 +147,7 @@ test('identify on page 1, track on page 3: the event carries the email, normalis
 });
 
 for (const how of ['reset', 'revoke'] as const)
-  test(`${how} leaves no whopq or relay cookie and no stored identity`, async ({ page, context, stack }) => {
-    // The relay's POST /forget (its HttpOnly wq_c, its host-only copies) lands with the relay side of issue 12.
-    test.fixme(!RELAY_SIDE, 'needs the relay route POST /wq/forget');
+  test(`${how} leaves no whopq or relay cookie and no stored identity`, async ({ page, context, stack }) => {;
     await page.goto(stack.origin + '/t/blank.html?fbclid=FB_F&utm_source=meta');
     await installed(page);
     await page.evaluate(() => (window as any).whopq('identify', { email: 'ada@example.com' }));
