@@ -227,6 +227,7 @@ export { server, running, outbox, wrong };
       await expectLockReleased(data);
     } finally {
       for (const pid of pidsUsing(data)) process.kill(pid, 'SIGKILL'); // only when the test failed: an orphan left running
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   }, 60_000);
 });
