@@ -76,15 +76,12 @@ function buildSqlite(major, node, dist) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{"private":true}');
   run('npm', ['install', '--no-save', '--ignore-scripts', '--prefer-offline', `better-sqlite3@${want}`], { cwd: dir });
-  // node-gyp finds this Node's headers in a dev dir laid out as it would download them.
-  const devdir = join(CACHE, major, 'gyp');
-  mkdirSync(join(devdir, nodeVersion), { recursive: true });
-  if (!existsSync(join(devdir, nodeVersion, 'include'))) symlinkSync(join(dist, 'include'), join(devdir, nodeVersion, 'include'));
-  writeFileSync(join(devdir, nodeVersion, 'installVersion'), '11');
   const t = Date.now();
   console.log(`node-versions: compiling better-sqlite3 ${want} for Node ${nodeVersion} (a few minutes)…`);
   const gyp = nodeGyp();
-  execFileSync(node, [gyp, 'rebuild', '--release', `--devdir=${devdir}`, '-j', '2', '--loglevel=warn'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'], env: { ...withoutNpmConfig(), PATH: `${dirname(node)}:${process.env.PATH}` } });
+  // --nodedir on the command line: the `node` package ships this version's headers, and a nodedir
+  // from npm's own config (a distribution's npm sets /usr, the system Node's) must not win.
+  execFileSync(node, [gyp, 'rebuild', '--release', `--nodedir=${dist}`, '-j', '2', '--loglevel=warn'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'], env: { ...withoutNpmConfig(), PATH: `${dirname(node)}:${process.env.PATH}` } });
   if (!loads(node, pkg)) throw new Error(`better-sqlite3 was built but does not load in Node ${nodeVersion}`);
   console.log(`node-versions: better-sqlite3 built for Node ${nodeVersion} in ${seconds(t)}`);
   writeFileSync(stamp, `${want} ${nodeVersion}`);

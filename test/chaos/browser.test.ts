@@ -96,7 +96,10 @@ describe('Chromium', () => {
     // The pixel's own delivery runs in a task after track: let one full round of tasks pass.
     await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
     const cookies = await context.cookies();
-    const storage = await page.evaluate(() => localStorage.length + sessionStorage.length);
+    // The one key left is the refusal itself (`wq_r`, a strictly necessary record holding no identifier).
+    const kept = await page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].map((k) => `${k}=${(localStorage.getItem(k) ?? sessionStorage.getItem(k))}`));
+    expect(kept).toEqual(['wq_r=1']);
+    const storage = kept.length - 1;
     const observed = { cookies: cookies.map((c) => c.name), storage, requests: watch.sent(), rows: await stack.rows(), atWhop: stack.whop.requests.length };
     // The control: the same page after a grant is tracked (so the watch above could have seen something).
     await page.evaluate(() => {
