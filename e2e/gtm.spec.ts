@@ -51,7 +51,9 @@ let rec: Recorder;
 test.beforeEach(async () => {
   rec = await startRecorder();
 });
-test.afterEach(async () => {
+test.afterEach(async ({ page }) => {
+  // A send still routed when the test ends (the page's exit beacon) has nothing left to answer.
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
   await new Promise((resolve) => rec.server.close(resolve));
 });
 
