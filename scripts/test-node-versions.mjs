@@ -66,7 +66,9 @@ function installNode(major) {
 
 /** better-sqlite3 (the main install's version) built for `node`; returns the package directory. */
 function buildSqlite(major, node, dist) {
-  const want = version(join(ROOT, 'node_modules/better-sqlite3'));
+  // better-sqlite3 12 aborts on Node 24 (node::ObjectWrap's cleanup hook, WiseLibs/better-sqlite3#1515);
+  // 13 is built on Node-API, ships prebuilt binaries and needs Node 22, so Node 24 runs with 13.
+  const want = Number(major) >= 24 ? '13' : version(join(ROOT, 'node_modules/better-sqlite3'));
   const dir = join(CACHE, major, 'sqlite');
   const pkg = join(dir, 'node_modules/better-sqlite3');
   const nodeVersion = execFileSync(node, ['-p', 'process.version'], { encoding: 'utf8' }).trim().slice(1);
@@ -76,6 +78,10 @@ function buildSqlite(major, node, dist) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{"private":true}');
   run('npm', ['install', '--no-save', '--ignore-scripts', '--prefer-offline', `better-sqlite3@${want}`], { cwd: dir });
+  if (loads(node, pkg)) {
+    writeFileSync(stamp, `${want} ${nodeVersion}`);
+    return pkg;
+  }
   const t = Date.now();
   console.log(`node-versions: compiling better-sqlite3 ${want} for Node ${nodeVersion} (a few minutes)…`);
   const gyp = nodeGyp();
