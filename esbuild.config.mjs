@@ -22,11 +22,45 @@ export async function buildPixel() {
   rmSync('dist/esm', { recursive: true, force: true });
   mkdirSync('dist', { recursive: true });
   // dist/whopq.js: what the snippet loads. dist/whopq.debug.js: the same with plain-words logging.
-  await build({ ...pixelShared, entryPoints: ['src/pixel/global.ts'], outfile: 'dist/whopq.js', format: 'iife', define: { __DEBUG__: 'false' } });
-  await build({ ...pixelShared, entryPoints: ['src/pixel/global.ts'], outfile: 'dist/whopq.debug.js', format: 'iife', define: { __DEBUG__: 'true' } });
+  await build({
+    ...pixelShared,
+    entryPoints: ['src/pixel/global.ts'],
+    outfile: 'dist/whopq.js',
+    format: 'iife',
+    define: { __DEBUG__: 'false' },
+  });
+  await build({
+    ...pixelShared,
+    entryPoints: ['src/pixel/global.ts'],
+    outfile: 'dist/whopq.debug.js',
+    format: 'iife',
+    define: { __DEBUG__: 'true' },
+  });
   // ESM for apps that import the pixel; types from tsc.
-  await build({ ...pixelShared, minify: false, mangleProps: undefined, entryPoints: ['src/pixel/index.ts'], outfile: 'dist/esm/index.js', format: 'esm', define: { __DEBUG__: 'true' } });
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.pixel.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', 'dist/esm'], { stdio: 'inherit' });
+  await build({
+    ...pixelShared,
+    minify: false,
+    mangleProps: undefined,
+    entryPoints: ['src/pixel/index.ts'],
+    outfile: 'dist/esm/index.js',
+    format: 'esm',
+    define: { __DEBUG__: 'true' },
+  });
+  execFileSync(
+    process.execPath,
+    [
+      'node_modules/typescript/bin/tsc',
+      '-p',
+      'tsconfig.pixel.json',
+      '--noEmit',
+      'false',
+      '--declaration',
+      '--emitDeclarationOnly',
+      '--outDir',
+      'dist/esm',
+    ],
+    { stdio: 'inherit' },
+  );
   fixDeclarationImports('dist/esm');
   // The snippet: minified on its own, and as the HTML a seller pastes.
   const snippet = await build({ ...pixelShared, bundle: false, entryPoints: ['src/pixel/snippet.js'], write: false, format: 'esm' });
@@ -38,11 +72,38 @@ export async function buildPixel() {
 export async function buildRelay() {
   rmSync('dist/relay', { recursive: true, force: true });
   // Source maps for local stack traces; the package leaves them out (package.json `files`).
-  const shared = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };
+  const shared = {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+    sourcemap: true,
+  };
   // index: the runtime-neutral handler (`whopq/relay`); node: the Node server pieces (`whopq/relay/node`);
   // cli: the `whopq` command. Shared code goes to chunks next to them (dist/relay/, where cli finds ../whopq.js).
-  await build({ ...shared, splitting: true, entryPoints: { index: 'src/relay/index.ts', node: 'src/relay/node/index.ts', cli: 'src/relay/node/cli.ts' }, outdir: 'dist/relay' });
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.relay.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', 'dist/relay/types'], { stdio: 'inherit' });
+  await build({
+    ...shared,
+    splitting: true,
+    entryPoints: { index: 'src/relay/index.ts', node: 'src/relay/node/index.ts', cli: 'src/relay/node/cli.ts' },
+    outdir: 'dist/relay',
+  });
+  execFileSync(
+    process.execPath,
+    [
+      'node_modules/typescript/bin/tsc',
+      '-p',
+      'tsconfig.relay.json',
+      '--noEmit',
+      'false',
+      '--declaration',
+      '--emitDeclarationOnly',
+      '--outDir',
+      'dist/relay/types',
+    ],
+    { stdio: 'inherit' },
+  );
   fixDeclarationImports('dist/relay/types');
 }
 

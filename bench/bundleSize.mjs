@@ -20,16 +20,29 @@ export async function bundleSize() {
   const whopq = rows[0];
   const queuedPeers = rows.filter((r) => r.queued && r.name !== 'whopq');
   const targets = [target(whopq.gzip <= 3000, 'whopq gzip ≤ 3,000 B', `${num(whopq.gzip)} B`)];
-  for (const r of queuedPeers) targets.push(target(r.gzip / whopq.gzip >= 5, `whopq ≥ 5× smaller (gzip) than ${r.name}`, `${times(r.gzip / whopq.gzip)}`));
+  for (const r of queuedPeers)
+    targets.push(target(r.gzip / whopq.gzip >= 5, `whopq ≥ 5× smaller (gzip) than ${r.name}`, `${times(r.gzip / whopq.gzip)}`));
   const markdown = [
     'Bytes on the wire for the script each contestant loads (gzip -9, brotli -q 11). "Queue" marks SDKs that keep events to retry; Plausible keeps none (it is the size class whopq aims at, not a queued peer). ' +
       `whopq's inline snippet adds ${num(snippet.raw)} B raw / ${num(snippet.gzip)} B gzip to the page itself. Segment and PostHog fetch further chunks at run time, not counted here.`,
     '',
     table(
       ['contestant', 'queue', 'raw B', 'gzip B', 'brotli B', 'gzip vs whopq'],
-      rows.map((r) => [r.label, r.queued ? 'yes' : 'no', num(r.raw), num(r.gzip), num(r.brotli), r === whopq ? '1×' : times(r.gzip / whopq.gzip)]),
+      rows.map((r) => [
+        r.label,
+        r.queued ? 'yes' : 'no',
+        num(r.raw),
+        num(r.gzip),
+        num(r.brotli),
+        r === whopq ? '1×' : times(r.gzip / whopq.gzip),
+      ]),
     ),
   ].join('\n');
-  const chart = barChart({ title: 'Script size, gzip bytes', bars: rows.map((r) => ({ label: r.name, value: r.gzip, highlight: r === whopq })), unit: ' B', log: true });
+  const chart = barChart({
+    title: 'Script size, gzip bytes',
+    bars: rows.map((r) => ({ label: r.name, value: r.gzip, highlight: r === whopq })),
+    unit: ' B',
+    log: true,
+  });
   return { title: 'Bundle size', markdown, targets, charts: { 'bundle-size.svg': chart }, data: { rows, snippet } };
 }

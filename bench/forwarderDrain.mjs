@@ -26,14 +26,29 @@ const body = (i) => ({
 /** Runs the section; `quick` drains 1,000 events instead of 10,000. */
 export async function forwarderDrain({ quick = false } = {}) {
   const backlog = quick ? 1_000 : 10_000;
-  const src = await bundleSources("export { SqliteOutbox } from './src/relay/node/sqliteOutbox.ts'; export { createForwarder } from './src/relay/lib/forwarder.ts';");
+  const src = await bundleSources(
+    "export { SqliteOutbox } from './src/relay/node/sqliteOutbox.ts'; export { createForwarder } from './src/relay/lib/forwarder.ts';",
+  );
   const { SqliteOutbox, createForwarder } = await import(src.url);
   const dir = mkdtempSync(join(tmpdir(), 'whopq-bench-drain-'));
-  const whop = await startChild({ args: [new URL('servers/fakeWhopServer.mjs', import.meta.url).pathname], env: { API_KEY, LATENCY_MS: String(LATENCY_MS) }, ready: /listening on (http:\/\/\S+)/ });
+  const whop = await startChild({
+    args: [new URL('servers/fakeWhopServer.mjs', import.meta.url).pathname],
+    env: { API_KEY, LATENCY_MS: String(LATENCY_MS) },
+    ready: /listening on (http:\/\/\S+)/,
+  });
   const outbox = new SqliteOutbox({ path: join(dir, 'drain.db') });
   let forwarder;
   try {
-    for (let i = 0; i < backlog; i += 1000) await outbox.append(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => ({ company_id: 'biz_bench', event_name: 'lead', event_id: `drain_${i + k}`, received_at: Date.now(), body: body(i + k) })));
+    for (let i = 0; i < backlog; i += 1000)
+      await outbox.append(
+        Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => ({
+          company_id: 'biz_bench',
+          event_name: 'lead',
+          event_id: `drain_${i + k}`,
+          received_at: Date.now(),
+          body: body(i + k),
+        })),
+      );
     // Defaults except the key and the base URL: that is what is measured.
     forwarder = createForwarder({ outbox, apiKey: API_KEY, baseURL: whop.url });
     const started = performance.now();
@@ -57,7 +72,18 @@ export async function forwarderDrain({ quick = false } = {}) {
       '',
       table(
         ['backlog', 'drain time s', 'events/s', 'of the latency bound', 'delivered', 'dead', 'conversions at Whop', 'duplicates at Whop'],
-        [[num(backlog), num(seconds, 2), num(stats.delivered / seconds), `${Math.round((100 * stats.delivered) / seconds / (8000 / LATENCY_MS))}%`, num(stats.delivered), num(stats.dead), num(report.conversions), num(report.duplicates)]],
+        [
+          [
+            num(backlog),
+            num(seconds, 2),
+            num(stats.delivered / seconds),
+            `${Math.round((100 * stats.delivered) / seconds / (8000 / LATENCY_MS))}%`,
+            num(stats.delivered),
+            num(stats.dead),
+            num(report.conversions),
+            num(report.duplicates),
+          ],
+        ],
       ),
     ].join('\n');
     return { title: 'Forwarder drain', markdown, targets: [], data: { backlog, seconds, stats, report, floor } };

@@ -36,13 +36,22 @@ const SERVERS = {
 
 /** Starts one server in a child process; resolves with its port and a way to stop it. */
 function start(kind, dir) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', SERVERS[kind]], { env: { ...process.env, DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SERVERS[kind]], {
+    env: { ...process.env, DIR: dir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let maxRss = 0;
   return new Promise((resolve, reject) => {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text) => {
       for (const line of text.split('\n')) {
-        if (line.startsWith('PORT ')) resolve({ port: Number(line.slice(5)), pid: child.pid, stop: () => (child.kill('SIGTERM'), new Promise((ok) => child.once('exit', ok))), maxRss: () => maxRss });
+        if (line.startsWith('PORT '))
+          resolve({
+            port: Number(line.slice(5)),
+            pid: child.pid,
+            stop: () => (child.kill('SIGTERM'), new Promise((ok) => child.once('exit', ok))),
+            maxRss: () => maxRss,
+          });
         if (line.startsWith('RSS ')) maxRss = Math.max(maxRss, Number(line.slice(4)));
       }
     });
@@ -69,7 +78,17 @@ async function measure(server, n, overallRate) {
 }
 
 let id = 0;
-const batch = (n) => JSON.stringify({ events: Array.from({ length: n }, () => ({ company_id: 'biz_bench', event_name: 'lead', event_id: `e${++id}`, action_source: 'website', url: 'https://shop.example/', user: { anonymous_id: 'aid-1' } })) });
+const batch = (n) =>
+  JSON.stringify({
+    events: Array.from({ length: n }, () => ({
+      company_id: 'biz_bench',
+      event_name: 'lead',
+      event_id: `e${++id}`,
+      action_source: 'website',
+      url: 'https://shop.example/',
+      user: { anonymous_id: 'aid-1' },
+    })),
+  });
 
 function load(port, n, overallRate) {
   return autocannon({
@@ -89,14 +108,41 @@ for (const n of sizes) {
     const r = await measure(server, n);
     await server.stop();
     const ok = r['2xx'];
-    rows.push({ kind, n, rate: 'max', reqs: r.requests.average, events: (ok / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6, cpuUs: r.cpuUs });
+    rows.push({
+      kind,
+      n,
+      rate: 'max',
+      reqs: r.requests.average,
+      events: (ok / seconds) * n,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      rssMB: server.maxRss() / 1e6,
+      cpuUs: r.cpuUs,
+    });
   }
 }
-for (const [kind, n] of sizes.flatMap((n) => [['relay', n], ['memory', n]])) {
+for (const [kind, n] of sizes.flatMap((n) => [
+  ['relay', n],
+  ['memory', n],
+])) {
   const server = await start(kind, join(dir, `rate-${kind}-${n}`));
   const r = await measure(server, n, Math.ceil(target / n));
   await server.stop();
-  rows.push({ kind, n, rate: `${target}/s`, reqs: r.requests.average, events: (r['2xx'] / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMB: server.maxRss() / 1e6, cpuUs: r.cpuUs });
+  rows.push({
+    kind,
+    n,
+    rate: `${target}/s`,
+    reqs: r.requests.average,
+    events: (r['2xx'] / seconds) * n,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    rssMB: server.maxRss() / 1e6,
+    cpuUs: r.cpuUs,
+  });
 }
 rmSync(dir, { recursive: true, force: true });
 
@@ -104,9 +150,14 @@ console.log(`ingest, ${seconds}s per run, ${connections} connections, autocannon
 // CPU µs/req: the server process's user + system time (every thread: the SQLite writer too) per
 // answered request. Unlike rates it hardly depends on what else the machine is running.
 console.log('server  offered   ev/req  req/s     events/s  p50 ms  p99 ms  non-2xx  errors  max RSS MB  CPU µs/req');
-for (const r of rows) console.log(`${r.kind.padEnd(7)} ${r.rate.padEnd(8)} ${String(r.n).padStart(6)}  ${r.reqs.toFixed(0).padStart(7)}  ${r.events.toFixed(0).padStart(9)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${(r.kind !== 'bare' ? r.rssMB.toFixed(0) : '-').padStart(10)}  ${r.cpuUs.toFixed(0).padStart(10)}`);
+for (const r of rows)
+  console.log(
+    `${r.kind.padEnd(7)} ${r.rate.padEnd(8)} ${String(r.n).padStart(6)}  ${r.reqs.toFixed(0).padStart(7)}  ${r.events.toFixed(0).padStart(9)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${(r.kind !== 'bare' ? r.rssMB.toFixed(0) : '-').padStart(10)}  ${r.cpuUs.toFixed(0).padStart(10)}`,
+  );
 for (const n of sizes) {
   const bare = rows.find((r) => r.kind === 'bare' && r.n === n);
   const relay = rows.find((r) => r.kind === 'relay' && r.n === n && r.rate === 'max');
-  console.log(`${n} event(s)/request: relay handles ${(relay.reqs / bare.reqs * 100).toFixed(0)}% of the bare server's requests/s, at ${(relay.cpuUs / bare.cpuUs).toFixed(1)}× its CPU per request`);
+  console.log(
+    `${n} event(s)/request: relay handles ${((relay.reqs / bare.reqs) * 100).toFixed(0)}% of the bare server's requests/s, at ${(relay.cpuUs / bare.cpuUs).toFixed(1)}× its CPU per request`,
+  );
 }

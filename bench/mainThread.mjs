@@ -33,7 +33,15 @@ async function trial(browser, site, name, marker, rate) {
     const cpu = mainThreadCpu(await browser.stopTracing(), `/page/${name}`);
     const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
     const observed = await page.evaluate(() => window.__wqLong.slice());
-    return { cpu: cpu.taskMs, scriptCpu: cpu.scriptMs, wall: m.TaskDuration * 1000, heap: m.JSHeapUsedSize, longCpu: cpu.longTasks, observed, arrived };
+    return {
+      cpu: cpu.taskMs,
+      scriptCpu: cpu.scriptMs,
+      wall: m.TaskDuration * 1000,
+      heap: m.JSHeapUsedSize,
+      longCpu: cpu.longTasks,
+      observed,
+      arrived,
+    };
   } finally {
     await context.close();
   }
@@ -57,7 +65,10 @@ async function pass(browser, site, rate, trials) {
     longCpuMax: Math.max(...r.map((x) => x.longCpu.length)),
     longestCpuMs: Math.max(0, ...r.flatMap((x) => x.longCpu.map((t) => t.ms))),
     longScriptMax: Math.max(...r.map((x) => x.longCpu.filter((t) => t.scriptMs > 50).length)),
-    observedMedian: med(r.map((x) => ({ n: x.observed.length })), 'n'),
+    observedMedian: med(
+      r.map((x) => ({ n: x.observed.length })),
+      'n',
+    ),
     observedMax: Math.max(...r.map((x) => x.observed.length)),
     delivered: r.filter((x) => x.arrived).length,
     trials: r.length,
@@ -67,7 +78,14 @@ async function pass(browser, site, rate, trials) {
     { name: 'empty page', absolute: true, ...base },
     ...PEERS.map((p) => {
       const s = summary(runs[p.name]);
-      return { name: p.name, ...s, cpu: s.cpu - base.cpu, scriptCpu: s.scriptCpu - base.scriptCpu, wall: s.wall - base.wall, heapKB: s.heapKB - base.heapKB };
+      return {
+        name: p.name,
+        ...s,
+        cpu: s.cpu - base.cpu,
+        scriptCpu: s.scriptCpu - base.scriptCpu,
+        wall: s.wall - base.wall,
+        heapKB: s.heapKB - base.heapKB,
+      };
     }),
   ];
 }
@@ -109,34 +127,65 @@ export async function mainThread({ quick = false } = {}) {
     const w = at(rate, 'whopq');
     for (const peer of ['segment', 'posthog']) {
       const ratio = floor(at(rate, peer).cpu) / floor(w.cpu);
-      targets.push(target(ratio >= 5, `main-thread median ≥ 5× below ${peer}${rate > 1 ? ` at ${rate}× CPU` : ''}`, `${num(w.cpu, 1)} ms vs ${num(at(rate, peer).cpu, 1)} ms of CPU, ${times(ratio)}`));
+      targets.push(
+        target(
+          ratio >= 5,
+          `main-thread median ≥ 5× below ${peer}${rate > 1 ? ` at ${rate}× CPU` : ''}`,
+          `${num(w.cpu, 1)} ms vs ${num(at(rate, peer).cpu, 1)} ms of CPU, ${times(ratio)}`,
+        ),
+      );
     }
   }
   const w1 = at(1, 'whopq');
   const w4 = at(4, 'whopq');
-  targets.push(target(w1.longCpuMax === 0, 'no long task: no main-thread task over 50 ms of CPU on the whopq page (any trial, 1× CPU)', `${w1.longCpuMax} in the worst trial`));
   targets.push(
-    target(w4.longScriptMax === 0, 'no long task from script at 4× CPU: no task with over 50 ms of script CPU on the whopq page (any trial)', `${w4.longScriptMax} in the worst trial; tasks over 50 ms of CPU of any kind: ${w4.longCpuMax} (empty page: ${at(4, 'empty page').longCpuMax})`),
+    target(
+      w1.longCpuMax === 0,
+      'no long task: no main-thread task over 50 ms of CPU on the whopq page (any trial, 1× CPU)',
+      `${w1.longCpuMax} in the worst trial`,
+    ),
+  );
+  targets.push(
+    target(
+      w4.longScriptMax === 0,
+      'no long task from script at 4× CPU: no task with over 50 ms of script CPU on the whopq page (any trial)',
+      `${w4.longScriptMax} in the worst trial; tasks over 50 ms of CPU of any kind: ${w4.longCpuMax} (empty page: ${at(4, 'empty page').longCpuMax})`,
+    ),
   );
 
   const markdown = [
     `Median of ${trials} fresh browser contexts per row, minus the median of the empty page (whose own row shows absolute figures). ` +
       'Each page loads the contestant the way its vendor documents, initialises it and tracks one event; measurement stops once that event reached the local collector and the network was idle for 500 ms. ' +
-      '**Main-thread CPU** = CPU time of all tasks on the page renderer\'s main thread (Chrome trace, `RunTask` thread time); **script CPU** = the script entry points within them (evaluate, compile, function calls, timers, microtasks). ' +
+      "**Main-thread CPU** = CPU time of all tasks on the page renderer's main thread (Chrome trace, `RunTask` thread time); **script CPU** = the script entry points within them (evaluate, compile, function calls, timers, microtasks). " +
       '**Wall** = Performance.getMetrics TaskDuration (wall clock: it also counts time the OS gave to other processes, so on a loaded machine it is mostly noise). ' +
-      '**Long tasks**: tasks over 50 ms of CPU in the worst trial (longest in brackets); of those, tasks with over 50 ms of script CPU (throttled, the page\'s own parsing and layout make long tasks too); and what a `longtask` PerformanceObserver saw (wall clock; median / worst trial).',
+      "**Long tasks**: tasks over 50 ms of CPU in the worst trial (longest in brackets); of those, tasks with over 50 ms of script CPU (throttled, the page's own parsing and layout make long tasks too); and what a `longtask` PerformanceObserver saw (wall clock; median / worst trial).",
     '',
-    table(['contestant', 'main-thread CPU ms', 'script CPU ms', 'wall ms', 'heap KB', 'tasks > 50 ms CPU', 'of which > 50 ms script', 'longtask observer', 'event arrived'], rows),
+    table(
+      [
+        'contestant',
+        'main-thread CPU ms',
+        'script CPU ms',
+        'wall ms',
+        'heap KB',
+        'tasks > 50 ms CPU',
+        'of which > 50 ms script',
+        'longtask observer',
+        'event arrived',
+      ],
+      rows,
+    ),
   ].join('\n');
   const chart = barChart({
     title: 'Main-thread CPU added, ms (median, 4× CPU throttling)',
-    bars: passes[4].slice(1).map((r) => ({ label: r.name, value: Math.max(0, Math.round(r.cpu * 10) / 10), highlight: r.name === 'whopq' })),
+    bars: passes[4]
+      .slice(1)
+      .map((r) => ({ label: r.name, value: Math.max(0, Math.round(r.cpu * 10) / 10), highlight: r.name === 'whopq' })),
     unit: ' ms',
   });
   const p1 = at(1, 'plausible');
   const limits =
     `Plausible, a script of the same size that keeps no queue and touches no storage, costs ${num(p1.cpu, 1)} ms of main-thread CPU (${num(p1.scriptCpu, 1)} ms of it script) in the same run against whopq's ${num(w1.cpu, 1)} ms (${num(w1.scriptCpu, 1)} ms): ` +
-    'most of a tiny tracker\'s cost is Chromium\'s fixed cost of running any third script and its first request (loading, compiling, the fetch and its response), which bounds how far below Segment any tracker gets; ' +
-    'the rest of whopq\'s is its first `init`/`track` (cookies, localStorage queue write, context capture).';
+    "most of a tiny tracker's cost is Chromium's fixed cost of running any third script and its first request (loading, compiling, the fetch and its response), which bounds how far below Segment any tracker gets; " +
+    "the rest of whopq's is its first `init`/`track` (cookies, localStorage queue write, context capture).";
   return { title: 'Main-thread cost (headless Chromium)', markdown, targets, limits, charts: { 'main-thread.svg': chart }, data: passes };
 }

@@ -46,7 +46,12 @@ const body = (i) => ({
   event_time: new Date().toISOString(),
   url: 'https://seller.example/landing?utm_source=meta&utm_campaign=spring',
   referrer_url: 'https://l.facebook.com/',
-  context: { ip_address: '203.0.113.7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130', fbclid: `IwAR${i}`, fbp: `fb.1.1700000000000.${i}` },
+  context: {
+    ip_address: '203.0.113.7',
+    user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130',
+    fbclid: `IwAR${i}`,
+    fbp: `fb.1.1700000000000.${i}`,
+  },
   user: { anonymous_id: `anon_${i}` },
 });
 const event = (i) => ({ company_id: 'biz_bench', event_name: 'lead', event_id: `evt_${i}`, received_at: Date.now(), body: body(i) });
@@ -77,7 +82,8 @@ for (const perTurn of [1, 16, 128]) {
 {
   const outbox = new SqliteOutbox({ path: join(work, 'big.db') });
   const now = Date.now();
-  for (let i = 0; i < 100_000; i += 5_000) await outbox.append(Array.from({ length: 5_000 }, (_, j) => ({ ...event(i + j), received_at: now - 100_000 + i + j })));
+  for (let i = 0; i < 100_000; i += 5_000)
+    await outbox.append(Array.from({ length: 5_000 }, (_, j) => ({ ...event(i + j), received_at: now - 100_000 + i + j })));
   const time = async (fn, n = 50) => {
     const t = performance.now();
     for (let i = 0; i < n; i++) await fn(i);
@@ -108,7 +114,9 @@ async function drain(concurrency) {
 console.log(`\nForwarder drain of a ${backlog}-event backlog to the fake Whop API (same process, loopback)`);
 for (const concurrency of [8, 32]) {
   const { seconds, dupes } = await drain(concurrency);
-  console.log(`concurrency ${String(concurrency).padEnd(3)} ${seconds.toFixed(2)} s  (${Math.round(backlog / seconds)} events/s, duplicates at Whop: ${dupes})`);
+  console.log(
+    `concurrency ${String(concurrency).padEnd(3)} ${seconds.toFixed(2)} s  (${Math.round(backlog / seconds)} events/s, duplicates at Whop: ${dupes})`,
+  );
 }
 
 rmSync(work, { recursive: true, force: true });

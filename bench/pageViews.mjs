@@ -26,11 +26,21 @@ const common = () => ({
   action_source: 'website',
   url: 'https://shop.example/landing?utm_source=meta&utm_campaign=spring&fbclid=IwAR2bench&msclkid=ms1',
   referrer_url: 'https://l.facebook.com/',
-  context: { fbclid: 'IwAR2bench', msclkid: 'ms1', utm_source: 'meta', utm_campaign: 'spring', fbp: 'fb.1.1700000000000.123456789', language: 'en-US', timezone: 'Europe/Paris', screen_resolution: '1920x1080' },
+  context: {
+    fbclid: 'IwAR2bench',
+    msclkid: 'ms1',
+    utm_source: 'meta',
+    utm_campaign: 'spring',
+    fbp: 'fb.1.1700000000000.123456789',
+    language: 'en-US',
+    timezone: 'Europe/Paris',
+    screen_resolution: '1920x1080',
+  },
   user: { anonymous_id: '5f0c2a9e-3d8b-4c1e-9a67-0b2d4e6f8a1c', linked_wuid: 'wuid_k3j9x2m1p8q4r7s0t5u6' },
 });
 const lead = () => JSON.stringify({ events: [{ ...common(), event_name: 'lead' }] });
-const page = () => JSON.stringify({ events: [{ ...common(), event_name: 'page', title: 'Spring sale: the landing page', resumed: false }] });
+const page = () =>
+  JSON.stringify({ events: [{ ...common(), event_name: 'page', title: 'Spring sale: the landing page', resumed: false }] });
 const MIXES = {
   'leads only': () => lead(),
   '3 page views per lead': () => (next % 4 === 3 ? lead() : page()),
@@ -46,7 +56,15 @@ function cpuSeconds(pid) {
 }
 
 const load = (url, make, duration) =>
-  autocannon({ url: `${url}/wq/e`, connections, duration, timeout: 10, requests: [{ method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, setupRequest: (req) => ({ ...req, body: make() }) }] });
+  autocannon({
+    url: `${url}/wq/e`,
+    connections,
+    duration,
+    timeout: 10,
+    requests: [
+      { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, setupRequest: (req) => ({ ...req, body: make() }) },
+    ],
+  });
 
 const dir = mkdtempSync(join(tmpdir(), 'whopq-bench-pages-'));
 const rows = [];
@@ -56,7 +74,16 @@ try {
       const server = await startChild({
         args: [join(repo, 'bin/whopq.mjs'), 'relay'],
         cwd: repo,
-        env: { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: join(dir, `${upstream}-${rows.length}`), WHOP_COMPANY_ID: 'biz_bench', WHOPQ_ORIGINS: ORIGIN, WHOPQ_RATE_LIMIT: 'off', WHOP_API_KEY: '', WHOPQ_UPSTREAM: upstream },
+        env: {
+          PORT: '0',
+          HOST: '127.0.0.1',
+          WHOPQ_DATA_DIR: join(dir, `${upstream}-${rows.length}`),
+          WHOP_COMPANY_ID: 'biz_bench',
+          WHOPQ_ORIGINS: ORIGIN,
+          WHOPQ_RATE_LIMIT: 'off',
+          WHOP_API_KEY: '',
+          WHOPQ_UPSTREAM: upstream,
+        },
         ready: /listening on (http:\/\/\S+?) /,
       });
       try {
@@ -64,7 +91,15 @@ try {
         const before = cpuSeconds(server.pid);
         const r = await load(server.url, make, seconds);
         const cpu = cpuSeconds(server.pid) - before;
-        rows.push({ upstream, mix, 'events/s': Math.round(r['2xx'] / seconds), 'p50 ms': r.latency.p50, 'p99 ms': r.latency.p99, 'non-2xx+errors': r.non2xx + r.errors + r.timeouts, 'CPU µs/event': Math.round((cpu / r['2xx']) * 1e6) });
+        rows.push({
+          upstream,
+          mix,
+          'events/s': Math.round(r['2xx'] / seconds),
+          'p50 ms': r.latency.p50,
+          'p99 ms': r.latency.p99,
+          'non-2xx+errors': r.non2xx + r.errors + r.timeouts,
+          'CPU µs/event': Math.round((cpu / r['2xx']) * 1e6),
+        });
       } finally {
         await server.stop();
       }
@@ -73,18 +108,31 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`bodies: lead ${lead().length} B, page view ${page().length} B; ${seconds} s per run after a 1 s warm-up, ${connections} connections`);
+console.log(
+  `bodies: lead ${lead().length} B, page view ${page().length} B; ${seconds} s per run after a 1 s warm-up, ${connections} connections`,
+);
 console.table(rows);
 
 const { createRelay, MemoryOutbox } = await import('../dist/relay/index.js');
 const cost = [];
 for (const upstream of ['conversions', 'events']) {
   const relay = createRelay({ outbox: new MemoryOutbox({ maxEvents: 1e7 }), companies: ['biz_bench'], rateLimit: false, upstream });
-  const post = (body) => relay.fetch(new Request('http://shop.example/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'http://shop.example' }, body }), { remoteAddress: '203.0.113.9' });
+  const post = (body) =>
+    relay.fetch(
+      new Request('http://shop.example/wq/e', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'http://shop.example' },
+        body,
+      }),
+      { remoteAddress: '203.0.113.9' },
+    );
   for (let i = 0; i < 2000; i++) await post(i % 2 ? lead() : page()); // warm-up
   const per = { lead: [], page: [] };
   for (let round = 0; round < 5; round++) {
-    for (const [name, make] of [['lead', lead], ['page', page]]) {
+    for (const [name, make] of [
+      ['lead', lead],
+      ['page', page],
+    ]) {
       const bodies = Array.from({ length: 3000 }, make);
       const t = process.cpuUsage();
       for (const b of bodies) if ((await post(b)).status !== 200) throw new Error('refused');

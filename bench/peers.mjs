@@ -10,7 +10,10 @@ const snippet = () => readFileSync(new URL('../dist/snippet.html', import.meta.u
 /** Plausible ships ESM only; a site owner would bundle it, so we bundle it the same way (IIFE, minified). */
 export async function buildPlausible() {
   const out = await build({
-    stdin: { contents: "import { init, track } from '@plausible-analytics/tracker'; window.plausibleTracker = { init, track };", resolveDir: process.cwd() },
+    stdin: {
+      contents: "import { init, track } from '@plausible-analytics/tracker'; window.plausibleTracker = { init, track };",
+      resolveDir: process.cwd(),
+    },
     bundle: true,
     minify: true,
     format: 'iife',

@@ -26,7 +26,12 @@ const SEND = {
   'image pixel': (url, body) => (new Image().src = `${url}?d=${encodeURIComponent(body)}`),
 };
 
-const trialsIn = (hits, path) => new Set(hits.filter((h) => h.path === path).flatMap((h) => [...(h.body + decodeURIComponent(h.query)).matchAll(/trial_(\d+)/g)].map((m) => Number(m[1]))));
+const trialsIn = (hits, path) =>
+  new Set(
+    hits
+      .filter((h) => h.path === path)
+      .flatMap((h) => [...(h.body + decodeURIComponent(h.query)).matchAll(/trial_(\d+)/g)].map((m) => Number(m[1]))),
+  );
 
 async function whopqTrials(browser, site, via, away, n) {
   const context = await browser.newContext(CONTEXT_OPTIONS);
@@ -69,7 +74,12 @@ async function patternTrials(browser, site, via, away, pattern, n) {
           new Function('url', 'body', `return (${send})(url, body)`)(url, body);
           location.href = to;
         },
-        [SEND[pattern].toString(), path, JSON.stringify({ event_id: `trial_${i}`, event_name: 'lead', url: `${via.origin}/r/empty`, pad: 'x'.repeat(220) }), `${away.origin}/away`],
+        [
+          SEND[pattern].toString(),
+          path,
+          JSON.stringify({ event_id: `trial_${i}`, event_name: 'lead', url: `${via.origin}/r/empty`, pad: 'x'.repeat(220) }),
+          `${away.origin}/away`,
+        ],
       );
       await page.waitForURL(`${away.origin}/away`);
     }
@@ -96,7 +106,8 @@ export async function redirectDelivery({ quick = false } = {}) {
   const results = [];
   try {
     results.push({ name: 'whopq', got: await whopqTrials(browser, site, via, awaySite, n) });
-    for (const pattern of Object.keys(SEND)) results.push({ name: pattern, got: await patternTrials(browser, site, via, awaySite, pattern, n) });
+    for (const pattern of Object.keys(SEND))
+      results.push({ name: pattern, got: await patternTrials(browser, site, via, awaySite, pattern, n) });
   } finally {
     await browser.close();
     await via.close();
@@ -108,9 +119,16 @@ export async function redirectDelivery({ quick = false } = {}) {
   const markdown = [
     `${n} trials per strategy: the page calls track, then sets \`location.href\` to another origin in the same task. Requests to the collector spend ${HOLD_MS} ms on the wire (a proxy holds them; pages, the bundle and the page navigated to are served at once), so a request cancelled at unload is lost. Counted: distinct events that reached the collector (whopq: within 3 s of its trial, after which the site's storage and cookies are wiped, so the localStorage queue cannot deliver it later).`,
     '',
-    table(['strategy', 'delivered', 'share'], results.map((r) => [r.name, `${r.got}/${n}`, `${pct(r).toFixed(0)}%`])),
+    table(
+      ['strategy', 'delivered', 'share'],
+      results.map((r) => [r.name, `${r.got}/${n}`, `${pct(r).toFixed(0)}%`]),
+    ),
   ].join('\n');
-  const chart = barChart({ title: 'Events delivered when the page navigates away at once, %', bars: results.map((r) => ({ label: r.name, value: pct(r), highlight: r === whopq })), unit: '%' });
+  const chart = barChart({
+    title: 'Events delivered when the page navigates away at once, %',
+    bars: results.map((r) => ({ label: r.name, value: pct(r), highlight: r === whopq })),
+    unit: '%',
+  });
   return {
     title: 'Delivery on redirect',
     markdown,

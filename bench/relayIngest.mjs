@@ -44,7 +44,15 @@ function startServer(kind, dir) {
     : startChild({
         args: [join(repo, 'bin/whopq.mjs'), 'relay'],
         cwd: repo,
-        env: { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: dir, WHOP_COMPANY_ID: 'biz_bench', WHOPQ_ORIGINS: ORIGIN, WHOPQ_RATE_LIMIT: 'off', WHOP_API_KEY: '' },
+        env: {
+          PORT: '0',
+          HOST: '127.0.0.1',
+          WHOPQ_DATA_DIR: dir,
+          WHOP_COMPANY_ID: 'biz_bench',
+          WHOPQ_ORIGINS: ORIGIN,
+          WHOPQ_RATE_LIMIT: 'off',
+          WHOP_API_KEY: '',
+        },
         ready: /listening on (http:\/\/\S+?) /,
       });
 }
@@ -83,7 +91,9 @@ function load(url, n, seconds, connections) {
     connections,
     duration: seconds,
     timeout: 10,
-    requests: [{ method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, setupRequest: (req) => ({ ...req, body: body(n) }) }],
+    requests: [
+      { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, setupRequest: (req) => ({ ...req, body: body(n) }) },
+    ],
   });
 }
 
@@ -95,21 +105,33 @@ export async function relayIngest({ quick = false } = {}) {
   let fsync;
   try {
     fsync = fsyncProbe(dir);
-    for (const c of CONNECTIONS) for (const n of [1, 10]) {
-      for (const kind of ['bare', 'relay']) {
-        const server = await startServer(kind, join(dir, `${kind}-${n}-${c}`));
-        try {
-          await load(server.url, n, 1, c); // warm-up: JIT, SQLite pages, sockets
-          const cpuBefore = cpuSeconds(server.pid);
-          const r = await load(server.url, n, seconds, c);
-          const cpu = cpuSeconds(server.pid) - cpuBefore;
-          const ok = r['2xx'];
-          rows.push({ kind, n, c, reqs: ok / seconds, events: (ok / seconds) * n, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors + r.timeouts, cpuPerEventUs: (cpu / (ok * n)) * 1e6, cpuShare: cpu / seconds });
-        } finally {
-          await server.stop();
+    for (const c of CONNECTIONS)
+      for (const n of [1, 10]) {
+        for (const kind of ['bare', 'relay']) {
+          const server = await startServer(kind, join(dir, `${kind}-${n}-${c}`));
+          try {
+            await load(server.url, n, 1, c); // warm-up: JIT, SQLite pages, sockets
+            const cpuBefore = cpuSeconds(server.pid);
+            const r = await load(server.url, n, seconds, c);
+            const cpu = cpuSeconds(server.pid) - cpuBefore;
+            const ok = r['2xx'];
+            rows.push({
+              kind,
+              n,
+              c,
+              reqs: ok / seconds,
+              events: (ok / seconds) * n,
+              p50: r.latency.p50,
+              p99: r.latency.p99,
+              bad: r.non2xx + r.errors + r.timeouts,
+              cpuPerEventUs: (cpu / (ok * n)) * 1e6,
+              cpuShare: cpu / seconds,
+            });
+          } finally {
+            await server.stop();
+          }
         }
       }
-    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -123,19 +145,51 @@ export async function relayIngest({ quick = false } = {}) {
     const relays = rows.filter((r) => r.kind === 'relay' && r.n === n);
     const both = relays.filter((r) => r.events >= 5000 && r.p99 <= 20).sort((x, y) => y.events - x.events)[0];
     const shown = both ?? at('relay', n);
-    targets.push(target(!!both, `relay ingest ≥ 5,000 events/s with p99 ≤ 20 ms (${label})`, `${num(shown.events)} events/s, p99 ${shown.p99} ms at ${shown.c} connections`));
-    targets.push(target(ratio(n) >= 0.5, `relay ≥ 0.5 of the bare server's rate (${label}, ${JUDGED} connections)`, `${ratio(n).toFixed(2)}`));
+    targets.push(
+      target(
+        !!both,
+        `relay ingest ≥ 5,000 events/s with p99 ≤ 20 ms (${label})`,
+        `${num(shown.events)} events/s, p99 ${shown.p99} ms at ${shown.c} connections`,
+      ),
+    );
+    targets.push(
+      target(ratio(n) >= 0.5, `relay ≥ 0.5 of the bare server's rate (${label}, ${JUDGED} connections)`, `${ratio(n).toFixed(2)}`),
+    );
   }
   const markdown = [
     `autocannon, ${CONNECTIONS.join(' and ')} connections (at thousands of events/s the posts come from many browsers at once; the ratio is judged at ${JUDGED}, events/s with p99 at whichever load gives both), ${seconds} s per run after a 1 s warm-up, servers in child processes on 127.0.0.1. ` +
-      'Relay: `node bin/whopq.mjs relay` (dry-run, company and origin allow-lists on, rate limit off), each answer after the SQLite WAL commit (synchronous=FULL) on the machine\'s disk. ' +
+      "Relay: `node bin/whopq.mjs relay` (dry-run, company and origin allow-lists on, rate limit off), each answer after the SQLite WAL commit (synchronous=FULL) on the machine's disk. " +
       'Bare: node:http reading the body and answering 204. Same bodies for both (~420 B per event). Ratio = relay events/s ÷ bare events/s at the same batch size. ' +
-      'Server CPU = the server process\'s user + system time during the run (/proc), per event and as a share of one core: unlike rates, it hardly moves with the machine\'s load. ' +
+      "Server CPU = the server process's user + system time during the run (/proc), per event and as a share of one core: unlike rates, it hardly moves with the machine's load. " +
       `One 4 KiB write + fsync on the store's disk took ${num(fsync.p50, 2)} ms median, ${num(fsync.p99, 2)} ms p99 in this run.`,
     '',
     table(
-      ['server', 'connections', 'events/request', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'server CPU µs/event', 'server CPU busy', 'relay ÷ bare'],
-      rows.map((r) => [r.kind, r.c, r.n, num(r.reqs), num(r.events), r.p50, r.p99, r.bad, num(r.cpuPerEventUs), `${Math.round(r.cpuShare * 100)}%`, r.kind === 'relay' ? ratio(r.n, r.c).toFixed(2) : '']),
+      [
+        'server',
+        'connections',
+        'events/request',
+        'requests/s',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'errors + non-2xx',
+        'server CPU µs/event',
+        'server CPU busy',
+        'relay ÷ bare',
+      ],
+      rows.map((r) => [
+        r.kind,
+        r.c,
+        r.n,
+        num(r.reqs),
+        num(r.events),
+        r.p50,
+        r.p99,
+        r.bad,
+        num(r.cpuPerEventUs),
+        `${Math.round(r.cpuShare * 100)}%`,
+        r.kind === 'relay' ? ratio(r.n, r.c).toFixed(2) : '',
+      ]),
     ),
   ].join('\n');
   const chart = barChart({

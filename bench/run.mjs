@@ -43,7 +43,10 @@ for (const name of chosen) {
 const names = chosen.length ? chosen : Object.keys(SECTIONS);
 const complete = !quick && names.length === Object.keys(SECTIONS).length;
 const repo = new URL('..', import.meta.url).pathname;
-const load = () => loadavg().map((x) => x.toFixed(1)).join(' / ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
 const git = (...a) => {
   try {
     return execFileSync('git', a, { cwd: repo, encoding: 'utf8' }).trim();
@@ -76,7 +79,15 @@ for (const name of names) {
     const r = await SECTIONS[name]({ quick });
     results.push({ name, ...r, seconds: (performance.now() - started) / 1000, load: load() });
   } catch (error) {
-    results.push({ name, title: name, failed: error, markdown: `Did not complete: ${error?.stack ?? error}`, targets: [], seconds: (performance.now() - started) / 1000, load: load() });
+    results.push({
+      name,
+      title: name,
+      failed: error,
+      markdown: `Did not complete: ${error?.stack ?? error}`,
+      targets: [],
+      seconds: (performance.now() - started) / 1000,
+      load: load(),
+    });
   }
   const r = results.at(-1);
   console.error(`bench: ${name} done in ${r.seconds.toFixed(0)} s${r.failed ? ' (FAILED)' : ''}`);
@@ -95,7 +106,10 @@ for (const r of results) {
 lines.push('', '## Closing note', '');
 if (!missed.length && !failed.length) lines.push('Every target above was met in this run.');
 else {
-  lines.push(`${missed.length} target(s) missed${failed.length ? ` and ${failed.length} section(s) not measured` : ''} in this run. What limits them:`, '');
+  lines.push(
+    `${missed.length} target(s) missed${failed.length ? ` and ${failed.length} section(s) not measured` : ''} in this run. What limits them:`,
+    '',
+  );
   for (const r of results) if (r.limits && r.targets.some((t) => !t.ok)) lines.push(`- ${r.title}: ${r.limits}`);
 }
 const report = lines.join('\n') + '\n';
@@ -103,7 +117,8 @@ console.log(report);
 
 if (complete) {
   mkdirSync(new URL('charts/', import.meta.url), { recursive: true });
-  for (const r of results) for (const [file, svg] of Object.entries(r.charts ?? {})) writeFileSync(new URL(`charts/${file}`, import.meta.url), svg);
+  for (const r of results)
+    for (const [file, svg] of Object.entries(r.charts ?? {})) writeFileSync(new URL(`charts/${file}`, import.meta.url), svg);
   writeFileSync(new URL('RESULTS.md', import.meta.url), report);
   console.error('bench: wrote bench/RESULTS.md and bench/charts/');
 } else {

@@ -16,7 +16,8 @@ import { chromiumLaunchOptions } from '../scripts/chromium.mjs';
 const CALLS = Number(process.argv[2]) || 1000;
 const bundle = readFileSync(process.env.BUNDLE || 'dist/whopq.js');
 /** In the page: nothing queued, in either format (one key per event, or the single array of earlier builds). */
-const EMPTY = "!Object.keys(localStorage).some((k) => k.startsWith('wq_q1:')) && JSON.parse(localStorage.getItem('wq_q1') || '[]').length == 0";
+const EMPTY =
+  "!Object.keys(localStorage).some((k) => k.startsWith('wq_q1:')) && JSON.parse(localStorage.getItem('wq_q1') || '[]').length == 0";
 const snippet = readFileSync('dist/snippet.min.js', 'utf8').trim();
 
 // Cross-origin isolation (COOP+COEP) gives performance.now() 5 µs resolution instead of 100 µs.
@@ -97,21 +98,24 @@ try {
   // sits on while the machine is loaded (a timed empty block catches preemption), a cookie read
   // (the context's _fbp/_fbc/_ga/_ttp) and the localStorage.setItem that track() no longer does.
   const reference = async () => {
-    const r = await tab.evaluate(async (n) => {
-      const value = JSON.stringify({ e: { event_name: 'lead', pad: 'x'.repeat(600) }, t: Date.now() });
-      const out = { 'nothing (timer floor)': [], 'document.cookie read': [], 'localStorage.setItem, event-sized': [] };
-      for (let i = 0; i < n; i++) {
-        for (const k in out) {
-          await new Promise((r) => window.__st(r, 0));
-          const t0 = performance.now();
-          if (k[0] == 'd') document.cookie;
-          else if (k[0] == 'l') localStorage.setItem('bench_ref:' + i, value);
-          out[k].push(performance.now() - t0);
+    const r = await tab.evaluate(
+      async (n) => {
+        const value = JSON.stringify({ e: { event_name: 'lead', pad: 'x'.repeat(600) }, t: Date.now() });
+        const out = { 'nothing (timer floor)': [], 'document.cookie read': [], 'localStorage.setItem, event-sized': [] };
+        for (let i = 0; i < n; i++) {
+          for (const k in out) {
+            await new Promise((r) => window.__st(r, 0));
+            const t0 = performance.now();
+            if (k[0] == 'd') document.cookie;
+            else if (k[0] == 'l') localStorage.setItem('bench_ref:' + i, value);
+            out[k].push(performance.now() - t0);
+          }
         }
-      }
-      for (let i = 0; i < n; i++) localStorage.removeItem('bench_ref:' + i);
-      return out;
-    }, Math.min(CALLS, 500));
+        for (let i = 0; i < n; i++) localStorage.removeItem('bench_ref:' + i);
+        return out;
+      },
+      Math.min(CALLS, 500),
+    );
     for (const k in r) {
       const xs = r[k].sort((a, b) => a - b);
       console.log(`  ${k.padEnd(50)} p50 ${pct(xs, 50).toFixed(3)} ms  p95 ${pct(xs, 95).toFixed(3)} ms  max ${xs.at(-1).toFixed(3)} ms`);
@@ -124,7 +128,9 @@ try {
   console.log('same page, same run, each after a yield (not whopq code):');
   await reference();
   const list = (xs) => `${xs.length}${xs.length ? ' (' + xs.map((d) => d.toFixed(0) + ' ms').join(', ') + ')' : ''}`;
-  console.log(`long tasks over ${LOADS} loads + init + first track: ${list(longTasks.pixel)}; same page without whopq: ${list(longTasks.baseline)}`);
+  console.log(
+    `long tasks over ${LOADS} loads + init + first track: ${list(longTasks.pixel)}; same page without whopq: ${list(longTasks.baseline)}`,
+  );
   console.log(`batches POSTed to the relay stand-in: ${posts}`);
 } finally {
   await browser.close();

@@ -42,7 +42,8 @@ export async function webVitals({ quick = false } = {}) {
   try {
     for (const rate of [1, 4]) {
       for (let i = 0; i < trials; i++) {
-        for (const variant of ['without', 'with']) (runs[`${variant}@${rate}`] ??= []).push(await trial(browser, site, `/landing/${variant}`, rate));
+        for (const variant of ['without', 'with'])
+          (runs[`${variant}@${rate}`] ??= []).push(await trial(browser, site, `/landing/${variant}`, rate));
       }
     }
   } finally {
@@ -54,7 +55,12 @@ export async function webVitals({ quick = false } = {}) {
   for (const rate of [1, 4]) {
     for (const variant of ['without', 'with']) {
       const key = `${variant}@${rate}`;
-      rows.push([`${variant} whopq${rate > 1 ? ` (${rate}× CPU)` : ''}`, num(med(key, 'FCP'), 0), num(med(key, 'LCP'), 0), num(med(key, 'CLS'), 3)]);
+      rows.push([
+        `${variant} whopq${rate > 1 ? ` (${rate}× CPU)` : ''}`,
+        num(med(key, 'FCP'), 0),
+        num(med(key, 'LCP'), 0),
+        num(med(key, 'CLS'), 3),
+      ]);
     }
   }
   const dLcp = med('with@1', 'LCP') - med('without@1', 'LCP');

@@ -21,7 +21,9 @@
     fired++;
     log('fired ' + id + (window.whopq && window.whopq.version ? ' (whopq ' + window.whopq.version + ' running)' : ''));
   }
-  window.gtmFired = function () { return fired; };
+  window.gtmFired = function () {
+    return fired;
+  };
   function onLoad() {
     var times = Number(new URLSearchParams(location.search).get('tags')) || 1;
     for (var i = 0; i < times; i++) fire('tag-whopq-base');

@@ -3,20 +3,26 @@
 (function () {
   var views = {
     '/spa': function () {
-      return '<div><span class="eyebrow">Members app</span><h1>Welcome back.</h1><p class="lede">Your cohort starts Monday. ' +
+      return (
+        '<div><span class="eyebrow">Members app</span><h1>Welcome back.</h1><p class="lede">Your cohort starts Monday. ' +
         'Meanwhile, our spring offer is live.</p><div class="row"><a class="btn primary" data-route ' +
-        'href="/spa/pricing?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=spring">See the spring offer</a></div></div>';
+        'href="/spa/pricing?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=spring">See the spring offer</a></div></div>'
+      );
     },
     '/spa/pricing': function () {
-      return '<div><span class="eyebrow">Pricing</span><h1>One plan, everything in.</h1><p class="lede">$49/month or $399/year. ' +
-        'Cancel anytime.</p><div class="row"><a class="btn primary" data-route href="/spa/apply">Apply for the cohort</a></div></div>';
+      return (
+        '<div><span class="eyebrow">Pricing</span><h1>One plan, everything in.</h1><p class="lede">$49/month or $399/year. ' +
+        'Cancel anytime.</p><div class="row"><a class="btn primary" data-route href="/spa/apply">Apply for the cohort</a></div></div>'
+      );
     },
     '/spa/apply': function () {
-      return '<div class="card" style="max-width:460px"><h2>Apply for the cohort</h2><form id="apply">' +
+      return (
+        '<div class="card" style="max-width:460px"><h2>Apply for the cohort</h2><form id="apply">' +
         '<label for="a-email">Email</label><input id="a-email" name="email" type="email" required placeholder="ada@example.com">' +
         '<label for="a-goal">What do you want to launch?</label><input id="a-goal" name="goal" placeholder="A trading community">' +
         '<button class="btn primary" type="submit">Send application</button></form>' +
-        '<div class="notice" id="applied" role="status">Application received. We reply within a day.</div></div>';
+        '<div class="notice" id="applied" role="status">Application received. We reply within a day.</div></div>'
+      );
     },
   };
 

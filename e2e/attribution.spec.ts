@@ -31,7 +31,9 @@ test('careless values: each event delivered with the field repaired or left out,
   expect(c.context).not.toHaveProperty('source');
   expect((c.context!.fbp ?? '').length).toBeLessThanOrEqual(1024);
   // What the relay repaired, as its answer listed it and the inspector shows it.
-  const stored = (await stack.inspect()).events.find((e) => (e as { event_id?: string }).event_id == 'careless-1') as unknown as { dropped: { param: string }[] };
+  const stored = (await stack.inspect()).events.find((e) => (e as { event_id?: string }).event_id == 'careless-1') as unknown as {
+    dropped: { param: string }[];
+  };
   expect(stored.dropped.map((d) => d.param)).toEqual(expect.arrayContaining(['colour', 'context.fbp']));
 });
 
@@ -46,7 +48,7 @@ test('lead and schedule tracked with one event_id are both delivered', async ({ 
   ]);
 });
 
-test('a relay on a second host name of the site, default settings: delivered once, no CORS error, queue empty', async ({ page, stack }) => {;
+test('a relay on a second host name of the site, default settings: delivered once, no CORS error, queue empty', async ({ page, stack }) => {
   const port = new URL(stack.origin).port;
   const errors: string[] = [];
   page.on('console', (m) => m.type() == 'error' && errors.push(m.text()));
@@ -66,7 +68,10 @@ test('a relay on a second host name of the site, default settings: delivered onc
   expect(errors.filter((e) => /CORS|Access-Control/i.test(e))).toEqual([]);
 });
 
-test('ten form-submit-then-redirect visits: the lead\'s fbp and anonymous_id equal the browser\'s cookies and the next event\'s', async ({ browser, stack }) => {
+test("ten form-submit-then-redirect visits: the lead's fbp and anonymous_id equal the browser's cookies and the next event's", async ({
+  browser,
+  stack,
+}) => {
   const expected = [];
   const ids: { fbp?: string; aid?: string }[] = [];
   for (let v = 0; v < 10; v++) {
@@ -77,7 +82,10 @@ test('ten form-submit-then-redirect visits: the lead\'s fbp and anonymous_id equ
     await Promise.all([page.waitForURL('**/t/blank.html**'), page.click('#submit')]);
     await installed(page);
     await track(page, 'contact', {}, { event_id: 'after-' + v });
-    expected.push({ event_name: 'lead' as const, event_id: 'form-lead-visit' + v }, { event_name: 'contact' as const, event_id: 'after-' + v });
+    expected.push(
+      { event_name: 'lead' as const, event_id: 'form-lead-visit' + v },
+      { event_name: 'contact' as const, event_id: 'after-' + v },
+    );
     await expect.poll(() => stack.whop.conversions.filter((c) => c.body.event_id == 'after-' + v).length, { timeout: 15_000 }).toBe(1);
     ids.push({ fbp: await cookie(ctx, '_fbp'), aid: await cookie(ctx, 'wq_aid') });
     await ctx.close();
@@ -94,7 +102,11 @@ test('ten form-submit-then-redirect visits: the lead\'s fbp and anonymous_id equ
   }
 });
 
-test('fbclid landing, then every script-set cookie deleted and the clock 8 days on: the lead still carries the fbclid and UTMs', async ({ page, context, stack }) => {
+test('fbclid landing, then every script-set cookie deleted and the clock 8 days on: the lead still carries the fbclid and UTMs', async ({
+  page,
+  context,
+  stack,
+}) => {
   await page.goto(stack.origin + '/t/blank.html?fbclid=FB_ITP&utm_source=meta&utm_campaign=safari');
   await installed(page);
   // The landing reached the relay (any event does; here the pixel's own page load sends none).
@@ -123,7 +135,9 @@ test('fbclid landing, a UTM-only visit, a gclid landing: the lead carries both c
   await page.goto(stack.origin + '/t/blank.html?gclid=G_B&utm_source=google&utm_campaign=c3');
   await installed(page);
   await track(page, 'lead', {}, { event_id: 'multi-1' });
-  const [c] = await stack.expectConversions([{ event_name: 'lead', event_id: 'multi-1', context: { fbclid: 'FB_A', gclid: 'G_B', utm_source: 'google', utm_campaign: 'c3' } }]);
+  const [c] = await stack.expectConversions([
+    { event_name: 'lead', event_id: 'multi-1', context: { fbclid: 'FB_A', gclid: 'G_B', utm_source: 'google', utm_campaign: 'c3' } },
+  ]);
   expect(c.context).not.toHaveProperty('utm_medium');
 });
 
@@ -147,7 +161,7 @@ test('identify on page 1, track on page 3: the event carries the email, normalis
 });
 
 for (const how of ['reset', 'revoke'] as const)
-  test(`${how} leaves no whopq or relay cookie and no stored identity`, async ({ page, context, stack }) => {;
+  test(`${how} leaves no whopq or relay cookie and no stored identity`, async ({ page, context, stack }) => {
     await page.goto(stack.origin + '/t/blank.html?fbclid=FB_F&utm_source=meta');
     await installed(page);
     await page.evaluate(() => (window as any).whopq('identify', { email: 'ada@example.com' }));

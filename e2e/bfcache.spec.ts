@@ -24,7 +24,8 @@ test('a page restored from the back/forward cache keeps tracking', async ({ page
     () =>
       location.pathname === '/t/blank.html' &&
       ((window as unknown as Shows).pageshows.length > 1 ||
-        ((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type === 'back_forward' && document.readyState === 'complete')),
+        ((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type === 'back_forward' &&
+          document.readyState === 'complete')),
   );
   expect(await page.evaluate(() => (window as unknown as Shows).pageshows), 'restored from the back/forward cache').toEqual([false, true]);
   await page.evaluate(() => whopq('track', 'schedule'));

@@ -14,7 +14,10 @@ test('120 events tracked in one task are all delivered, once each', async ({ pag
   await page.evaluate(() => {
     for (let i = 0; i < 120; i++) (window as any).whopq('track', 'lead', {}, { event_id: 'burst-' + i });
   });
-  await stack.expectConversions(Array.from({ length: 120 }, (_, i) => ({ event_name: 'lead', event_id: 'burst-' + i })), { timeout: 45_000 });
+  await stack.expectConversions(
+    Array.from({ length: 120 }, (_, i) => ({ event_name: 'lead', event_id: 'burst-' + i })),
+    { timeout: 45_000 },
+  );
   await expect.poll(() => queued(page)).toBe(0);
 });
 
@@ -36,7 +39,9 @@ test('the relay down over 3 pages with 60 events, then back: all 60 delivered on
   await stack.relayUp();
   expect(stack.whop.conversions).toHaveLength(0);
   await page.goto(stack.origin + '/t/blank.html?back');
-  const want = [0, 1, 2].flatMap((p) => Array.from({ length: 20 }, (_, i) => ({ event_name: 'lead' as const, event_id: `down-${p}-${i}` })));
+  const want = [0, 1, 2].flatMap((p) =>
+    Array.from({ length: 20 }, (_, i) => ({ event_name: 'lead' as const, event_id: `down-${p}-${i}` })),
+  );
   await stack.expectConversions(want, { timeout: 45_000 });
   await expect.poll(() => queued(page)).toBe(0);
 });

@@ -50,7 +50,9 @@ function _problem(whop: FakeWhop, expected: ExpectedConversion[]): string | null
 
 function _report(whop: FakeWhop, expected: ExpectedConversion[], problem: string): string {
   const show = (v: unknown) => JSON.stringify(v, (_k, x) => (x instanceof RegExp ? String(x) : x), 2);
-  const requests = whop.requests.map((r) => `  #${r.n} ${r.method} ${r.path} → ${r.status}${r.errors.length ? ` (spec errors: ${r.errors.join('; ')})` : ''}`);
+  const requests = whop.requests.map(
+    (r) => `  #${r.n} ${r.method} ${r.path} → ${r.status}${r.errors.length ? ` (spec errors: ${r.errors.join('; ')})` : ''}`,
+  );
   return [
     problem,
     `Expected (${expected.length}):`,
@@ -75,12 +77,17 @@ async function _until(deadline: number, check: () => Promise<boolean> | boolean)
  * `drained` is given, until the relay has nothing pending, and checks once more so a late
  * duplicate is caught. Throws with the full record of what was received otherwise.
  */
-export async function expectConversions(whop: FakeWhop, expected: ExpectedConversion[], options: ExpectConversionsOptions = {}): Promise<Conversion[]> {
+export async function expectConversions(
+  whop: FakeWhop,
+  expected: ExpectedConversion[],
+  options: ExpectConversionsOptions = {},
+): Promise<Conversion[]> {
   const deadline = Date.now() + (options.timeout ?? 15_000);
   const ok = await _until(deadline, () => _problem(whop, expected) === null);
   if (ok && options.drained) {
     const drained = options.drained;
-    if (!(await _until(deadline, () => drained()))) throw new Error(_report(whop, expected, 'the relay still had events pending at the deadline'));
+    if (!(await _until(deadline, () => drained())))
+      throw new Error(_report(whop, expected, 'the relay still had events pending at the deadline'));
   }
   const problem = _problem(whop, expected);
   if (problem) throw new Error(_report(whop, expected, problem));

@@ -42,7 +42,10 @@ test('no demo page and not the inspector logs a console error or fails a request
   expect(seen, 'inspector').toEqual([]);
 });
 
-test('the inspector at 390 px: says what it shows when empty, no sideways scroll, rows say they open, and open by keyboard', async ({ browser, stack }) => {
+test('the inspector at 390 px: says what it shows when empty, no sideways scroll, rows say they open, and open by keyboard', async ({
+  browser,
+  stack,
+}) => {
   for (const width of [390, 1280]) {
     const context = await browser.newContext({ viewport: { width, height: 844 } });
     stack.watch(context);
@@ -51,7 +54,9 @@ test('the inspector at 390 px: says what it shows when empty, no sideways scroll
     if (width === 390) {
       await expect(page.locator('.intro')).toContainText('This page lists every conversion this relay receives');
       await shot(page, 'inspector-empty-390.png');
-      await page.goto(`${stack.origin}/?fbclid=IwAR_phone_width_click&utm_source=meta&utm_medium=paid&utm_campaign=spring_launch_with_a_long_name`);
+      await page.goto(
+        `${stack.origin}/?fbclid=IwAR_phone_width_click&utm_source=meta&utm_medium=paid&utm_campaign=spring_launch_with_a_long_name`,
+      );
       await page.fill('#name', 'Ada Lovelace');
       await page.fill('#email', 'ada@example.com');
       await page.click('#lead-form button[type=submit]');
@@ -67,12 +72,13 @@ test('the inspector at 390 px: says what it shows when empty, no sideways scroll
     // Nothing wider than the screen, and the page URL keeps to one line instead of a column of characters.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
     const urlCell = row.locator('td.url');
-    const lines = () => page.evaluate(() => {
-      const td = document.querySelector('tr.ev td.url')!;
-      const range = document.createRange();
-      range.selectNodeContents(td);
-      return Math.round(range.getBoundingClientRect().height / Number.parseFloat(getComputedStyle(td).lineHeight));
-    });
+    const lines = () =>
+      page.evaluate(() => {
+        const td = document.querySelector('tr.ev td.url')!;
+        const range = document.createRange();
+        range.selectNodeContents(td);
+        return Math.round(range.getBoundingClientRect().height / Number.parseFloat(getComputedStyle(td).lineHeight));
+      });
     await expect.poll(lines, { message: 'the page URL takes one line' }).toBe(1);
     expect((await urlCell.boundingBox())!.width).toBeGreaterThan(width === 390 ? 250 : 150);
     await row.focus();

@@ -36,7 +36,9 @@ async function startRecorder(): Promise<Recorder> {
         const parsed = JSON.parse(body) as { events?: Conversion[] } & Conversion;
         const events = parsed.events ?? [parsed];
         rec.events.push(...events);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: events.length, duplicates: 0, rejected: [] }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ accepted: events.length, duplicates: 0, rejected: [] }));
       } else if (req.method === 'GET' && req.url?.startsWith('/landing')) {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Landing</title><h1>Book a call</h1>');
       } else res.writeHead(404).end();
@@ -69,7 +71,10 @@ async function openLanding(page: Page): Promise<void> {
 }
 
 const fire = (page: Page, data: Record<string, unknown>) =>
-  page.evaluate(([code, d]) => (window as unknown as { __gtmFire: (c: string, d: unknown) => Promise<string> }).__gtmFire(code, d), [template.code, data] as const);
+  page.evaluate(([code, d]) => (window as unknown as { __gtmFire: (c: string, d: unknown) => Promise<string> }).__gtmFire(code, d), [
+    template.code,
+    data,
+  ] as const);
 
 const base = { companyId: 'biz_gtm1', relayUrl: `${SITE}/wq` };
 
@@ -99,9 +104,14 @@ test('a firing installs the pixel and its event reaches the relay with value, cu
 test('several firings and page code share one queue and one bundle: each event sent once', async ({ page }) => {
   await openLanding(page);
   // Two firings back to back, before the bundle has loaded: both are queued and replayed in order.
-  const [first, second] = await Promise.all([fire(page, { ...base, eventName: 'lead', eventId: 'gtm-ev-1' }), fire(page, { ...base, eventName: 'book_call', eventId: 'gtm-ev-2' })]);
+  const [first, second] = await Promise.all([
+    fire(page, { ...base, eventName: 'lead', eventId: 'gtm-ev-1' }),
+    fire(page, { ...base, eventName: 'book_call', eventId: 'gtm-ev-2' }),
+  ]);
   expect([first, second]).toEqual(['success', 'success']);
-  await page.evaluate(() => (window as unknown as { whopq: (...a: unknown[]) => void }).whopq('track', 'contact', {}, { event_id: 'page-ev-3' }));
+  await page.evaluate(() =>
+    (window as unknown as { whopq: (...a: unknown[]) => void }).whopq('track', 'contact', {}, { event_id: 'page-ev-3' }),
+  );
   await expect.poll(() => rec.events.length, { timeout: 30_000 }).toBe(3);
   expect(rec.events.map((e) => [e.event_id, e.event_name, e.custom_name ?? null])).toEqual([
     ['gtm-ev-1', 'lead', null],
@@ -124,17 +134,33 @@ test('a relay URL outside the declared inject_script permission fails the tag an
 });
 
 test('the template offers exactly the API user fields and declares only what its code uses', () => {
-  const table = template.parameters.find((p) => p.name === 'userFields') as { simpleTableColumns: Array<{ name: string; selectItems?: Array<{ value: string }> }> };
+  const table = template.parameters.find((p) => p.name === 'userFields') as {
+    simpleTableColumns: Array<{ name: string; selectItems?: Array<{ value: string }> }>;
+  };
   const field = table.simpleTableColumns.find((c) => c.name === 'field')!;
   // anonymous_id is the pixel's own (its cookie): the pixel ignores one passed in, so it is not offered.
   expect(field.selectItems!.map((i) => i.value)).toEqual(USER_FIELDS.filter((f) => f !== 'anonymous_id'));
   const required = [...template.code.matchAll(/require\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
-  expect(required.sort()).toEqual(['callInWindow', 'createArgumentsQueue', 'getType', 'injectScript', 'logToConsole', 'makeNumber', 'makeString', 'queryPermission', 'templateStorage']);
+  expect(required.sort()).toEqual([
+    'callInWindow',
+    'createArgumentsQueue',
+    'getType',
+    'injectScript',
+    'logToConsole',
+    'makeNumber',
+    'makeString',
+    'queryPermission',
+    'templateStorage',
+  ]);
   expect(Object.keys(template.permissions.globals).sort()).toEqual(['whopq', 'whopq.q']);
 });
 
 const runScenario = (page: Page, scenario: string) =>
-  page.evaluate(([code, setup, sc]) => (window as unknown as { __gtmScenario: (c: string, s: string, sc: string) => string | null }).__gtmScenario(code, setup, sc), [template.code, template.tests.setup ?? '', scenario] as const);
+  page.evaluate(
+    ([code, setup, sc]) =>
+      (window as unknown as { __gtmScenario: (c: string, s: string, sc: string) => string | null }).__gtmScenario(code, setup, sc),
+    [template.code, template.tests.setup ?? '', scenario] as const,
+  );
 
 test('the ___TESTS___ scenarios pass, as in the template editor (and a wrong expectation fails)', async ({ page }) => {
   await openLanding(page);
@@ -147,7 +173,11 @@ test('the ___TESTS___ scenarios pass, as in the template editor (and a wrong exp
 test('laid out as the Community Template Gallery reads a repository: template.tpl, metadata.yaml, LICENSE, brand', () => {
   for (const f of ['gtm/template.tpl', 'gtm/metadata.yaml', 'gtm/LICENSE', 'gtm/README.md']) expect(existsSync(f), f).toBe(true);
   expect(readFileSync('gtm/LICENSE', 'utf8')).toContain('Apache License');
-  const meta = parseYaml(readFileSync('gtm/metadata.yaml', 'utf8')) as { homepage: string; documentation: string; versions: Array<{ sha: string; changeNotes: string }> };
+  const meta = parseYaml(readFileSync('gtm/metadata.yaml', 'utf8')) as {
+    homepage: string;
+    documentation: string;
+    versions: Array<{ sha: string; changeNotes: string }>;
+  };
   expect(meta.homepage).toMatch(/^https:\/\//);
   expect(meta.documentation).toMatch(/^https:\/\//);
   expect(meta.versions.length).toBeGreaterThan(0);
@@ -155,7 +185,11 @@ test('laid out as the Community Template Gallery reads a repository: template.tp
     expect(v.sha).toMatch(/^[0-9a-f]{40}$/);
     expect(v.changeNotes).toBeTruthy();
   }
-  const info = JSON.parse(template.sections.get('INFO')!) as { brand: { id: string; displayName: string; thumbnail: string }; categories: string[]; containerContexts: string[] };
+  const info = JSON.parse(template.sections.get('INFO')!) as {
+    brand: { id: string; displayName: string; thumbnail: string };
+    categories: string[];
+    containerContexts: string[];
+  };
   expect(info.brand.id).not.toBe('brand_dummy');
   expect(info.brand.thumbnail).toMatch(/^data:image\/png;base64,/);
   expect(info.containerContexts).toEqual(['WEB']);

@@ -34,13 +34,19 @@ export function readTemplate(path: string): Template {
   const parts = text.split(/^___([A-Z_]+)___$/m);
   for (let i = 1; i < parts.length; i += 2) sections.set(parts[i]!, parts[i + 1]!.trim());
   const permissions: TemplatePermissions = { globals: {}, injectUrls: [], logging: null, templateStorage: false };
-  for (const entry of JSON.parse(sections.get('WEB_PERMISSIONS')!) as Array<{ instance: { key: { publicId: string }; param?: _Param[] } }>) {
+  for (const entry of JSON.parse(sections.get('WEB_PERMISSIONS')!) as Array<{
+    instance: { key: { publicId: string }; param?: _Param[] };
+  }>) {
     const params = new Map((entry.instance.param ?? []).map((p) => [p.key, p.value]));
     switch (entry.instance.key.publicId) {
       case 'access_globals':
         for (const item of params.get('keys')?.listItem ?? []) {
           const map = Object.fromEntries(item.mapKey!.map((k, j) => [k.string, item.mapValue![j]]));
-          permissions.globals[map.key!.string!] = { read: !!map.read?.boolean, write: !!map.write?.boolean, execute: !!map.execute?.boolean };
+          permissions.globals[map.key!.string!] = {
+            read: !!map.read?.boolean,
+            write: !!map.write?.boolean,
+            execute: !!map.execute?.boolean,
+          };
         }
         break;
       case 'inject_script':
@@ -55,7 +61,13 @@ export function readTemplate(path: string): Template {
     }
   }
   const tests = (parseYaml(sections.get('TESTS') ?? '') ?? { scenarios: [] }) as Template['tests'];
-  return { code: sections.get('SANDBOXED_JS_FOR_WEB_TEMPLATE')!, permissions, parameters: JSON.parse(sections.get('TEMPLATE_PARAMETERS')!), tests, sections };
+  return {
+    code: sections.get('SANDBOXED_JS_FOR_WEB_TEMPLATE')!,
+    permissions,
+    parameters: JSON.parse(sections.get('TEMPLATE_PARAMETERS')!),
+    tests,
+    sections,
+  };
 }
 
 /**
@@ -76,7 +88,16 @@ export function installSandbox(permissions: TemplatePermissions): void {
   };
   // GTM URL match patterns: scheme and host with a `*` wildcard, path prefix with `*`.
   const urlAllowed = (url: string) =>
-    permissions.injectUrls.some((pattern) => new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('.*') + '$').test(url));
+    permissions.injectUrls.some((pattern) =>
+      new RegExp(
+        '^' +
+          pattern
+            .split('*')
+            .map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+            .join('.*') +
+          '$',
+      ).test(url),
+    );
   const path = (key: string) => {
     const names = key.split('.');
     let parent: Record<string, unknown> = w;
@@ -140,7 +161,10 @@ export function installSandbox(permissions: TemplatePermissions): void {
         });
         injected.set(token, loading);
       }
-      loading.then(() => onSuccess(), () => onFailure());
+      loading.then(
+        () => onSuccess(),
+        () => onFailure(),
+      );
     },
     queryPermission(name: string, arg?: string) {
       if (name === 'inject_script') return urlAllowed(String(arg));
@@ -153,7 +177,8 @@ export function installSandbox(permissions: TemplatePermissions): void {
     },
     templateStorage: {
       getItem: (key: string) => (permissions.templateStorage ? storage.get(key) : deny('templateStorage', 'access')),
-      setItem: (key: string, value: unknown) => (permissions.templateStorage ? void storage.set(key, value) : deny('templateStorage', 'access')),
+      setItem: (key: string, value: unknown) =>
+        permissions.templateStorage ? void storage.set(key, value) : deny('templateStorage', 'access'),
     },
     getType: (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v),
     makeNumber: (v: unknown) => Number(v),
@@ -166,7 +191,18 @@ export function installSandbox(permissions: TemplatePermissions): void {
   // GTM's test API (https://developers.google.com/tag-platform/tag-manager/templates/tests): each
   // scenario runs setup + its code with mock, runCode, assertApi, assertThat and fail; the template
   // gets the stubs above unless mocked, fresh template storage, and every API call is recorded.
-  const canonical = (v: unknown): string => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x === undefined ? '(undefined)' : x));
+  const canonical = (v: unknown): string =>
+    JSON.stringify(v, (_k, x) =>
+      x && typeof x === 'object' && !Array.isArray(x)
+        ? Object.fromEntries(
+            Object.keys(x)
+              .sort()
+              .map((k) => [k, (x as Record<string, unknown>)[k]]),
+          )
+        : x === undefined
+          ? '(undefined)'
+          : x,
+    );
   w.__gtmScenario = (code: string, setup: string, scenario: string) => {
     const mocks = new Map<string, unknown>();
     const calls = new Map<string, unknown[][]>();
@@ -176,9 +212,12 @@ export function installSandbox(permissions: TemplatePermissions): void {
       calls.get(name)!.push(args);
     };
     const testRequire = (name: string) => {
-      if (name === 'templateStorage' && !mocks.has(name)) return { getItem: (k: string) => scenarioStorage.get(k), setItem: (k: string, v: unknown) => void scenarioStorage.set(k, v) };
+      if (name === 'templateStorage' && !mocks.has(name))
+        return { getItem: (k: string) => scenarioStorage.get(k), setItem: (k: string, v: unknown) => void scenarioStorage.set(k, v) };
       const impl = mocks.has(name) ? mocks.get(name) : require(name);
-      return typeof impl === 'function' ? (...args: unknown[]) => (record(name, args), (impl as (...a: unknown[]) => unknown)(...args)) : impl;
+      return typeof impl === 'function'
+        ? (...args: unknown[]) => (record(name, args), (impl as (...a: unknown[]) => unknown)(...args))
+        : impl;
     };
     const fail = (message: string) => {
       throw new Error(message);
@@ -192,11 +231,16 @@ export function installSandbox(permissions: TemplatePermissions): void {
       assertApi: (name: string) => ({
         wasCalled: () => (calls.get(name)?.length ? undefined : fail(`${name} was not called`)),
         wasNotCalled: () => (calls.get(name)?.length ? fail(`${name} was called: ${canonical(calls.get(name))}`) : undefined),
-        wasCalledWith: (...args: unknown[]) => ((calls.get(name) ?? []).some((c) => canonical(c) === canonical(args)) ? undefined : fail(`${name} was not called with ${canonical(args)}; calls: ${canonical(calls.get(name) ?? [])}`)),
+        wasCalledWith: (...args: unknown[]) =>
+          (calls.get(name) ?? []).some((c) => canonical(c) === canonical(args))
+            ? undefined
+            : fail(`${name} was not called with ${canonical(args)}; calls: ${canonical(calls.get(name) ?? [])}`),
       }),
       assertThat: (actual: unknown) => ({
-        isEqualTo: (expected: unknown) => (canonical(actual) === canonical(expected) ? undefined : fail(`expected ${canonical(expected)}, got ${canonical(actual)}`)),
-        isNotEqualTo: (expected: unknown) => (canonical(actual) !== canonical(expected) ? undefined : fail(`expected something other than ${canonical(expected)}`)),
+        isEqualTo: (expected: unknown) =>
+          canonical(actual) === canonical(expected) ? undefined : fail(`expected ${canonical(expected)}, got ${canonical(actual)}`),
+        isNotEqualTo: (expected: unknown) =>
+          canonical(actual) !== canonical(expected) ? undefined : fail(`expected something other than ${canonical(expected)}`),
         isTrue: () => (actual === true ? undefined : fail(`expected true, got ${canonical(actual)}`)),
         isFalse: () => (actual === false ? undefined : fail(`expected false, got ${canonical(actual)}`)),
         isUndefined: () => (actual === undefined ? undefined : fail(`expected undefined, got ${canonical(actual)}`)),

@@ -34,7 +34,12 @@ test('SPA route changes re-read UTMs: each event has the context of its route', 
   await stack.expectConversions([
     { event_name: 'contact', url: /\/spa\?utm_source=meta/, context: { utm_source: 'meta', utm_campaign: 'launch', fbclid: 'IwAR_spa' } },
     // The newsletter link was a new touch: it replaced the ad click's UTMs.
-    { event_name: 'submit_application', url: /\/spa\/apply$/, context: { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring' }, user: { email: 'grace@example.com' } },
+    {
+      event_name: 'submit_application',
+      url: /\/spa\/apply$/,
+      context: { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring' },
+      user: { email: 'grace@example.com' },
+    },
   ]);
   // Back/forward between routes keeps working (popstate → whopq('page')).
   await page.goBack();

@@ -20,7 +20,15 @@ test('ad-click landing → lead form → redirect → booking: every event carri
       company_id: 'biz_demo',
       action_source: 'website',
       url: new RegExp(`fbclid=${CLICK.replace('.', '\\.')}`),
-      context: { fbclid: CLICK, utm_source: 'meta', utm_medium: 'paid', utm_campaign: 'spring_launch', ad_id: '120200000001', ip_address: '127.0.0.1', user_agent: /Chrome/ },
+      context: {
+        fbclid: CLICK,
+        utm_source: 'meta',
+        utm_medium: 'paid',
+        utm_campaign: 'spring_launch',
+        ad_id: '120200000001',
+        ip_address: '127.0.0.1',
+        user_agent: /Chrome/,
+      },
       user: { email: 'ada@example.com', phone: '+14155550100', name: 'Ada Lovelace', anonymous_id: /.+/ },
     },
     {
@@ -41,7 +49,9 @@ test('track then immediate navigation to a page without whopq: the event still a
     location.href = '/t/next.html';
   });
   await page.waitForURL('**/t/next.html');
-  await stack.expectConversions([{ event_name: 'contact', value: 12.5, currency: 'usd', context: { ttclid: 'E.C.P.e2e', utm_source: 'tiktok' } }]);
+  await stack.expectConversions([
+    { event_name: 'contact', value: 12.5, currency: 'usd', context: { ttclid: 'E.C.P.e2e', utm_source: 'tiktok' } },
+  ]);
 });
 
 test('tab closed right after track: delivered once, by the tab or on the next visit', async ({ context, stack }) => {

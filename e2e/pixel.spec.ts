@@ -52,7 +52,8 @@ async function startSite(): Promise<Site> {
     }
     const csp = { 'content-security-policy': `script-src 'nonce-${NONCE}'`, 'content-type': 'text/html' };
     if (url.pathname == '/wq/p.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    if (url.pathname == '/wq/p.debug.js' && !site.noDebugBuild) return res.writeHead(200, { 'content-type': 'text/javascript' }).end(debugBundle);
+    if (url.pathname == '/wq/p.debug.js' && !site.noDebugBuild)
+      return res.writeHead(200, { 'content-type': 'text/javascript' }).end(debugBundle);
     if (url.pathname == '/landing') return res.writeHead(200, csp).end(landing({}));
     if (url.pathname == '/twice') return res.writeHead(200, csp).end(landing({ twice: true, extraBundle: true }));
     // A page without the pixel: whatever arrives after navigating here was sent by the page before.
@@ -103,7 +104,9 @@ async function expectEvent(site: Site, partial: Record<string, unknown>, timeout
 
 // Chromium resolves *.whopq-test.co.uk to the test server, so the cookie-domain probe meets a real
 // public suffix (co.uk) from the browser's own list. Other hosts resolve as usual.
-test.use({ launchOptions: { ...chromiumLaunchOptions(), args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP *.whopq-test.co.uk 127.0.0.1'] } });
+test.use({
+  launchOptions: { ...chromiumLaunchOptions(), args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP *.whopq-test.co.uk 127.0.0.1'] },
+});
 
 let site: Site;
 test.beforeEach(async () => {
@@ -182,14 +185,17 @@ test('an event tracked right before navigating away, its sends refused, is in st
   expect(accepted(site).filter((e) => e.event_id == id)).toHaveLength(1);
 });
 
-test('an event tracked by the page\'s own last listener (visibilitychange, after the pixel\'s) is stored, and goes on the next load', async ({ page }) => {
+test("an event tracked by the page's own last listener (visibilitychange, after the pixel's) is stored, and goes on the next load", async ({
+  page,
+}) => {
   await page.goto(site.base + '/landing');
   await page.waitForFunction(() => (window as any).whopq?.version);
   const id = 'late-' + Date.now();
   // Leaving fires pagehide, then visibilitychange: this listener runs after every one of the
   // pixel's, and no task of the page runs after it.
   await page.evaluate(
-    (id) => document.addEventListener('visibilitychange', () => document.hidden && (window as any).whopq('track', 'lead', {}, { event_id: id })),
+    (id) =>
+      document.addEventListener('visibilitychange', () => document.hidden && (window as any).whopq('track', 'lead', {}, { event_id: id })),
     id,
   );
   await page.click('#next');

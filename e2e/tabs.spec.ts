@@ -8,6 +8,8 @@ test('two tabs tracking at once: every event once, none twice', async ({ context
     for (let i = 0; i < 5; i++) whopq('track', name, { value: i });
   };
   await Promise.all([a.evaluate(burst, 'lead'), b.evaluate(burst, 'schedule')]);
-  const expected = ['lead', 'schedule'].flatMap((event_name) => [0, 1, 2, 3, 4].map((value) => ({ event_name: event_name as 'lead' | 'schedule', value })));
+  const expected = ['lead', 'schedule'].flatMap((event_name) =>
+    [0, 1, 2, 3, 4].map((value) => ({ event_name: event_name as 'lead' | 'schedule', value })),
+  );
   await stack.expectConversions(expected);
 });

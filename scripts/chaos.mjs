@@ -19,12 +19,27 @@ const started = new Date();
 
 const run = spawnSync(
   process.execPath,
-  ['node_modules/vitest/vitest.mjs', 'run', ...(filters.length ? filters : ['test/chaos']), '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+  [
+    'node_modules/vitest/vitest.mjs',
+    'run',
+    ...(filters.length ? filters : ['test/chaos']),
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+  ],
   { stdio: 'inherit', env: { ...process.env, WHOPQ_CHAOS_FULL: fast ? '0' : '1', WHOPQ_CHAOS_RESULTS: results } },
 );
 
-const figures = existsSync(results) ? readFileSync(results, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-const tests = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')).testResults.flatMap((f) => f.assertionResults.map((a) => ({ ...a, file: f.name }))) : [];
+const figures = existsSync(results)
+  ? readFileSync(results, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+  : [];
+const tests = existsSync(report)
+  ? JSON.parse(readFileSync(report, 'utf8')).testResults.flatMap((f) => f.assertionResults.map((a) => ({ ...a, file: f.name })))
+  : [];
 const status = new Map(tests.map((t) => [t.title, t.status]));
 const seconds = new Map(tests.map((t) => [t.title, t.duration]));
 
@@ -48,8 +63,16 @@ const lines = [
 for (const [group, title, sentLabel] of groups) {
   const rows = figures.filter((f) => f.group === group);
   if (!rows.length) continue;
-  lines.push(`## ${title}`, '', `| scenario | ${sentLabel} | delivered | duplicated | lost | verdict | seconds | notes |`, '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |');
-  for (const f of rows) lines.push(`| ${cell(f.scenario)} | ${f.sent} | ${f.delivered} | ${f.duplicated} | ${f.lost} | ${verdict(f.scenario)} | ${seconds.has(f.scenario) ? (seconds.get(f.scenario) / 1000).toFixed(1) : '—'} | ${cell(f.notes)} |`);
+  lines.push(
+    `## ${title}`,
+    '',
+    `| scenario | ${sentLabel} | delivered | duplicated | lost | verdict | seconds | notes |`,
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |',
+  );
+  for (const f of rows)
+    lines.push(
+      `| ${cell(f.scenario)} | ${f.sent} | ${f.delivered} | ${f.duplicated} | ${f.lost} | ${verdict(f.scenario)} | ${seconds.has(f.scenario) ? (seconds.get(f.scenario) / 1000).toFixed(1) : '—'} | ${cell(f.notes)} |`,
+    );
   lines.push('');
 }
 const recorded = new Set(figures.map((f) => f.scenario));
@@ -62,9 +85,14 @@ if (others.length) {
 const failed = tests.filter((t) => t.status === 'failed');
 lines.push('## Closing note', '');
 if (!tests.length) lines.push('vitest produced no report: the run did not complete.');
-else if (failed.length) lines.push(`${failed.length} check(s) failed: ${failed.map((t) => t.title).join('; ')}. See the run's output for the assertion that failed.`);
+else if (failed.length)
+  lines.push(
+    `${failed.length} check(s) failed: ${failed.map((t) => t.title).join('; ')}. See the run's output for the assertion that failed.`,
+  );
 else lines.push(`All ${tests.length} checks passed.`);
-const notes = existsSync(join(process.cwd(), 'test/chaos/NOTES.md')) ? readFileSync(join(process.cwd(), 'test/chaos/NOTES.md'), 'utf8').trim() : '';
+const notes = existsSync(join(process.cwd(), 'test/chaos/NOTES.md'))
+  ? readFileSync(join(process.cwd(), 'test/chaos/NOTES.md'), 'utf8').trim()
+  : '';
 if (notes) lines.push('', notes);
 writeFileSync('docs/RELIABILITY.md', lines.join('\n') + '\n');
 console.log(`\nchaos: ${figures.length} scenario(s) with figures, ${tests.length} check(s); wrote docs/RELIABILITY.md`);

@@ -23,7 +23,11 @@ const version = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf
 const seconds = (t) => `${((Date.now() - t) / 1000).toFixed(0)} s`;
 
 function run(cmd, args, options = {}) {
-  execFileSync(cmd, args, { stdio: 'inherit', ...options, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...options.env } });
+  execFileSync(cmd, args, {
+    stdio: 'inherit',
+    ...options,
+    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...options.env },
+  });
 }
 
 /** This environment without npm's settings: under `npm run`, a distribution's npm passes e.g. nodedir=/usr (the system Node's headers) to node-gyp. */
@@ -87,7 +91,11 @@ function buildSqlite(major, node, dist) {
   const gyp = nodeGyp();
   // --nodedir on the command line: the `node` package ships this version's headers, and a nodedir
   // from npm's own config (a distribution's npm sets /usr, the system Node's) must not win.
-  execFileSync(node, [gyp, 'rebuild', '--release', `--nodedir=${dist}`, '-j', '2', '--loglevel=warn'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'], env: { ...withoutNpmConfig(), PATH: `${dirname(node)}:${process.env.PATH}` } });
+  execFileSync(node, [gyp, 'rebuild', '--release', `--nodedir=${dist}`, '-j', '2', '--loglevel=warn'], {
+    cwd: pkg,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...withoutNpmConfig(), PATH: `${dirname(node)}:${process.env.PATH}` },
+  });
   if (!loads(node, pkg)) throw new Error(`better-sqlite3 was built but does not load in Node ${nodeVersion}`);
   console.log(`node-versions: better-sqlite3 built for Node ${nodeVersion} in ${seconds(t)}`);
   writeFileSync(stamp, `${want} ${nodeVersion}`);
@@ -118,11 +126,26 @@ for (const major of MAJORS) {
   const sqlite = buildSqlite(major, node, dist);
   const dir = checkout(major, sqlite);
   const env = { PATH: `${dirname(node)}:${process.env.PATH}` };
-  console.log(`node-versions: Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}: build, then the relay's vitest suites`);
+  console.log(
+    `node-versions: Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}: build, then the relay's vitest suites`,
+  );
   try {
     run(node, ['esbuild.config.mjs'], { cwd: dir, env });
     // Generous time limits: this checks the versions, not speed, and runs on a CPU that may be busy.
-    run(node, ['node_modules/vitest/vitest.mjs', 'run', ...TESTS, ...EXCLUDE.flatMap((e) => ['--exclude', e]), '--testTimeout', '60000', '--hookTimeout', '90000'], { cwd: dir, env });
+    run(
+      node,
+      [
+        'node_modules/vitest/vitest.mjs',
+        'run',
+        ...TESTS,
+        ...EXCLUDE.flatMap((e) => ['--exclude', e]),
+        '--testTimeout',
+        '60000',
+        '--hookTimeout',
+        '90000',
+      ],
+      { cwd: dir, env },
+    );
     results.push(`Node ${major}: passed in ${seconds(t)}`);
   } catch {
     results.push(`Node ${major}: FAILED after ${seconds(t)}`);

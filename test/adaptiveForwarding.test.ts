@@ -37,7 +37,14 @@ function events(n: number, company_id: string, prefix: string): OutboxInput[] {
     event_name: 'lead',
     event_id: `${prefix}_${i}`,
     received_at: Date.now(),
-    body: { company_id, event_id: `${prefix}_${i}`, event_name: 'lead', action_source: 'website', event_time: new Date().toISOString(), url: 'https://seller.example/' },
+    body: {
+      company_id,
+      event_id: `${prefix}_${i}`,
+      event_name: 'lead',
+      action_source: 'website',
+      event_time: new Date().toISOString(),
+      url: 'https://seller.example/',
+    },
   }));
 }
 
@@ -48,7 +55,14 @@ function slowOk(ms: number, status: (n: number) => number = () => 200) {
     peak = Math.max(peak, inFlight);
     setTimeout(() => inFlight--, ms);
     const s = status(n);
-    return s === 200 ? { status: 200, body: { id: `conv_${n}` }, delayMs: ms } : { status: s, body: { error: { type: 'rate_limit_error', message: 'Too many requests', code: null, param: null } }, delayMs: ms, headers: { 'retry-after': '0' } };
+    return s === 200
+      ? { status: 200, body: { id: `conv_${n}` }, delayMs: ms }
+      : {
+          status: s,
+          body: { error: { type: 'rate_limit_error', message: 'Too many requests', code: null, param: null } },
+          delayMs: ms,
+          headers: { 'retry-after': '0' },
+        };
   });
 }
 
@@ -82,7 +96,15 @@ describe('adaptive forwarding', () => {
     let limited = 0;
     slowOk(40, (n) => (n > 200 && limited < 40 ? (limited++, 429) : 200));
     await outbox.append(events(500, 'biz_a', 'b'));
-    forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, concurrency: 4, maxConcurrency: 64, timeoutMs: 5_000, backoff: { baseMs: 10, maxMs: 50 } });
+    forwarder = createForwarder({
+      outbox,
+      apiKey: KEY,
+      baseURL: whop.url,
+      concurrency: 4,
+      maxConcurrency: 64,
+      timeoutMs: 5_000,
+      backoff: { baseMs: 10, maxMs: 50 },
+    });
     forwarder.start();
     await vi.waitFor(() => expect(whop.requests.length).toBeGreaterThan(200), { timeout: 20_000, interval: 10 });
     const grown = forwarder.status().concurrency!;

@@ -21,12 +21,21 @@ function events(n: number, prefix: string): OutboxInput[] {
     event_name: 'lead',
     event_id: `${prefix}_${i}`,
     received_at: Date.now(),
-    body: { company_id: 'biz_a', event_id: `${prefix}_${i}`, event_name: 'lead', action_source: 'website', event_time: new Date().toISOString(), url: 'https://seller.example/' },
+    body: {
+      company_id: 'biz_a',
+      event_id: `${prefix}_${i}`,
+      event_name: 'lead',
+      action_source: 'website',
+      event_time: new Date().toISOString(),
+      url: 'https://seller.example/',
+    },
   }));
 }
 
 describe('drainOutbox', () => {
-  it('sends every due event once and stops when nothing is due; a later run takes over a dead run\'s leases', { timeout: 30_000 }, async () => {
+  it("sends every due event once and stops when nothing is due; a later run takes over a dead run's leases", {
+    timeout: 30_000,
+  }, async () => {
     const whop: FakeWhop = await startFakeWhop({ apiKey: KEY });
     closing.push(whop);
     const schema = `drain_${randomBytes(5).toString('hex')}`;
@@ -46,13 +55,17 @@ describe('drainOutbox', () => {
     expect(second).toMatchObject({ delivered: 30 - first.delivered, stopped: 'idle', next_due_at: null });
     expect(whop.conversions).toHaveLength(30);
     expect(whop.duplicates()).toEqual([]);
-    expect(await (await outbox.opened() as PostgresOutbox).stats()).toMatchObject({ pending: 0, delivered: 30 });
+    expect(await ((await outbox.opened()) as PostgresOutbox).stats()).toMatchObject({ pending: 0, delivered: 30 });
     expect(opens).toBe(1);
   });
 
   it('lazyOutbox tries to open again after a failed open', async () => {
     let tries = 0;
-    const outbox = lazyOutbox(() => (++tries === 1 ? Promise.reject(new Error('database down')) : createPostgresOutbox({ connectionString: inject('postgresUrl'), schema: `lazy_${randomBytes(5).toString('hex')}` })));
+    const outbox = lazyOutbox(() =>
+      ++tries === 1
+        ? Promise.reject(new Error('database down'))
+        : createPostgresOutbox({ connectionString: inject('postgresUrl'), schema: `lazy_${randomBytes(5).toString('hex')}` }),
+    );
     closing.push(outbox);
     await expect(outbox.append(events(1, 'l'))).rejects.toThrow(/database down/);
     expect(await outbox.append(events(1, 'l'))).toEqual([true]);

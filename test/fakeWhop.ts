@@ -125,7 +125,10 @@ function validator(path: '/conversions' | '/events' = '/conversions'): ValidateF
   // strict: false because an OpenAPI document carries keywords JSON Schema does not know (example…).
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   // RFC 3339 date-time, as OpenAPI's `format: date-time` means.
-  ajv.addFormat('date-time', (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)));
+  ajv.addFormat(
+    'date-time',
+    (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)),
+  );
   ajv.addSchema({ ...spec, $id: 'whop' });
   const validate = ajv.compile({ $ref: `whop#/paths/~1${path.slice(1)}/post/requestBody/content/application~1json/schema` });
   _validators.set(path, validate);
@@ -142,7 +145,8 @@ function _eventRules(body: WhopEvent, now: number): string[] {
   if (typeof body.event_name === 'string' && !_EVENT_NAMES.has(body.event_name) && body.event_name.length > MAX_CUSTOM_NAME_LENGTH) {
     errors.push(`/event_name a custom event name must NOT have more than ${MAX_CUSTOM_NAME_LENGTH} characters`);
   }
-  if (typeof body.event_time === 'string' && now - Date.parse(body.event_time) > _MAX_EVENT_AGE_MS) errors.push('/event_time is older than 28 days');
+  if (typeof body.event_time === 'string' && now - Date.parse(body.event_time) > _MAX_EVENT_AGE_MS)
+    errors.push('/event_time is older than 28 days');
   return errors;
 }
 
@@ -217,7 +221,15 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
     req.status = answer.status;
     const error = (answer.body as { error?: { message?: unknown } } | undefined)?.error;
     if (echo && answer.status >= 400 && error && typeof error === 'object') {
-      answer = { ...answer, body: { error: { ...error, message: `${String(error.message ?? '')} (request: Authorization: ${String(req.headers.authorization)}; body: ${req.raw})` } } };
+      answer = {
+        ...answer,
+        body: {
+          error: {
+            ...error,
+            message: `${String(error.message ?? '')} (request: Authorization: ${String(req.headers.authorization)}; body: ${req.raw})`,
+          },
+        },
+      };
     }
     const reply = () => {
       if (res.destroyed) return;
@@ -261,7 +273,8 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
       const idempotencyKey = req.headers['idempotency-key'];
       if (isEvents && body !== undefined) {
         if (typeof idempotencyKey !== 'string' || !idempotencyKey) record.errors.push('Idempotency-Key header is missing');
-        else if (idempotencyKey !== (body as unknown as WhopEvent).event_id) record.errors.push('Idempotency-Key header differs from event_id');
+        else if (idempotencyKey !== (body as unknown as WhopEvent).event_id)
+          record.errors.push('Idempotency-Key header differs from event_id');
       }
 
       if (record.method !== 'POST' || (record.path !== `${basePath}/conversions` && !isEvents)) {
@@ -286,8 +299,16 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
       }
       if (record.errors.length) {
         const first = isEvents ? undefined : validate.errors?.[0];
-        const param = first ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') || (first.params as { missingProperty?: string }).missingProperty || null : null;
-        return send(res, record, { status: 400, body: whopError('invalid_request_error', record.errors.join('; '), 'parameter_invalid', param), delayMs });
+        const param = first
+          ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') ||
+            (first.params as { missingProperty?: string }).missingProperty ||
+            null
+          : null;
+        return send(res, record, {
+          status: 400,
+          body: whopError('invalid_request_error', record.errors.join('; '), 'parameter_invalid', param),
+          delayMs,
+        });
       }
       if (isEvents) {
         const event = body as unknown as WhopEvent;

@@ -31,7 +31,15 @@ afterEach(async () => {
 function start(options: Partial<ForwarderOptions> = {}): Forwarder {
   // A generous timeout: on a loaded machine a short one would expire on answers Whop did give, and
   // the (correct) retry would show up as a duplicate. Only the timeout test shortens it.
-  forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, timeoutMs: 5000, backoff: { baseMs: 20, maxMs: 100 }, pauseProbeMs: 150, ...options });
+  forwarder = createForwarder({
+    outbox,
+    apiKey: KEY,
+    baseURL: whop.url,
+    timeoutMs: 5000,
+    backoff: { baseMs: 20, maxMs: 100 },
+    pauseProbeMs: 150,
+    ...options,
+  });
   forwarder.start();
   return forwarder;
 }
@@ -67,7 +75,11 @@ async function drained(expect_: { delivered: number; dead?: number }) {
   await vi.waitFor(
     async () => {
       const s = await outbox.stats();
-      expect({ pending: s.pending, delivered: s.delivered, dead: s.dead }).toEqual({ pending: 0, delivered: expect_.delivered, dead: expect_.dead ?? 0 });
+      expect({ pending: s.pending, delivered: s.delivered, dead: s.dead }).toEqual({
+        pending: 0,
+        delivered: expect_.delivered,
+        dead: expect_.dead ?? 0,
+      });
     },
     { timeout: 12_000, interval: 25 },
   );
@@ -133,7 +145,13 @@ describe('forwarder', () => {
   });
 
   it('retries a timed-out request and a reset connection', async () => {
-    whop.setMode((req) => (req.body?.event_id === 'evt_0' && whop.requests.filter((r) => r.body?.event_id === 'evt_0').length === 1 ? 'hang' : req.body?.event_id === 'evt_1' && whop.requests.filter((r) => r.body?.event_id === 'evt_1').length === 1 ? 'reset' : 'ok'));
+    whop.setMode((req) =>
+      req.body?.event_id === 'evt_0' && whop.requests.filter((r) => r.body?.event_id === 'evt_0').length === 1
+        ? 'hang'
+        : req.body?.event_id === 'evt_1' && whop.requests.filter((r) => r.body?.event_id === 'evt_1').length === 1
+          ? 'reset'
+          : 'ok',
+    );
     await outbox.append(events(3));
     start({ timeoutMs: 2000 });
     await drained({ delivered: 3 });
@@ -153,7 +171,9 @@ describe('forwarder', () => {
     await drained({ delivered: 1, dead: 2 });
     const stored = await byId();
     expect(stored.evt_0).toMatchObject({ state: 'dead', attempts: 1 });
-    expect(JSON.parse(stored.evt_0!.last_error!.replace(/^HTTP 400: /, ''))).toMatchObject({ error: { type: 'invalid_request_error', param: 'currency' } });
+    expect(JSON.parse(stored.evt_0!.last_error!.replace(/^HTTP 400: /, ''))).toMatchObject({
+      error: { type: 'invalid_request_error', param: 'currency' },
+    });
     expect(stored.evt_1).toMatchObject({ state: 'dead', last_error: expect.stringMatching(/^HTTP 422: .*verification_required/) });
     expect(stored.evt_2!.state).toBe('delivered');
     expect(whop.requests).toHaveLength(3);
@@ -192,7 +212,10 @@ describe('forwarder', () => {
     const fwd = start();
     await vi.waitFor(() => expect(fwd.status().paused).toHaveLength(1), { timeout: 10_000, interval: 20 });
     whop.setMode('500');
-    await vi.waitFor(() => expect(whop.requests.filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(whop.requests.filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(2), {
+      timeout: 10_000,
+      interval: 20,
+    });
     expect(fwd.status().paused).toEqual([{ company_id: 'biz_a', reason: expect.stringMatching(/HTTP 401/) }]);
     whop.setMode('ok');
     await drained({ delivered: 3 });
@@ -242,10 +265,16 @@ describe('an outcome the outbox cannot record', () => {
   });
 });
 
-
 describe('issue 17: one event never stops deliveries, the key and values stay out of store and logs', () => {
   it('a 404 naming a parameter dead-letters that event alone; the company is not paused', async () => {
-    whop.setMode((req) => (req.body?.event_id === 'evt_0' ? { status: 404, body: { error: { type: 'not_found', message: 'No product prod_x', code: 'resource_not_found', param: 'product_id' } } } : 'ok'));
+    whop.setMode((req) =>
+      req.body?.event_id === 'evt_0'
+        ? {
+            status: 404,
+            body: { error: { type: 'not_found', message: 'No product prod_x', code: 'resource_not_found', param: 'product_id' } },
+          }
+        : 'ok',
+    );
     await outbox.append(events(6));
     const fwd = start();
     await drained({ delivered: 5, dead: 1 });
@@ -270,7 +299,10 @@ describe('issue 17: one event never stops deliveries, the key and values stay ou
     whop.setMode('403');
     await outbox.append(events(2));
     const fwd = start();
-    await vi.waitFor(() => expect(fwd.status().paused).toEqual([{ company_id: 'biz_a', reason: expect.stringMatching(/HTTP 403/) }]), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(fwd.status().paused).toEqual([{ company_id: 'biz_a', reason: expect.stringMatching(/HTTP 403/) }]), {
+      timeout: 10_000,
+      interval: 20,
+    });
     expect((await outbox.stats()).dead).toBe(0);
   });
 
@@ -287,7 +319,11 @@ describe('issue 17: one event never stops deliveries, the key and values stay ou
   it('an error that echoes the key and the values is stored without the key and logged without the body', async () => {
     whop.setEcho(true);
     const lines: string[] = [];
-    const logger = { info: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })), warn: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })), error: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })) };
+    const logger = {
+      info: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })),
+      warn: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })),
+      error: (m: string, f?: object) => void lines.push(JSON.stringify({ m, ...f })),
+    };
     whop.setMode((req) => (req.body?.event_id === 'evt_0' ? '422' : req.n <= 3 ? '500' : 'ok'));
     const input = events(2);
     input[0]!.body.user = { email: 'echo.person@example.com' };

@@ -51,7 +51,15 @@ function events(n: number, prefix: string, company_id = 'biz_a'): OutboxInput[] 
       event_name: 'lead',
       event_id,
       received_at: Date.now(),
-      body: { company_id, event_id, event_name: 'lead', action_source: 'website', event_time: new Date().toISOString(), url: 'https://seller.example/', user: { anonymous_id: `anon_${i}` } },
+      body: {
+        company_id,
+        event_id,
+        event_name: 'lead',
+        action_source: 'website',
+        event_time: new Date().toISOString(),
+        url: 'https://seller.example/',
+        user: { anonymous_id: `anon_${i}` },
+      },
     };
   });
 }
@@ -66,7 +74,10 @@ describe('many relays on one Postgres outbox', () => {
     await vi.waitFor(() => expect(delivered()).toBe(300), { timeout: 30_000, interval: 50 });
     expect(whop.duplicates()).toEqual([]);
     expect(whop.conversions).toHaveLength(300);
-    await vi.waitFor(async () => expect(await relays[0]!.outbox.stats()).toMatchObject({ pending: 0, delivered: 300 }), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect(await relays[0]!.outbox.stats()).toMatchObject({ pending: 0, delivered: 300 }), {
+      timeout: 10_000,
+      interval: 50,
+    });
   });
 
   it("take over a dead relay's leases once they lapse", async () => {
@@ -90,7 +101,10 @@ describe('many relays on one Postgres outbox', () => {
     await relays[0]!.outbox.append(events(30, 'p'));
     whop.setMode('401');
     for (const r of relays) r.forwarder.start();
-    await vi.waitFor(() => expect(relays.every((r) => r.forwarder.status().paused.length === 1)).toBe(true), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(relays.every((r) => r.forwarder.status().paused.length === 1)).toBe(true), {
+      timeout: 10_000,
+      interval: 20,
+    });
     // Sends already in flight when the pause began come back first; then probes only.
     await new Promise((r) => setTimeout(r, 600));
     const from = whop.requests.length;
@@ -103,7 +117,10 @@ describe('many relays on one Postgres outbox', () => {
     expect(relays.every((r) => r.forwarder.status().paused[0]?.company_id === 'biz_a')).toBe(true);
     whop.setMode('ok');
     await vi.waitFor(() => expect(delivered()).toBe(30), { timeout: 15_000, interval: 20 });
-    await vi.waitFor(() => expect(relays.every((r) => r.forwarder.status().paused.length === 0)).toBe(true), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(relays.every((r) => r.forwarder.status().paused.length === 0)).toBe(true), {
+      timeout: 5_000,
+      interval: 20,
+    });
     expect(whop.duplicates()).toEqual([]);
   });
 

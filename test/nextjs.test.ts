@@ -33,7 +33,13 @@ const post = (route: Route, events: Conversion[], headers: Record<string, string
   route.POST(
     new Request(`${SITE}/wq/e`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain', origin: SITE, 'user-agent': 'Mozilla/5.0 (next test)', 'x-real-ip': '198.51.100.4', ...headers },
+      headers: {
+        'content-type': 'text/plain',
+        origin: SITE,
+        'user-agent': 'Mozilla/5.0 (next test)',
+        'x-real-ip': '198.51.100.4',
+        ...headers,
+      },
       body: JSON.stringify({ events }),
     }),
   );
@@ -42,7 +48,12 @@ let route: Route;
 let outbox: MemoryOutbox;
 
 beforeAll(async () => {
-  ({ route, outbox } = await loadRoute({ VERCEL: '1', WHOP_COMPANY_ID: COMPANY, WHOPQ_ORIGINS: `${SITE},https://app.example`, WHOPQ_BUNDLE_PATH: 'dist/whopq.js' }));
+  ({ route, outbox } = await loadRoute({
+    VERCEL: '1',
+    WHOP_COMPANY_ID: COMPANY,
+    WHOPQ_ORIGINS: `${SITE},https://app.example`,
+    WHOPQ_BUNDLE_PATH: 'dist/whopq.js',
+  }));
 });
 afterAll(() => {
   for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
@@ -72,7 +83,8 @@ describe('Next.js route handler example', () => {
   });
 
   it('OPTIONS answers the CORS preflight of a listed cross-origin page only', async () => {
-    const preflight = (origin: string) => route.OPTIONS(new Request(`${SITE}/wq/e`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } }));
+    const preflight = (origin: string) =>
+      route.OPTIONS(new Request(`${SITE}/wq/e`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } }));
     const ok = await preflight('https://app.example');
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');

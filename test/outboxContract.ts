@@ -27,7 +27,13 @@ export interface ContractStore {
 }
 
 export function event(id: string, received_at = Date.now(), company_id = 'biz_a', event_name = 'lead'): OutboxInput {
-  return { company_id, event_name, event_id: id, received_at, body: { company_id, event_id: id, event_name, url: 'https://s.example/' } as OutboxInput['body'] };
+  return {
+    company_id,
+    event_name,
+    event_id: id,
+    received_at,
+    body: { company_id, event_id: id, event_name, url: 'https://s.example/' } as OutboxInput['body'],
+  };
 }
 
 export function describeOutboxContract(store: ContractStore): void {
@@ -75,13 +81,23 @@ export function describeOutboxContract(store: ContractStore): void {
 
     it('stores a skipped event (a page view) in its terminal state, outside the backlog, with its repairs', async () => {
       const o = await outbox();
-      const page: OutboxInput = { ...event('pv', Date.now(), 'biz_a', 'page'), skipped: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] };
+      const page: OutboxInput = {
+        ...event('pv', Date.now(), 'biz_a', 'page'),
+        skipped: 'page view: not a conversion',
+        dropped: [{ param: 'context.foo', message: 'unknown' }],
+      };
       expect(await o.append([page, event('l')])).toEqual([true, true]);
       expect(await o.append([page])).toEqual([false]);
       expect(await o.stats()).toMatchObject({ pending: 1, skipped: 1 });
       if (store.pull) expect((await (o as PullOutbox).claim(Date.now() + 1, 10, 1000)).map((r) => r.event_id)).toEqual(['l']);
       const stored = (await o.recent(10)).find((r) => r.event_id === 'pv');
-      expect(stored).toMatchObject({ event_name: 'page', state: 'skipped', last_error: 'page view: not a conversion', skipped: 'page view: not a conversion', dropped: [{ param: 'context.foo', message: 'unknown' }] });
+      expect(stored).toMatchObject({
+        event_name: 'page',
+        state: 'skipped',
+        last_error: 'page view: not a conversion',
+        skipped: 'page view: not a conversion',
+        dropped: [{ param: 'context.foo', message: 'unknown' }],
+      });
     });
 
     it('stores dry-run events as dry_run and never claims them', async () => {
@@ -95,9 +111,19 @@ export function describeOutboxContract(store: ContractStore): void {
       const o = await outbox();
       const t = Date.now();
       await o.append([event('a', t - 90_000), event('b', t - 1000), event('c', t)]);
-      if (store.pull) await (o as PullOutbox).settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'c' }, { kind: 'delivered', at: t, whop_id: null });
+      if (store.pull)
+        await (o as PullOutbox).settle(
+          { company_id: 'biz_a', event_name: 'lead', event_id: 'c' },
+          { kind: 'delivered', at: t, whop_id: null },
+        );
       const stats = await o.stats();
-      expect(stats).toMatchObject({ pending: store.pull ? 2 : 3, delivered: store.pull ? 1 : 0, dead: 0, dry_run: 0, oldest_pending_at: t - 90_000 });
+      expect(stats).toMatchObject({
+        pending: store.pull ? 2 : 3,
+        delivered: store.pull ? 1 : 0,
+        dead: 0,
+        dry_run: 0,
+        oldest_pending_at: t - 90_000,
+      });
       expect(stats.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(3);
       expect(stats.per_minute.every(([m]) => m % 60_000 === 0)).toBe(true);
       // Asked again: the same figures (a cached minute is not counted twice).
@@ -127,10 +153,19 @@ export function describeOutboxContract(store: ContractStore): void {
       expect(await o.claim(t, 10, 10_000)).toEqual([]);
 
       await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'delivered', at: t + 5, whop_id: 'conv_1' });
-      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'mid' }, { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' });
-      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new' }, { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' });
+      await o.settle(
+        { company_id: 'biz_a', event_name: 'lead', event_id: 'mid' },
+        { kind: 'retry', at: t + 5, next_attempt_at: t + 500, error: 'HTTP 500' },
+      );
+      await o.settle(
+        { company_id: 'biz_a', event_name: 'lead', event_id: 'new' },
+        { kind: 'dead', at: t + 5, error: '{"error":{"type":"invalid_request_error"}}' },
+      );
       // A late retry for a delivered event must not revive it.
-      await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old' }, { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' });
+      await o.settle(
+        { company_id: 'biz_a', event_name: 'lead', event_id: 'old' },
+        { kind: 'retry', at: t + 6, next_attempt_at: t + 7, error: 'late' },
+      );
 
       const byId = Object.fromEntries((await o.recent(10)).map((r) => [r.event_id, r]));
       expect(byId.old).toMatchObject({ state: 'delivered', delivered_at: t + 5, whop_id: 'conv_1', last_error: null });
@@ -155,7 +190,16 @@ export function describeOutboxContract(store: ContractStore): void {
       expect(first.every((r, i) => i === 0 || r.company_id !== first[i - 1]!.company_id)).toBe(true);
       expect(first.filter((r) => r.company_id === 'biz_busy').map((r) => r.event_id)).toEqual(['busy0', 'busy1', 'busy2', 'busy3']);
       // Once the quiet company has nothing due, the whole claim goes to the busy one.
-      expect((await o.claim(t, 8, 60_000)).map((r) => r.event_id)).toEqual(['busy4', 'busy5', 'busy6', 'busy7', 'busy8', 'busy9', 'busy10', 'busy11']);
+      expect((await o.claim(t, 8, 60_000)).map((r) => r.event_id)).toEqual([
+        'busy4',
+        'busy5',
+        'busy6',
+        'busy7',
+        'busy8',
+        'busy9',
+        'busy10',
+        'busy11',
+      ]);
       // More companies than the claim's limit: each gets turns.
       await o.append(['biz_c', 'biz_d', 'biz_e'].map((company) => event(`x`, t, company)));
       const turns = new Set<string>();
@@ -191,7 +235,12 @@ export function describeOutboxContract(store: ContractStore): void {
       const o = await pull({ retainMs: 60_000 });
       if (!o.prune) return;
       const t = Date.now();
-      await o.append([event('old-delivered', t - 120_000), event('old-dead', t - 120_000), event('old-pending', t - 120_000), event('new-delivered', t)]);
+      await o.append([
+        event('old-delivered', t - 120_000),
+        event('old-dead', t - 120_000),
+        event('old-pending', t - 120_000),
+        event('new-delivered', t),
+      ]);
       await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-delivered' }, { kind: 'delivered', at: t, whop_id: null });
       await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'old-dead' }, { kind: 'dead', at: t, error: 'HTTP 400' });
       await o.settle({ company_id: 'biz_a', event_name: 'lead', event_id: 'new-delivered' }, { kind: 'delivered', at: t, whop_id: null });
@@ -203,7 +252,10 @@ export function describeOutboxContract(store: ContractStore): void {
     it('refuses, with OutboxUnavailableError and nothing written, a batch past the size cap', async () => {
       const o = await pull({ maxBytes: 64 * 1024 });
       await o.append([event('small')]);
-      const big = (id: string): OutboxInput => ({ ...event(id), body: { ...event(id).body, url: `https://s.example/${'x'.repeat(20_000)}` } });
+      const big = (id: string): OutboxInput => ({
+        ...event(id),
+        body: { ...event(id).body, url: `https://s.example/${'x'.repeat(20_000)}` },
+      });
       await expect(o.append([event('b5'), big('b6'), big('b7'), big('b8'), big('b9')])).rejects.toBeInstanceOf(OutboxUnavailableError);
       expect((await o.recent(10)).map((r) => r.event_id)).toEqual(['small']);
       expect(await o.append([event('after')])).toEqual([true]);

@@ -21,8 +21,15 @@ afterAll(() => {
 });
 
 /** Starts a command from the installed package and waits for the relay's "listening on" line. */
-async function startInstalled(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(args[0]!, args.slice(1), { cwd: pkg.app, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startInstalled(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(args[0]!, args.slice(1), {
+    cwd: pkg.app,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d));
   child.stderr!.on('data', (d: Buffer) => (output += d));
@@ -30,7 +37,7 @@ async function startInstalled(args: string[], env: Record<string, string>): Prom
     const timer = setTimeout(() => fail(new Error(`no "listening on" line in 60 s:\n${output}`)), 60_000);
     const look = () => {
       const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) (clearTimeout(timer), ok(m[1]!));
+      if (m) clearTimeout(timer), ok(m[1]!);
     };
     child.stdout!.on('data', look);
     child.once('exit', (code) => (clearTimeout(timer), fail(new Error(`exited with ${code}:\n${output}`))));
@@ -48,7 +55,14 @@ function stop(child: ChildProcess): Promise<number | null> {
 }
 
 function event(id: string) {
-  return { company_id: 'biz_pack0000000001', event_name: 'lead', event_id: id, event_time: new Date().toISOString(), action_source: 'website', url: 'https://seller.example/' };
+  return {
+    company_id: 'biz_pack0000000001',
+    event_name: 'lead',
+    event_id: id,
+    event_time: new Date().toISOString(),
+    action_source: 'website',
+    url: 'https://seller.example/',
+  };
 }
 
 /** What a relay started from the package must do: serve the pixel, take an event, answer health, stop on SIGTERM. */
@@ -56,7 +70,11 @@ export async function exerciseRelay(args: string[], env: Record<string, string>)
   const data = join(pkg.work, `data-${Math.random().toString(36).slice(2)}`);
   const { child, url, output } = await startInstalled(args, { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data, ...env });
   try {
-    const posted = await fetch(`${url}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ events: [event('evt_pack_1')] }) });
+    const posted = await fetch(`${url}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      body: JSON.stringify({ events: [event('evt_pack_1')] }),
+    });
     expect(posted.status, await posted.clone().text()).toBe(200);
     expect(await posted.json()).toMatchObject({ accepted: 1 });
     const health = await fetch(`${url}/wq/health`);
@@ -70,11 +88,15 @@ export async function exerciseRelay(args: string[], env: Record<string, string>)
     const body = JSON.stringify({ events: [event('evt_pack_2')] });
     const agent = new Agent({ keepAlive: true });
     const answer = new Promise<{ status: number; text: string }>((ok, fail) => {
-      const req = request(`${url}/wq/e`, { method: 'POST', agent, headers: { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d));
-        res.on('end', () => ok({ status: res.statusCode!, text }));
-      });
+      const req = request(
+        `${url}/wq/e`,
+        { method: 'POST', agent, headers: { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d));
+          res.on('end', () => ok({ status: res.statusCode!, text }));
+        },
+      );
       req.on('error', fail);
       req.write(body.slice(0, 20));
       setTimeout(() => {
@@ -87,7 +109,9 @@ export async function exerciseRelay(args: string[], env: Record<string, string>)
     let stopped = -1;
     const late = await answer;
     expect(late.status, late.text).toBe(200);
-    const code = await new Promise<number | null>((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.once('exit', (c) => ok(c))));
+    const code = await new Promise<number | null>((ok) =>
+      child.exitCode !== null ? ok(child.exitCode) : child.once('exit', (c) => ok(c)),
+    );
     expect(code, output()).toBe(0);
     expect(stopped, 'exits well before a keep-alive timeout or the drain deadline').toBeLessThan(4_000);
     agent.destroy();
@@ -113,7 +137,11 @@ function pidsUsing(data: string): number[] {
 
 /** The data directory's lock is free: another relay starts on it (and is stopped again). */
 async function expectLockReleased(data: string): Promise<void> {
-  const { child, output } = await startInstalled([join(pkg.app, 'node_modules/.bin/whopq'), 'relay'], { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data });
+  const { child, output } = await startInstalled([join(pkg.app, 'node_modules/.bin/whopq'), 'relay'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    WHOPQ_DATA_DIR: data,
+  });
   expect(await stop(child), output()).toBe(0);
 }
 
@@ -134,7 +162,15 @@ async function portClosed(url: string, ms: number): Promise<void> {
 describe('the packed package', () => {
   it('ships the build, the demo pages and the license, and no source maps or sources', () => {
     const list = execFileSync('tar', ['-tzf', pkg.tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    for (const f of ['package/LICENSE', 'package/README.md', 'package/bin/whopq.mjs', 'package/dist/whopq.js', 'package/dist/relay/cli.js', 'package/dist/relay/node.js', 'package/demo/index.html']) {
+    for (const f of [
+      'package/LICENSE',
+      'package/README.md',
+      'package/bin/whopq.mjs',
+      'package/dist/whopq.js',
+      'package/dist/relay/cli.js',
+      'package/dist/relay/node.js',
+      'package/demo/index.html',
+    ]) {
       expect(list).toContain(f);
     }
     expect(list.filter((f) => f.endsWith('.map') || f.startsWith('package/src/') || f.startsWith('package/test/'))).toEqual([]);
@@ -144,17 +180,29 @@ describe('the packed package', () => {
     const { publint } = await import('publint');
     const { formatMessage } = await import('publint/utils');
     const tarball = readFileSync(pkg.tarball);
-    const result = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion', strict: true });
+    const result = await publint({
+      pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) },
+      level: 'suggestion',
+      strict: true,
+    });
     const pkgJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(result.messages.map((m) => formatMessage(m, pkgJson))).toEqual([]);
     // Exits non-zero on any problem; the CommonJS rows do not apply to an ESM-only package.
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js'), pkg.tarball, '--profile', 'esm-only', '--format', 'ascii'], { encoding: 'utf8' });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js'), pkg.tarball, '--profile', 'esm-only', '--format', 'ascii'],
+      { encoding: 'utf8' },
+    );
   }, 120_000);
 
-  it.each(['node16', 'nodenext', 'bundler'])('typechecks an importing file under moduleResolution %s (no skipLibCheck)', (resolution) => {
-    const dir = join(pkg.app, `ts-${resolution}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'consumer.ts'), `import { init, track } from 'whopq';
+  it.each(['node16', 'nodenext', 'bundler'])(
+    'typechecks an importing file under moduleResolution %s (no skipLibCheck)',
+    (resolution) => {
+      const dir = join(pkg.app, `ts-${resolution}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'consumer.ts'),
+        `import { init, track } from 'whopq';
 import { createRelay, MemoryOutbox, type Relay } from 'whopq/relay';
 import { serve, startRelay, relayConfigFromEnv, SqliteOutbox, type RunningRelay } from 'whopq/relay/node';
 
@@ -167,22 +215,43 @@ const outbox = new SqliteOutbox({ path: ':memory:' });
 // @ts-expect-error: the types are real, not any
 const wrong: number = relay;
 export { server, running, outbox, wrong };
-`);
-    const module = resolution === 'bundler' ? 'esnext' : resolution;
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module, moduleResolution: resolution, target: 'es2022', lib: ['es2022', 'dom'], types: ['node'], strict: true, noEmit: true, skipLibCheck: false }, files: ['consumer.ts'] }));
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: pkg.app, encoding: 'utf8' });
-    } catch (error) {
-      throw new Error(`tsc (${resolution}) failed:\n${(error as { stdout?: string }).stdout}`);
-    }
-  }, 120_000);
+`,
+      );
+      const module = resolution === 'bundler' ? 'esnext' : resolution;
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution: resolution,
+            target: 'es2022',
+            lib: ['es2022', 'dom'],
+            types: ['node'],
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      try {
+        execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: pkg.app, encoding: 'utf8' });
+      } catch (error) {
+        throw new Error(`tsc (${resolution}) failed:\n${(error as { stdout?: string }).stdout}`);
+      }
+    },
+    120_000,
+  );
 
   it('runs `whopq relay` from the install: takes an event, answers /wq/health, stops on SIGTERM', async () => {
     await exerciseRelay([join(pkg.app, 'node_modules/.bin/whopq'), 'relay'], {});
   }, 120_000);
 
   it('runs `whopq demo` from the install: the shipped demo pages with the snippet, and the inspector', async () => {
-    const { child, url, output } = await startInstalled([join(pkg.app, 'node_modules/.bin/whopq'), 'demo'], { PORT: '0', WHOPQ_DATA_DIR: join(pkg.work, 'data-demo') });
+    const { child, url, output } = await startInstalled([join(pkg.app, 'node_modules/.bin/whopq'), 'demo'], {
+      PORT: '0',
+      WHOPQ_DATA_DIR: join(pkg.work, 'data-demo'),
+    });
     try {
       const landing = await fetch(`${url}/`);
       expect(landing.status).toBe(200);
@@ -198,11 +267,24 @@ export { server, running, outbox, wrong };
     const sqlite = join(pkg.app, 'node_modules/better-sqlite3');
     renameSync(sqlite, `${sqlite}.away`);
     try {
-      const handler = execFileSync(process.execPath, ['--input-type=module', '-e', "const { createRelay, MemoryOutbox } = await import('whopq/relay'); await import('whopq/relay/node'); console.log(typeof createRelay(new Object({ outbox: new MemoryOutbox() })).fetch)"], { cwd: pkg.app, encoding: 'utf8' });
+      const handler = execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const { createRelay, MemoryOutbox } = await import('whopq/relay'); await import('whopq/relay/node'); console.log(typeof createRelay(new Object({ outbox: new MemoryOutbox() })).fetch)",
+        ],
+        { cwd: pkg.app, encoding: 'utf8' },
+      );
       expect(handler.trim()).toBe('function');
       let failed: { status: number; stderr: string } | undefined;
       try {
-        execFileSync(join(pkg.app, 'node_modules/.bin/whopq'), ['relay'], { cwd: pkg.app, encoding: 'utf8', stdio: 'pipe', env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: join(pkg.work, 'data-nosqlite') } });
+        execFileSync(join(pkg.app, 'node_modules/.bin/whopq'), ['relay'], {
+          cwd: pkg.app,
+          encoding: 'utf8',
+          stdio: 'pipe',
+          env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: join(pkg.work, 'data-nosqlite') },
+        });
       } catch (error) {
         failed = error as { status: number; stderr: string };
       }
@@ -215,7 +297,11 @@ export { server, running, outbox, wrong };
 
   it('stops `npx whopq relay` on a SIGTERM sent to npm (npm passes it to a shell, not to the relay), store closed and lock released', async () => {
     const data = join(pkg.work, 'data-npx');
-    const { child, url, output } = await startInstalled(['npm', 'exec', '--offline', '--', 'whopq', 'relay'], { PORT: '0', HOST: '127.0.0.1', WHOPQ_DATA_DIR: data });
+    const { child, url, output } = await startInstalled(['npm', 'exec', '--offline', '--', 'whopq', 'relay'], {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      WHOPQ_DATA_DIR: data,
+    });
     const relayPids = pidsUsing(data);
     expect(relayPids).toHaveLength(1);
     try {
@@ -234,7 +320,11 @@ export { server, running, outbox, wrong };
 
 /** The Dockerfile's final stage: its ENV, WORKDIR, USER, VOLUME, EXPOSE, HEALTHCHECK and CMD. */
 function finalStage(text: string) {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages = lines.filter((l) => /^FROM\s/i.test(l)).length;
   const last = lines.slice(lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true));
   const get = (op: string) => last.filter((l) => l.toUpperCase().startsWith(`${op} `)).map((l) => l.slice(op.length).trim());
@@ -258,7 +348,9 @@ describe('the container image (no Docker engine here: what the image runs, run f
   const image = finalStage(dockerfile);
 
   it('passes the Dockerfile linter and is multi-stage, non-root, with the data directory a volume', () => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/dockerfile-utils/bin/dockerfile-utils'), 'lint', join(ROOT, 'Dockerfile')], { encoding: 'utf8' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/dockerfile-utils/bin/dockerfile-utils'), 'lint', join(ROOT, 'Dockerfile')], {
+      encoding: 'utf8',
+    });
     expect(image.stages).toBeGreaterThanOrEqual(2);
     expect(image.user).toBeTruthy();
     expect(['root', '0']).not.toContain(image.user);
@@ -292,11 +384,20 @@ describe('the container image (no Docker engine here: what the image runs, run f
 
     const whop = await startFakeWhop({ apiKey: 'k_image_test' });
     try {
-      const { child, output } = await startInstalled([cmd!, ...args], { ...env, WHOP_API_KEY: 'k_image_test', WHOP_COMPANY_ID: 'biz_pack0000000001', WHOP_API_BASE_URL: whop.url });
+      const { child, output } = await startInstalled([cmd!, ...args], {
+        ...env,
+        WHOP_API_KEY: 'k_image_test',
+        WHOP_COMPANY_ID: 'biz_pack0000000001',
+        WHOP_API_BASE_URL: whop.url,
+      });
       const url = `http://127.0.0.1:${port}`;
       try {
         expect((await run(image.health)).code).toBe(0);
-        const posted = await fetch(`${url}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ events: [event('evt_image_1')] }) });
+        const posted = await fetch(`${url}/wq/e`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain' },
+          body: JSON.stringify({ events: [event('evt_image_1')] }),
+        });
         expect(posted.status).toBe(200);
         const end = Date.now() + 20_000;
         while (whop.conversions.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
@@ -325,7 +426,11 @@ async function freePort(): Promise<number> {
 /** Runs a command in the install directory to its end; resolves with its exit code and output. */
 function spawnResult(argv: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((ok) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: pkg.app, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: pkg.app,
+      env: { PATH: process.env.PATH!, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d));
     child.stderr!.on('data', (d: Buffer) => (output += d));

@@ -17,7 +17,12 @@ export interface PackedPackage {
 }
 
 function _npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
 }
 
 /** Packs a clean copy of the checkout and installs the tarball (with @types/node for the typecheck) in an empty app. */
@@ -37,7 +42,8 @@ export function packAndInstall(): PackedPackage {
   // better-sqlite3's install script would download or compile its native part; this machine's
   // build (the same Node) is copied in instead when the versions match, else it is rebuilt.
   _npm(['install', '--prefer-offline', '--ignore-scripts', tarball, `@types/node@${typesNode}`], app);
-  const version = (dir: string) => (JSON.parse(readFileSync(join(dir, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
+  const version = (dir: string) =>
+    (JSON.parse(readFileSync(join(dir, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
   const release = join(app, 'node_modules/better-sqlite3/build/Release');
   if (version(app) === version(ROOT)) {
     mkdirSync(release, { recursive: true });

@@ -33,7 +33,16 @@ beforeAll(async () => {
   const metrics = createMetrics();
   // No `secrets` redaction here: the test checks that the key is never handed to the logger at all.
   const logger = createLogger({ write: (line) => logs.push(line) });
-  forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, metrics, logger, timeoutMs: 5000, backoff: { baseMs: 20, maxMs: 200 }, pauseProbeMs: 200 });
+  forwarder = createForwarder({
+    outbox,
+    apiKey: KEY,
+    baseURL: whop.url,
+    metrics,
+    logger,
+    timeoutMs: 5000,
+    backoff: { baseMs: 20, maxMs: 200 },
+    pauseProbeMs: 200,
+  });
   const relay = createRelay({ outbox, companies: [COMPANY], hasApiKey: true, forwarder, metrics, logger, rateLimit: false });
   server = serve(relay, { port: 0 });
   await once(server, 'listening');
@@ -69,7 +78,11 @@ async function ingest(events: unknown[]): Promise<{ status: number; body: Record
   const res = await fetch(`${base}/e`, {
     method: 'POST',
     // What sendBeacon and a preflight-free fetch send.
-    headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': 'Mozilla/5.0 (integration) Chrome/130', cookie: '_fbp=fb.1.1700000000000.42; _ga=GA1.1.111.222' },
+    headers: {
+      'content-type': 'text/plain;charset=UTF-8',
+      'user-agent': 'Mozilla/5.0 (integration) Chrome/130',
+      cookie: '_fbp=fb.1.1700000000000.42; _ga=GA1.1.111.222',
+    },
     body: JSON.stringify({ events }),
   });
   const text = await res.text();
@@ -96,7 +109,11 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
       expect(request.headers.authorization).toBe(`Bearer ${KEY}`);
       expect(request.errors).toEqual([]);
       expect(body.company_id).toBe(COMPANY);
-      expect(body.context).toMatchObject({ ip_address: '127.0.0.1', user_agent: 'Mozilla/5.0 (integration) Chrome/130', fbp: 'fb.1.1700000000000.42' });
+      expect(body.context).toMatchObject({
+        ip_address: '127.0.0.1',
+        user_agent: 'Mozilla/5.0 (integration) Chrome/130',
+        fbp: 'fb.1.1700000000000.42',
+      });
       const sent = batch.find((e) => e.event_id === body.event_id)!;
       expect(body).toMatchObject({ event_name: sent.event_name, url: sent.url, user: sent.user });
     }
@@ -116,7 +133,10 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     // Resends of either are duplicates.
     expect((await ingest([schedule, lead])).body).toMatchObject({ accepted: 0, duplicates: 2 });
     await vi.waitFor(() => expect(whop.conversions.length - before).toBe(2), { timeout: 10_000, interval: 25 });
-    const sent = whop.conversions.slice(before).map((c) => `${c.body.event_name}/${c.body.event_id}`).sort();
+    const sent = whop.conversions
+      .slice(before)
+      .map((c) => `${c.body.event_name}/${c.body.event_id}`)
+      .sort();
     expect(sent).toEqual(['lead/evt_shared_200', 'schedule/evt_shared_200']);
     expect(whop.duplicates()).toEqual([]);
   });
@@ -130,7 +150,13 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
         events: [
           pixelEvent(300, { event_name: 'page', event_id: 'evt_page_300', title: 'Landing' }),
           pixelEvent(301, { event_name: 'purchase', event_id: 'evt_purchase_301', value: '49.00', currency: 'EUR' }),
-          pixelEvent(302, { event_id: 'evt_careless_302', product_id: 123, src: 'ad', context: { utm_content: 'u'.repeat(2000), gbraid: 'gb_302' }, user: { phone: 4155550100, email: ' Ada@Example.com ' } }),
+          pixelEvent(302, {
+            event_id: 'evt_careless_302',
+            product_id: 123,
+            src: 'ad',
+            context: { utm_content: 'u'.repeat(2000), gbraid: 'gb_302' },
+            user: { phone: 4155550100, email: ' Ada@Example.com ' },
+          }),
         ],
       }),
     });
@@ -153,7 +179,10 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     const page = stored.find((r) => r.event_id === 'evt_page_300')!;
     expect(page).toMatchObject({ state: 'skipped', attempts: 0 });
     expect(page.body).toMatchObject({ title: 'Landing', context: { language: 'de-CH' } });
-    expect(stored.find((r) => r.event_id === 'evt_careless_302')).toMatchObject({ body: { context: { gbraid: 'gb_302' } }, dropped: [{ param: 'context.utm_content' }, { param: 'src' }] });
+    expect(stored.find((r) => r.event_id === 'evt_careless_302')).toMatchObject({
+      body: { context: { gbraid: 'gb_302' } },
+      dropped: [{ param: 'context.utm_content' }, { param: 'src' }],
+    });
     expect(whop.conversions.some((c) => c.body.event_id === 'evt_page_300')).toBe(false);
     expect((await outbox.stats()).skipped).toBe(1);
     const metrics = await get('/metrics');
@@ -161,7 +190,10 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     // gbraid is kept (the relay fills it into the batch's other events too), never sent to /conversions.
     expect(metrics.text).toMatch(/^whopq_forward_left_out_total\{param="context.gbraid"\} [1-9]\d*$/m);
     // The gauges read stats at most once a second.
-    await vi.waitFor(async () => expect((await get('/metrics')).text).toMatch(/^whopq_outbox_events\{state="skipped"\} 1$/m), { timeout: 5000, interval: 200 });
+    await vi.waitFor(async () => expect((await get('/metrics')).text).toMatch(/^whopq_outbox_events\{state="skipped"\} 1$/m), {
+      timeout: 5000,
+      interval: 200,
+    });
   });
 
   it('reports a refused key on /ready, keeps the events, and resumes when Whop accepts again', async () => {
@@ -185,7 +217,13 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
   it('two host names: a page on localhost reads the answer of the relay on 127.0.0.1, a cross-site form post sets no cookie', async () => {
     const page = base.replace('127.0.0.1', 'localhost').replace(/\/wq$/, '');
     const send = (headers: Record<string, string>, id: string) =>
-      fetch(`${base}/e`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: JSON.stringify({ events: [pixelEvent(400, { event_id: id, context: { fbp: 'fb.1.1700000000000.77' }, user: { anonymous_id: 'attacker' } })] }) });
+      fetch(`${base}/e`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', ...headers },
+        body: JSON.stringify({
+          events: [pixelEvent(400, { event_id: id, context: { fbp: 'fb.1.1700000000000.77' }, user: { anonymous_id: 'attacker' } })],
+        }),
+      });
     // Another site (what a cross-site form post or fetch looks like): stored, readable with CORS, no cookie.
     const cross = await send({ origin: page, 'sec-fetch-site': 'cross-site' }, 'evt_cross_400');
     expect(cross.status).toBe(200);
@@ -196,7 +234,12 @@ describe('relay + SqliteOutbox + forwarder + Whop', () => {
     expect(oldBrowser.headers.getSetCookie()).toEqual([]);
     // The relay's own site: the cookies the events carry.
     const own = await send({ origin: base.replace(/\/wq$/, ''), 'sec-fetch-site': 'same-origin' }, 'evt_own_402');
-    expect(own.headers.getSetCookie().map((c) => c.split(';')[0]).slice(0, 2)).toEqual(['wq_aid=attacker', '_fbp=fb.1.1700000000000.77']);
+    expect(
+      own.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .slice(0, 2),
+    ).toEqual(['wq_aid=attacker', '_fbp=fb.1.1700000000000.77']);
     expect(own.headers.getSetCookie()[2]).toMatch(/^wq_c=[\w-]+;.*HttpOnly/);
     expect((await outbox.recent(50)).filter((r) => ['evt_cross_400', 'evt_cross_401', 'evt_own_402'].includes(r.event_id))).toHaveLength(3);
     // Forget, from the other host name: 204, every cookie expired, readable.

@@ -23,7 +23,19 @@ const KEY = 'k_upstreams_secret_9b1c';
 const COMPANY = 'biz_upstreams';
 const ADMIN = 'admin_upstreams';
 /** Every click id /events has, each network's own (WIRE.md item 5), plus the browser facts. */
-const CLICKS = { fbclid: 'IwAR_up', fbc: 'fb.1.1700000000000.IwAR_up', gclid: 'Cj0_up', gbraid: 'gb_up', wbraid: 'wb_up', ttclid: 'tt_up', msclkid: 'ms_up', li_fat_id: 'li_up', rdt_cid: 'rd_up', sccid: 'sc_up', twclid: 'tw_up' };
+const CLICKS = {
+  fbclid: 'IwAR_up',
+  fbc: 'fb.1.1700000000000.IwAR_up',
+  gclid: 'Cj0_up',
+  gbraid: 'gb_up',
+  wbraid: 'wb_up',
+  ttclid: 'tt_up',
+  msclkid: 'ms_up',
+  li_fat_id: 'li_up',
+  rdt_cid: 'rd_up',
+  sccid: 'sc_up',
+  twclid: 'tw_up',
+};
 const BROWSER = { language: 'en-US', timezone: 'Europe/Paris', screen_resolution: '1920x1080', utm_source: 'meta', utm_campaign: 'spring' };
 const LONG_NAME = 'webinar_signup_from_the_spring_campaign_page';
 
@@ -42,9 +54,27 @@ async function start(upstream: Upstream): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), `whopq-${upstream}-`));
   const outbox = new SqliteOutbox({ path: join(dir, 'outbox.db') });
   const metrics = createMetrics();
-  const forwarder = createForwarder({ outbox, apiKey: KEY, baseURL: whop.url, upstream, metrics, timeoutMs: 5000, backoff: { baseMs: 20, maxMs: 200 } });
+  const forwarder = createForwarder({
+    outbox,
+    apiKey: KEY,
+    baseURL: whop.url,
+    upstream,
+    metrics,
+    timeoutMs: 5000,
+    backoff: { baseMs: 20, maxMs: 200 },
+  });
   const inspector = createInspector({ outbox, token: ADMIN });
-  const relay = createRelay({ outbox, companies: [COMPANY], upstream, hasApiKey: true, forwarder, metrics, rateLimit: false, adminToken: ADMIN, inspector });
+  const relay = createRelay({
+    outbox,
+    companies: [COMPANY],
+    upstream,
+    hasApiKey: true,
+    forwarder,
+    metrics,
+    rateLimit: false,
+    adminToken: ADMIN,
+    inspector,
+  });
   const server = serve(relay, { port: 0 });
   await once(server, 'listening');
   forwarder.start();
@@ -72,7 +102,15 @@ afterAll(async () => {
 function stream(tag: string) {
   const time = new Date().toISOString();
   const url = `https://seller.example/landing?utm_source=meta&fbclid=${CLICKS.fbclid}&gclid=${CLICKS.gclid}&msclkid=${CLICKS.msclkid}&twclid=${CLICKS.twclid}`;
-  const common = { company_id: COMPANY, event_time: time, action_source: 'website', url, referrer_url: 'https://l.facebook.com/', context: { ...CLICKS, ...BROWSER }, user: { anonymous_id: `anon_${tag}`, linked_wuid: `wuid_${tag}` } };
+  const common = {
+    company_id: COMPANY,
+    event_time: time,
+    action_source: 'website',
+    url,
+    referrer_url: 'https://l.facebook.com/',
+    context: { ...CLICKS, ...BROWSER },
+    user: { anonymous_id: `anon_${tag}`, linked_wuid: `wuid_${tag}` },
+  };
   return [
     { ...common, event_name: 'page', event_id: `${tag}_page`, title: 'Spring sale', resumed: false },
     { ...common, event_name: 'view_content', event_id: `${tag}_view`, product_id: 'prod_up' },
@@ -83,7 +121,11 @@ function stream(tag: string) {
 }
 
 async function post(r: Running, events: unknown[]) {
-  const res = await fetch(`${r.base}/e`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': 'Mozilla/5.0 (upstreams) Chrome/130' }, body: JSON.stringify({ events }) });
+  const res = await fetch(`${r.base}/e`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': 'Mozilla/5.0 (upstreams) Chrome/130' },
+    body: JSON.stringify({ events }),
+  });
   return { status: res.status, body: (await res.json()) as { accepted?: number; rejected?: unknown[] } };
 }
 
@@ -93,7 +135,10 @@ describe('the same events forwarded to /events and to /conversions', () => {
     const answer = await post(r, stream('ev'));
     expect(answer.status).toBe(200);
     expect(answer.body.accepted).toBe(5);
-    await vi.waitFor(() => expect(whop.events.filter((e) => e.body.event_id?.startsWith('ev_'))).toHaveLength(5), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(() => expect(whop.events.filter((e) => e.body.event_id?.startsWith('ev_'))).toHaveLength(5), {
+      timeout: 20_000,
+      interval: 50,
+    });
 
     const sent = whop.requests.filter((q) => q.path.endsWith('/events'));
     expect(sent.map((q) => q.status)).toEqual(sent.map(() => 200));
@@ -107,7 +152,12 @@ describe('the same events forwarded to /events and to /conversions', () => {
       expect(e.body.user).toMatchObject({ anonymous_id: 'anon_ev', linked_wuid: 'wuid_ev' });
     }
     const byName = new Map(whop.events.map((e) => [e.body.event_id, e.body]));
-    expect(byName.get('ev_page')).toMatchObject({ event_name: 'page', title: 'Spring sale', resumed: false, url: expect.stringContaining('/landing') });
+    expect(byName.get('ev_page')).toMatchObject({
+      event_name: 'page',
+      title: 'Spring sale',
+      resumed: false,
+      url: expect.stringContaining('/landing'),
+    });
     expect(byName.get('ev_view')).toMatchObject({ event_name: 'view_content', product_id: 'prod_up' });
     expect(byName.get('ev_lead')).toMatchObject({ event_name: 'lead', user: { email: 'buyer@example.com' } });
     expect(byName.get('ev_purchase')).toMatchObject({ event_name: 'purchase', value: 49.5, currency: 'usd' });
@@ -122,7 +172,10 @@ describe('the same events forwarded to /events and to /conversions', () => {
     const answer = await post(r, stream('cv'));
     expect(answer.status).toBe(200);
     expect(answer.body.accepted).toBe(5);
-    await vi.waitFor(() => expect(whop.conversions.filter((c) => c.body.event_id?.startsWith('cv_'))).toHaveLength(4), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(() => expect(whop.conversions.filter((c) => c.body.event_id?.startsWith('cv_'))).toHaveLength(4), {
+      timeout: 20_000,
+      interval: 50,
+    });
 
     const sent = whop.requests.filter((q) => q.path.endsWith('/conversions'));
     expect(sent.map((q) => q.status)).toEqual(sent.map(() => 200));
@@ -143,12 +196,18 @@ describe('the same events forwarded to /events and to /conversions', () => {
 
     // The page view reached the relay and is kept, visible in the inspector as not forwarded.
     // (Polled: Whop's answer can arrive a moment before the outbox records the delivery.)
-    await vi.waitFor(async () => {
-      const res = await fetch(`${r.base}/inspect/data.json`, { headers: { authorization: `Bearer ${ADMIN}` } });
-      const data = (await res.json()) as { counts: Record<string, number>; events: Array<{ event_id: string; event_name: string; state: string }> };
-      expect(data.events.find((e) => e.event_id === 'cv_page')).toMatchObject({ event_name: 'page', state: 'skipped' });
-      expect(data.counts).toMatchObject({ skipped: 1, delivered: 4, pending: 0, dead: 0 });
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const res = await fetch(`${r.base}/inspect/data.json`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        const data = (await res.json()) as {
+          counts: Record<string, number>;
+          events: Array<{ event_id: string; event_name: string; state: string }>;
+        };
+        expect(data.events.find((e) => e.event_id === 'cv_page')).toMatchObject({ event_name: 'page', state: 'skipped' });
+        expect(data.counts).toMatchObject({ skipped: 1, delivered: 4, pending: 0, dead: 0 });
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   });
 
   it('sends a resend of the same events to /events no second time', async () => {

@@ -49,7 +49,12 @@ const event = (event_id: string, extra: Partial<Conversion> = {}): Conversion =>
 const ingest = async (events: Conversion[]) => {
   const response = await mf.dispatchFetch(`${ORIGIN}/wq/e`, {
     method: 'POST',
-    headers: { 'content-type': 'text/plain', origin: ORIGIN, 'cf-connecting-ip': '203.0.113.7', 'user-agent': 'Mozilla/5.0 (workers test)' },
+    headers: {
+      'content-type': 'text/plain',
+      origin: ORIGIN,
+      'cf-connecting-ip': '203.0.113.7',
+      'user-agent': 'Mozilla/5.0 (workers test)',
+    },
     body: JSON.stringify({ events }),
   });
   return { status: response.status, body: (await response.json()) as { accepted: number; duplicates: number; rejected: unknown[] } };
@@ -183,7 +188,11 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
 
   it('a 429 with Retry-After holds every send of the company until it is over', async () => {
     const before = acks();
-    const limited = { status: 429, body: { error: { type: 'rate_limit_error', message: 'Too many requests', code: null, param: null } }, headers: { 'retry-after': '3' } };
+    const limited = {
+      status: 429,
+      body: { error: { type: 'rate_limit_error', message: 'Too many requests', code: null, param: null } },
+      headers: { 'retry-after': '3' },
+    };
     whop.setMode((req) => (req.body?.event_id === 'cf-hold-1' && posted('cf-hold-1').length === 1 ? limited : 'ok'));
     await ingest([event('cf-hold-1')]);
     await until(() => posted('cf-hold-1').length === 1, 'the rate-limited send');
@@ -223,7 +232,13 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     await until(() => delivered('cf-redeliver-1').length === 1, 'the first delivery');
     const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
     // The same message again, as the Queue redelivers one whose ack was lost.
-    await queue.send({ company_id: COMPANY, event_name: 'lead', event_id: 'cf-redeliver-1', body: delivered('cf-redeliver-1')[0]!.body, received_at: Date.now() });
+    await queue.send({
+      company_id: COMPANY,
+      event_name: 'lead',
+      event_id: 'cf-redeliver-1',
+      body: delivered('cf-redeliver-1')[0]!.body,
+      received_at: Date.now(),
+    });
     await until(() => acks() >= before + 2, 'the original and the redelivered message to be acknowledged');
     expect(posted('cf-redeliver-1')).toHaveLength(1);
   });
@@ -233,7 +248,11 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(answer.body).toMatchObject({ accepted: 2, duplicates: 0 });
     expect((await ingest([event('cf-shared-1', { event_name: 'schedule' })])).body).toMatchObject({ accepted: 0, duplicates: 1 });
     await until(() => delivered('cf-shared-1').length === 2, 'both events delivered');
-    expect(delivered('cf-shared-1').map((c) => c.body.event_name).sort()).toEqual(['lead', 'schedule']);
+    expect(
+      delivered('cf-shared-1')
+        .map((c) => c.body.event_name)
+        .sort(),
+    ).toEqual(['lead', 'schedule']);
   });
 
   it('at-least-once: two copies of one event handled at the same time give one POST', async () => {
@@ -250,15 +269,21 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(posted('cf-twins-1')).toHaveLength(1);
   });
 
-  it('a 422 goes to the dead-letter queue with Whop\'s error at once; a 500 that never ends after max attempts', async () => {
+  it("a 422 goes to the dead-letter queue with Whop's error at once; a 500 that never ends after max attempts", async () => {
     const before = acks();
     whop.setMode((req) => (req.body?.event_id === 'cf-dead-422' ? '422' : req.body?.event_id === 'cf-dead-500' ? '500' : 'ok'));
     await ingest([event('cf-dead-422'), event('cf-dead-500')]);
-    await until(() => deadLetters.some((d) => d.event_id === 'cf-dead-422') && deadLetters.some((d) => d.event_id === 'cf-dead-500'), 'both dead letters');
+    await until(
+      () => deadLetters.some((d) => d.event_id === 'cf-dead-422') && deadLetters.some((d) => d.event_id === 'cf-dead-500'),
+      'both dead letters',
+    );
     expect(posted('cf-dead-422')).toHaveLength(1);
     expect(deadLetters.find((d) => d.event_id === 'cf-dead-422')!.error).toMatch(/^HTTP 422: /);
     expect(posted('cf-dead-500')).toHaveLength(3);
-    expect(deadLetters.find((d) => d.event_id === 'cf-dead-500')).toMatchObject({ attempts: 3, error: expect.stringMatching(/^gave up after 3 attempts: HTTP 500/) });
+    expect(deadLetters.find((d) => d.event_id === 'cf-dead-500')).toMatchObject({
+      attempts: 3,
+      error: expect.stringMatching(/^gave up after 3 attempts: HTTP 500/),
+    });
     // One ack for the 422, three for the 500 (two re-queued copies, then the dead one).
     await until(() => acks() >= before + 4, 'every message to be acknowledged');
     // Dead is final: the event is not sent again when it is resent by the browser.
@@ -269,7 +294,10 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     const before = acks();
     const queue = await mf.getQueueProducer<unknown>('WHOPQ_QUEUE', 'relay');
     await queue.send({ note: 'written by some other producer' });
-    await until(() => deadLetters.some((d) => d.note === 'written by some other producer'), 'the malformed message in the dead-letter queue');
+    await until(
+      () => deadLetters.some((d) => d.note === 'written by some other producer'),
+      'the malformed message in the dead-letter queue',
+    );
     expect(deadLetters.find((d) => d.note)!.error).toBe('malformed queue message');
     await until(() => acks() >= before + 1, 'the message to be acknowledged');
   });
@@ -281,7 +309,8 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     await until(() => posted('cf-pause-1').length === 1, 'the refused send');
     let ready: Response | undefined;
     const deadline = Date.now() + 30_000;
-    while ((ready = await mf.dispatchFetch(`${ORIGIN}/wq/ready`)).status === 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((ready = await mf.dispatchFetch(`${ORIGIN}/wq/ready`)).status === 200 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(ready.status).toBe(503);
     expect(await ready.text()).toContain(COMPANY);
     // Not dead-lettered: it waits in the Queue for the key to be fixed.
@@ -296,7 +325,8 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
   });
 
   it('/wq/metrics needs the admin token (404 when none is set); origins default as documented: any', async () => {
-    const metrics = (headers: Record<string, string> = {}) => mf.dispatchFetch(`${ORIGIN}/wq/metrics`, { headers }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const metrics = (headers: Record<string, string> = {}) =>
+      mf.dispatchFetch(`${ORIGIN}/wq/metrics`, { headers }).then(async (r) => ({ status: r.status, text: await r.text() }));
     expect((await metrics()).status).toBe(401);
     expect((await metrics({ authorization: 'Bearer wrong' })).status).toBe(401);
     const ok = await metrics({ authorization: `Bearer ${ADMIN_TOKEN}` });
@@ -304,17 +334,32 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(ok.text).toContain('whopq_');
     const defaults = await mf.getWorker('relay-defaults');
     expect((await defaults.fetch(`${ORIGIN}/wq/metrics`)).status).toBe(404);
-    const foreign = await defaults.fetch(`${ORIGIN}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://elsewhere.example' }, body: JSON.stringify(event('cf-default-origin')) });
+    const foreign = await defaults.fetch(`${ORIGIN}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://elsewhere.example' },
+      body: JSON.stringify(event('cf-default-origin')),
+    });
     expect(foreign.status).toBe(200);
     const open = await mf.getWorker('relay-no-companies');
-    const refused = await open.fetch(`${ORIGIN}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(event('cf-no-companies')) });
+    const refused = await open.fetch(`${ORIGIN}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(event('cf-no-companies')),
+    });
     expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([503, 'misconfigured']);
   });
 
   it('WHOPQ_UPSTREAM=events: the page view and the lead go to POST /events, the event id as Idempotency-Key', async () => {
     const worker = await mf.getWorker('relay-events');
-    const events = [event('cf-up-page', { event_name: 'page', title: 'Landing' } as Partial<Conversion>), event('cf-up-lead', { context: { gclid: 'g1', msclkid: 'm1' } as Conversion['context'] })];
-    const response = await worker.fetch(`${ORIGIN}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN, 'cf-connecting-ip': '203.0.113.8' }, body: JSON.stringify({ events }) });
+    const events = [
+      event('cf-up-page', { event_name: 'page', title: 'Landing' } as Partial<Conversion>),
+      event('cf-up-lead', { context: { gclid: 'g1', msclkid: 'm1' } as Conversion['context'] }),
+    ];
+    const response = await worker.fetch(`${ORIGIN}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: ORIGIN, 'cf-connecting-ip': '203.0.113.8' },
+      body: JSON.stringify({ events }),
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ accepted: 2 });
     const sent = (id: string) => whop.events.filter((e) => e.body.event_id === id);

@@ -25,10 +25,28 @@ async function freePort(): Promise<number> {
 beforeAll(async () => {
   await buildWorker({ outfile: join(work, 'index.js') });
   const port = await freePort();
-  child = spawn(process.execPath, ['node_modules/wrangler/bin/wrangler.js', 'dev', join(work, 'index.js'), '-c', 'examples/cloudflare/wrangler.toml', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(work, 'state')], {
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  child = spawn(
+    process.execPath,
+    [
+      'node_modules/wrangler/bin/wrangler.js',
+      'dev',
+      join(work, 'index.js'),
+      '-c',
+      'examples/cloudflare/wrangler.toml',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(await freePort()),
+      '--persist-to',
+      join(work, 'state'),
+    ],
+    {
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (output += d));
   child.stderr!.on('data', (d: Buffer) => (output += d));
   const end = Date.now() + 90_000;
@@ -65,7 +83,18 @@ describe('wrangler dev (examples/cloudflare)', () => {
     const res = await fetch(`${base}/e`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain', origin: 'https://www.example.com' },
-      body: JSON.stringify({ events: [{ company_id: 'biz_XXXXXXXXXXXX', event_name: 'lead', event_id: 'evt_wrangler_1', event_time: new Date().toISOString(), action_source: 'website', url: 'https://www.example.com/' }] }),
+      body: JSON.stringify({
+        events: [
+          {
+            company_id: 'biz_XXXXXXXXXXXX',
+            event_name: 'lead',
+            event_id: 'evt_wrangler_1',
+            event_time: new Date().toISOString(),
+            action_source: 'website',
+            url: 'https://www.example.com/',
+          },
+        ],
+      }),
     });
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await res.json()).toMatchObject({ accepted: 1 });

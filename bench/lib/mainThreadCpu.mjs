@@ -6,7 +6,20 @@
 export const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'];
 
 /** Script entry points as DevTools' performance panel groups them. */
-const SCRIPT = new Set(['EvaluateScript', 'v8.evaluateModule', 'FunctionCall', 'TimerFire', 'EventDispatch', 'FireAnimationFrame', 'FireIdleCallback', 'RunMicrotasks', 'XHRReadyStateChange', 'v8.compile', 'v8.compileModule', 'v8.produceCache']);
+const SCRIPT = new Set([
+  'EvaluateScript',
+  'v8.evaluateModule',
+  'FunctionCall',
+  'TimerFire',
+  'EventDispatch',
+  'FireAnimationFrame',
+  'FireIdleCallback',
+  'RunMicrotasks',
+  'XHRReadyStateChange',
+  'v8.compile',
+  'v8.compileModule',
+  'v8.produceCache',
+]);
 
 /** Sum of `tdur` over events not nested in an earlier one (a nested event's time is in its parent's). */
 function outermost(events) {
@@ -28,7 +41,9 @@ function outermost(events) {
  */
 export function mainThreadCpu(buffer, urlPart, longMs = 50) {
   const { traceEvents } = JSON.parse(buffer.toString('utf8'));
-  const commit = traceEvents.find((e) => e.name === 'FrameCommittedInBrowser' && e.args?.data?.url?.includes(urlPart) && e.args.data.processId);
+  const commit = traceEvents.find(
+    (e) => e.name === 'FrameCommittedInBrowser' && e.args?.data?.url?.includes(urlPart) && e.args.data.processId,
+  );
   if (!commit) throw new Error(`trace has no commit of ${urlPart}`);
   const pid = commit.args.data.processId;
   const main = traceEvents.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && e.args?.name === 'CrRendererMain');

@@ -8,7 +8,13 @@ import { extname } from 'node:path';
 import { buildPlausible, benchPage, PEERS } from '../peers.mjs';
 
 const root = new URL('../../', import.meta.url);
-const TYPES = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png' };
+const TYPES = {
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 function file(res, url) {
@@ -27,7 +33,10 @@ export async function startBenchSite({ pages = {} } = {}) {
   const waiters = new Set();
   let origin = '';
   const segmentSettings = () =>
-    JSON.stringify({ integrations: { 'Segment.io': { apiKey: 'wk_bench', apiHost: `${origin.replace(/^http:\/\//, '')}/v1`, protocol: 'http' } }, plan: { track: { __default: { enabled: true } } } });
+    JSON.stringify({
+      integrations: { 'Segment.io': { apiKey: 'wk_bench', apiHost: `${origin.replace(/^http:\/\//, '')}/v1`, protocol: 'http' } },
+      plan: { track: { __default: { enabled: true } } },
+    });
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -48,11 +57,24 @@ export async function startBenchSite({ pages = {} } = {}) {
     if (path === '/wq/p.debug.js') return file(res, new URL('dist/whopq.debug.js', root));
     if (path === '/peers/plausible.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(plausible);
     if (path === '/peers/snowplow.js') return file(res, new URL('node_modules/@snowplow/browser-tracker/dist/index.umd.min.js', root));
-    if (path.startsWith('/analytics.js/v1/')) return file(res, new URL('node_modules/@segment/analytics-next/dist/umd/standalone.js', root));
-    if (path.startsWith('/analytics-next/bundles/')) return file(res, new URL(`node_modules/@segment/analytics-next/dist/umd/${path.slice(24).replace(/[^\w.-]/g, '')}`, root));
+    if (path.startsWith('/analytics.js/v1/'))
+      return file(res, new URL('node_modules/@segment/analytics-next/dist/umd/standalone.js', root));
+    if (path.startsWith('/analytics-next/bundles/'))
+      return file(res, new URL(`node_modules/@segment/analytics-next/dist/umd/${path.slice(24).replace(/[^\w.-]/g, '')}`, root));
     if (path.startsWith('/v1/projects/')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(segmentSettings());
-    if (path.startsWith('/static/')) return file(res, new URL(`node_modules/posthog-js/dist/${path.slice(8).replace(/[^\w.-]/g, '')}`, root));
-    if (path.startsWith('/demo/') || path === '/demo.css') return file(res, new URL(`demo/${path.replace(/^\/demo\//, '/').slice(1).replace(/[^\w.-]/g, '')}`, root));
+    if (path.startsWith('/static/'))
+      return file(res, new URL(`node_modules/posthog-js/dist/${path.slice(8).replace(/[^\w.-]/g, '')}`, root));
+    if (path.startsWith('/demo/') || path === '/demo.css')
+      return file(
+        res,
+        new URL(
+          `demo/${path
+            .replace(/^\/demo\//, '/')
+            .slice(1)
+            .replace(/[^\w.-]/g, '')}`,
+          root,
+        ),
+      );
     if (path === '/web-vitals.js') return file(res, new URL('node_modules/web-vitals/dist/web-vitals.iife.js', root));
     if (path === '/favicon.ico') return void res.writeHead(404).end();
 

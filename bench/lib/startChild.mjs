@@ -26,12 +26,17 @@ export function startChild({ args, env = {}, ready, timeoutMs = 30_000, cwd }) {
         done();
         resolve(m);
       };
-      const timer = setTimeout(() => (done(), reject(new Error(`no ${re} from the child in ${ms} ms: ${out.slice(-300)} ${errors.slice(-1000)}`))), ms);
+      const timer = setTimeout(
+        () => (done(), reject(new Error(`no ${re} from the child in ${ms} ms: ${out.slice(-300)} ${errors.slice(-1000)}`))),
+        ms,
+      );
       const done = () => (clearTimeout(timer), waiters.delete(check));
       waiters.add(check);
       check();
     });
-  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`child exited (${code}): ${errors.slice(-1000)}`))));
+  const exited = new Promise((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`child exited (${code}): ${errors.slice(-1000)}`))),
+  );
   exited.catch(() => {});
   return Promise.race([waitFor(ready, timeoutMs), exited]).then(
     (m) => ({

@@ -11,7 +11,8 @@ rmSync(dir, { recursive: true, force: true });
 const whop = await startFakeWhop({ apiKey: process.env.API_KEY, slowMs: Number(process.env.LATENCY_MS ?? 20) });
 whop.setMode('slow');
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'report') console.log(`REPORT ${JSON.stringify({ conversions: whop.conversions.length, duplicates: whop.duplicates().length })}`);
+  if (line.trim() === 'report')
+    console.log(`REPORT ${JSON.stringify({ conversions: whop.conversions.length, duplicates: whop.duplicates().length })}`);
 });
 process.on('SIGTERM', () => whop.close().then(() => process.exit(0)));
 console.log(`listening on ${whop.url}`);

@@ -37,5 +37,11 @@ type Installed = Whopq & { version?: string; q?: (Call | IArguments)[] };
     for (const c of [...kept, ...q]) whopq._r!(...(Array.isArray(c) ? c : ([[...c]] as Call)));
   };
   if (__DEBUG__ || !me || !(/whopq_debug=1/.test(location.search) || store('wq_debug'))) return install();
-  document.head.appendChild(Object.assign(document.createElement('script'), { src: me.src.replace(/\.js($|\?)/, '.debug.js$1'), nonce: me.nonce, onerror: install }));
+  document.head.appendChild(
+    Object.assign(document.createElement('script'), {
+      src: me.src.replace(/\.js($|\?)/, '.debug.js$1'),
+      nonce: me.nonce,
+      onerror: install,
+    }),
+  );
 })();

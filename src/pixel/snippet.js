@@ -26,7 +26,8 @@
       var j = JSON.stringify(q.q);
       // Emptied once kept: a page restored from the back/forward cache that then loads the
       // bundle replays the calls from storage, not twice.
-      if (w.whopq == q && q.q[0] && !localStorage.wq_r && (!/requireConsent":true/.test(j) || /"consent","grant"/.test(j))) (localStorage[k] = JSON.stringify(JSON.parse(localStorage[k] || '[]').concat(q.q))), (q.q = []);
+      if (w.whopq == q && q.q[0] && !localStorage.wq_r && (!/requireConsent":true/.test(j) || /"consent","grant"/.test(j)))
+        (localStorage[k] = JSON.stringify(JSON.parse(localStorage[k] || '[]').concat(q.q))), (q.q = []);
     } catch (e) {}
   });
 })(window, document, '/wq/p.js', 'wq_s');

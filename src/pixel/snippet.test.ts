@@ -27,7 +27,10 @@ describe('snippet', () => {
     const before = Date.now();
     w.whopq!('init', 'biz_A');
     w.whopq!('track', 'lead');
-    expect(w.whopq!.q.map((c) => c[0])).toEqual([['init', 'biz_A'], ['track', 'lead']]);
+    expect(w.whopq!.q.map((c) => c[0])).toEqual([
+      ['init', 'biz_A'],
+      ['track', 'lead'],
+    ]);
     expect(w.whopq!.q[1][1]).toBeGreaterThanOrEqual(before);
     expect(w.whopq!.q[1][2]).toBe(location.href);
     expect(injected().map((s) => [s.getAttribute('src'), s.async])).toEqual([['/wq/p.js', true]]);
@@ -43,14 +46,18 @@ describe('snippet', () => {
     expect(injected()).toHaveLength(1);
   });
 
-  it('keeps the calls in localStorage when the page is left before the bundle took over, added to earlier pages\' calls', () => {
+  it("keeps the calls in localStorage when the page is left before the bundle took over, added to earlier pages' calls", () => {
     localStorage.setItem('wq_s', JSON.stringify([[['track', 'contact'], 1, 'https://shop.example/a']]));
     paste();
     w.whopq!('init', 'biz_A');
     w.whopq!('track', 'lead');
     dispatchEvent(new Event('pagehide'));
     const kept = JSON.parse(localStorage.getItem('wq_s')!);
-    expect(kept.map((c: unknown[]) => c[0])).toEqual([['track', 'contact'], ['init', 'biz_A'], ['track', 'lead']]);
+    expect(kept.map((c: unknown[]) => c[0])).toEqual([
+      ['track', 'contact'],
+      ['init', 'biz_A'],
+      ['track', 'lead'],
+    ]);
     // Emptied: a page restored from the back/forward cache that then loads the bundle replays them from storage only.
     expect(w.whopq!.q).toEqual([]);
   });

@@ -58,7 +58,11 @@ describe('ingest', () => {
 
   it('keeps an event whose currency or gender is not on the API list, without that field, and says so', async () => {
     const { outbox, relay } = setup();
-    const events = [event({ value: 5, currency: 'USD' }), event({ value: 5, currency: 'xyz', user: { anonymous_id: 'a', gender: 'F' } }), event({ currency: 12 })];
+    const events = [
+      event({ value: 5, currency: 'USD' }),
+      event({ value: 5, currency: 'xyz', user: { anonymous_id: 'a', gender: 'F' } }),
+      event({ currency: 12 }),
+    ];
     const res = await relay.fetch(post({ events }), { remoteAddress: PEER });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
@@ -77,7 +81,10 @@ describe('ingest', () => {
     expect(xyz).not.toHaveProperty('currency');
     expect(xyz!.user).not.toHaveProperty('gender');
     expect(twelve).not.toHaveProperty('currency');
-    expect(outbox.all()[1]!.dropped).toEqual([expect.objectContaining({ param: 'user.gender' }), expect.objectContaining({ param: 'currency' })]);
+    expect(outbox.all()[1]!.dropped).toEqual([
+      expect.objectContaining({ param: 'user.gender' }),
+      expect.objectContaining({ param: 'currency' }),
+    ]);
     expect(relay.metrics.get('dropped_fields_total', { param: 'currency' })).toBe(2);
     expect(relay.metrics.get('dropped_fields_total', { param: 'user.gender' })).toBe(1);
   });
@@ -87,7 +94,11 @@ describe('ingest', () => {
     const events = [
       event({ event_name: 'purchase' }),
       event({ value: '49.00', product_id: 123 }),
-      event({ colour: 'red', context: { utm_content: 'x'.repeat(1500), fbclidd: 'typo' }, user: { phone: 4155550100, email: ' Ada@Example.COM ' } }),
+      event({
+        colour: 'red',
+        context: { utm_content: 'x'.repeat(1500), fbclidd: 'typo' },
+        user: { phone: 4155550100, email: ' Ada@Example.COM ' },
+      }),
       event({ company_id: undefined }),
     ];
     const res = await relay.fetch(post({ events }), { remoteAddress: PEER });
@@ -142,7 +153,7 @@ describe('ingest', () => {
     ['empty event_name', { event_name: ' ' }, 'parameter_invalid', 'event_name'],
     ['object event_name', { event_name: { lead: 1 } }, 'parameter_invalid', 'event_name'],
     ['custom without custom_name', { event_name: 'custom' }, 'parameter_missing', 'custom_name'],
-  ])('refuses an event with %s (nothing to keep it under) with 400 in Whop\'s shape', async (_name, over, code, param) => {
+  ])("refuses an event with %s (nothing to keep it under) with 400 in Whop's shape", async (_name, over, code, param) => {
     const { outbox, relay } = setup();
     const res = await relay.fetch(post({ events: [event(over)] }), { remoteAddress: PEER });
     expect(res.status).toBe(400);
@@ -152,25 +163,30 @@ describe('ingest', () => {
     expect(outbox.all()).toHaveLength(0);
   });
 
-  it.each(['__proto__', 'constructor', 'prototype'])('leaves out a %s key, top-level or nested, without touching prototypes', async (key) => {
-    const { outbox, relay } = setup();
-    const top = JSON.stringify(event()).replace('{', `{"${key}":{"polluted":true},`);
-    const nested = JSON.stringify(event()).replace('"user":{', `"user":{"${key}":{"polluted":true},`);
-    for (const text of [top, nested]) {
-      const res = await relay.fetch(post(`{"events":[${text}]}`), { remoteAddress: PEER });
-      expect(res.status).toBe(200);
-      expect((await res.json()).dropped).toEqual([{ index: 0, param: expect.stringMatching(new RegExp(`${key}$`)), message: expect.any(String) }]);
-    }
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(outbox.all()).toHaveLength(2);
-    for (const r of outbox.all()) {
-      expect(Object.getPrototypeOf(r.body)).toBe(Object.prototype);
-      expect(Object.prototype.hasOwnProperty.call(r.body, key)).toBe(false);
-      expect(Object.prototype.hasOwnProperty.call(r.body.user, key)).toBe(false);
-    }
-  });
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'leaves out a %s key, top-level or nested, without touching prototypes',
+    async (key) => {
+      const { outbox, relay } = setup();
+      const top = JSON.stringify(event()).replace('{', `{"${key}":{"polluted":true},`);
+      const nested = JSON.stringify(event()).replace('"user":{', `"user":{"${key}":{"polluted":true},`);
+      for (const text of [top, nested]) {
+        const res = await relay.fetch(post(`{"events":[${text}]}`), { remoteAddress: PEER });
+        expect(res.status).toBe(200);
+        expect((await res.json()).dropped).toEqual([
+          { index: 0, param: expect.stringMatching(new RegExp(`${key}$`)), message: expect.any(String) },
+        ]);
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(outbox.all()).toHaveLength(2);
+      for (const r of outbox.all()) {
+        expect(Object.getPrototypeOf(r.body)).toBe(Object.prototype);
+        expect(Object.prototype.hasOwnProperty.call(r.body, key)).toBe(false);
+        expect(Object.prototype.hasOwnProperty.call(r.body.user, key)).toBe(false);
+      }
+    },
+  );
 
-  it('answers invalid_json, bad shapes, 415 and 405 in Whop\'s shape', async () => {
+  it("answers invalid_json, bad shapes, 415 and 405 in Whop's shape", async () => {
     const { relay } = setup();
     const cases: Array<[Request, number, string]> = [
       [post('{"events":[{'), 400, 'invalid_json'],
@@ -195,7 +211,10 @@ describe('ingest', () => {
     const big = await relay.fetch(post({ events: [event(), event(), event(), event()] }), { remoteAddress: PEER });
     expect(big.status).toBe(400);
     expect((await big.json()).error).toMatchObject({ code: 'batch_too_large', param: 'events' });
-    const huge = await relay.fetch(post({ events: [event({ custom_name: 'x'.repeat(1000), event_name: 'custom' }), event({ referrer_url: 'y'.repeat(1500) })] }), { remoteAddress: PEER });
+    const huge = await relay.fetch(
+      post({ events: [event({ custom_name: 'x'.repeat(1000), event_name: 'custom' }), event({ referrer_url: 'y'.repeat(1500) })] }),
+      { remoteAddress: PEER },
+    );
     expect(huge.status).toBe(413);
     expect((await huge.json()).error.code).toBe('body_too_large');
     expect(outbox.all()).toHaveLength(0);
@@ -211,7 +230,12 @@ describe('ingest', () => {
         controller.enqueue(new Uint8Array(512).fill(32));
       },
     });
-    const request = new Request('http://shop.example/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: stream, duplex: 'half' } as RequestInit);
+    const request = new Request('http://shop.example/wq/e', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     const res = await relay.fetch(request, { remoteAddress: PEER });
     expect(res.status).toBe(413);
     expect(pulled).toBeLessThan(10);
@@ -241,7 +265,11 @@ describe('ingest', () => {
 
   it('answers 503 when the store throws something unexpected, and the next request works', async () => {
     const outbox = new MemoryOutbox();
-    const broken = Object.assign(Object.create(outbox), { append: async () => { throw new TypeError('disk on fire'); } });
+    const broken = Object.assign(Object.create(outbox), {
+      append: async () => {
+        throw new TypeError('disk on fire');
+      },
+    });
     const relay = createRelay({ outbox: broken, rateLimit: false });
     expect((await relay.fetch(post(event()), { remoteAddress: PEER })).status).toBe(503);
     expect((await relay.fetch(new Request('http://shop.example/wq/health'))).status).toBe(200);
@@ -257,21 +285,39 @@ describe('enrichment', () => {
 
   it('takes the IP from the socket and the UA from the request, overwriting what the browser sent', async () => {
     const { outbox, relay } = setup();
-    const body = await stored(relay, outbox, post({ events: [event({ context: { ip_address: '1.1.1.1', user_agent: 'liar', gclid: 'g1' } })] }, { headers: { 'user-agent': 'Mozilla/5.0 Test', 'x-forwarded-for': '9.9.9.9' } }), PEER);
+    const body = await stored(
+      relay,
+      outbox,
+      post(
+        { events: [event({ context: { ip_address: '1.1.1.1', user_agent: 'liar', gclid: 'g1' } })] },
+        { headers: { 'user-agent': 'Mozilla/5.0 Test', 'x-forwarded-for': '9.9.9.9' } },
+      ),
+      PEER,
+    );
     // No `_fbp` is made up: the pixel owns it.
     expect(body.context).toEqual({ ip_address: PEER, user_agent: 'Mozilla/5.0 Test', gclid: 'g1' });
   });
 
   it('ignores X-Forwarded-For and Forwarded from an untrusted peer (spoofing)', async () => {
     const { outbox, relay } = setup({ trustedProxies: ['10.0.0.0/8'] });
-    const body = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': '198.51.100.1', forwarded: 'for=198.51.100.2' } }), PEER);
+    const body = await stored(
+      relay,
+      outbox,
+      post(event(), { headers: { 'x-forwarded-for': '198.51.100.1', forwarded: 'for=198.51.100.2' } }),
+      PEER,
+    );
     expect(body.context?.ip_address).toBe(PEER);
   });
 
   it('takes the rightmost untrusted X-Forwarded-For hop through trusted proxies', async () => {
     const { outbox, relay } = setup({ trustedProxies: ['10.0.0.0/8', '192.0.2.10'] });
     // The client wrote the first entry itself; the proxies appended the rest.
-    const body = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.9, 192.0.2.10' } }), '10.1.2.3');
+    const body = await stored(
+      relay,
+      outbox,
+      post(event(), { headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.9, 192.0.2.10' } }),
+      '10.1.2.3',
+    );
     expect(body.context?.ip_address).toBe('198.51.100.9');
   });
 
@@ -281,9 +327,21 @@ describe('enrichment', () => {
     expect((await stored(relay, outbox, post(event()), '::ffff:203.0.113.9')).context?.ip_address).toBe('203.0.113.9');
     // Forwarded (RFC 7239) is read only when it is the configured header; X-Forwarded-For is the default.
     const viaForwarded = setup({ trustedProxies: ['fd00::/8'], ipHeader: 'forwarded' });
-    const fwd = await stored(viaForwarded.relay, viaForwarded.outbox, post(event(), { headers: { forwarded: 'for=1.2.3.4;proto=https, for="[2001:db8:cafe::17]:4711";by=x', 'x-forwarded-for': '198.51.100.1' } }), 'fd12::1');
+    const fwd = await stored(
+      viaForwarded.relay,
+      viaForwarded.outbox,
+      post(event(), {
+        headers: { forwarded: 'for=1.2.3.4;proto=https, for="[2001:db8:cafe::17]:4711";by=x', 'x-forwarded-for': '198.51.100.1' },
+      }),
+      'fd12::1',
+    );
     expect(fwd.context?.ip_address).toBe('2001:db8:cafe::17');
-    const ignored = await stored(relay, outbox, post(event(), { headers: { forwarded: 'for=198.51.100.66', 'x-forwarded-for': '2001:db8::77' } }), 'fd12::1');
+    const ignored = await stored(
+      relay,
+      outbox,
+      post(event(), { headers: { forwarded: 'for=198.51.100.66', 'x-forwarded-for': '2001:db8::77' } }),
+      'fd12::1',
+    );
     expect(ignored.context?.ip_address).toBe('2001:db8::77');
     const xff = await stored(relay, outbox, post(event(), { headers: { 'x-forwarded-for': '2001:db8::99, fd00::5' } }), '::1');
     expect(xff.context?.ip_address).toBe('2001:db8::99');
@@ -294,9 +352,15 @@ describe('enrichment', () => {
 
   it('fills fbp, fbclid, ga and ttp from cookies only where the event has none', async () => {
     const { outbox, relay } = setup();
-    const cookie = '_fbp=fb.1.1700000000000.123456; _fbc=fb.1.1700000000000.IwAR.abc-def; _ga=GA1.1.987654321.1700000000; _ttp=ttp_cookie; other=1';
+    const cookie =
+      '_fbp=fb.1.1700000000000.123456; _fbc=fb.1.1700000000000.IwAR.abc-def; _ga=GA1.1.987654321.1700000000; _ttp=ttp_cookie; other=1';
     const filled = await stored(relay, outbox, post(event(), { headers: { cookie } }), PEER);
-    expect(filled.context).toMatchObject({ fbp: 'fb.1.1700000000000.123456', fbclid: 'IwAR.abc-def', ga: '987654321.1700000000', ttp: 'ttp_cookie' });
+    expect(filled.context).toMatchObject({
+      fbp: 'fb.1.1700000000000.123456',
+      fbclid: 'IwAR.abc-def',
+      ga: '987654321.1700000000',
+      ttp: 'ttp_cookie',
+    });
     const kept = await stored(relay, outbox, post(event({ context: { fbclid: 'from_url', ga: 'mine' } }), { headers: { cookie } }), PEER);
     expect(kept.context).toMatchObject({ fbclid: 'from_url', ga: 'mine', fbp: 'fb.1.1700000000000.123456' });
   });
@@ -307,7 +371,9 @@ describe('cookies', () => {
 
   it('re-sets wq_aid and the _fbp the event carries with Lax, Path=/, Max-Age, Secure on https and the cookie domain', async () => {
     const { relay } = setup({ cookieDomain: 'shop.example' });
-    const res = await relay.fetch(post({ events: [event({ context: { fbp: FBP } })] }, { url: 'https://shop.example/wq/e' }), { remoteAddress: PEER });
+    const res = await relay.fetch(post({ events: [event({ context: { fbp: FBP } })] }, { url: 'https://shop.example/wq/e' }), {
+      remoteAddress: PEER,
+    });
     const cookies = res.headers.getSetCookie();
     expect(cookies).toEqual([
       `wq_aid=aid-123; Max-Age=${400 * 86400}; Path=/; SameSite=Lax; Domain=shop.example; Secure`,
@@ -338,9 +404,12 @@ describe('cookies', () => {
     expect(raced.headers.getSetCookie().map((c) => c.split(';')[0])).toEqual(['wq_aid=aid-123', `_fbp=${FBP}`]);
   });
 
-  it('never echoes an anonymous id that is not cookie-safe, nor an _fbp off Meta\'s format', async () => {
+  it("never echoes an anonymous id that is not cookie-safe, nor an _fbp off Meta's format", async () => {
     const { relay } = setup();
-    const res = await relay.fetch(post(event({ user: { anonymous_id: 'x; Domain=evil.example' }, context: { fbp: 'fb.1.x; Domain=evil.example' } })), { remoteAddress: PEER });
+    const res = await relay.fetch(
+      post(event({ user: { anonymous_id: 'x; Domain=evil.example' }, context: { fbp: 'fb.1.x; Domain=evil.example' } })),
+      { remoteAddress: PEER },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()).toEqual([]);
   });
@@ -353,7 +422,10 @@ describe('cookies', () => {
     ['Origin: null', { origin: 'null' }],
   ])('sets no identifier cookie for a request from another site (%s), and still keeps its events', async (_name, headers) => {
     const { outbox, relay } = setup();
-    const res = await relay.fetch(post({ events: [event({ user: { anonymous_id: 'attacker-aid' }, context: { fbp: FBP, gclid: 'evil' } })] }, { headers }), { remoteAddress: PEER });
+    const res = await relay.fetch(
+      post({ events: [event({ user: { anonymous_id: 'attacker-aid' }, context: { fbp: FBP, gclid: 'evil' } })] }, { headers }),
+      { remoteAddress: PEER },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()).toEqual([]);
     expect(outbox.all()).toHaveLength(1);
@@ -362,9 +434,9 @@ describe('cookies', () => {
   it.each([
     ['Sec-Fetch-Site: same-origin', { 'sec-fetch-site': 'same-origin', origin: 'http://shop.example' }],
     ['Sec-Fetch-Site: same-site (a relay on a subdomain)', { 'sec-fetch-site': 'same-site', origin: 'http://www.shop.example' }],
-    ['the relay\'s own Origin without Sec-Fetch-Site', { origin: 'http://shop.example' }],
+    ["the relay's own Origin without Sec-Fetch-Site", { origin: 'http://shop.example' }],
     ['no Origin (a server)', {}],
-  ])('sets them for a request from the relay\'s own site (%s)', async (_name, headers) => {
+  ])("sets them for a request from the relay's own site (%s)", async (_name, headers) => {
     const { relay } = setup();
     const res = await relay.fetch(post(event({ context: { fbp: FBP } }), { headers }), { remoteAddress: PEER });
     expect(res.headers.getSetCookie().map((c) => c.split('=')[0])).toEqual(['wq_aid', '_fbp']);
@@ -381,7 +453,9 @@ describe('origins and CORS', () => {
     expect((await foreign.json()).error.code).toBe('origin_not_allowed');
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
     expect((await relay.fetch(post(event()), { remoteAddress: PEER })).status).toBe(200);
-    const same = await relay.fetch(post(event(), { headers: { origin: 'https://shop.example' }, url: 'https://shop.example/wq/e' }), { remoteAddress: PEER });
+    const same = await relay.fetch(post(event(), { headers: { origin: 'https://shop.example' }, url: 'https://shop.example/wq/e' }), {
+      remoteAddress: PEER,
+    });
     expect(same.status).toBe(200);
     expect(same.headers.get('access-control-allow-origin')).toBeNull();
     const listed = await relay.fetch(post(event(), { headers: { origin: 'https://landing.example' } }), { remoteAddress: PEER });
@@ -393,7 +467,12 @@ describe('origins and CORS', () => {
   it('answers a preflight for a listed origin only', async () => {
     const { relay } = setup({ origins });
     const preflight = (origin: string) =>
-      relay.fetch(new Request('http://shop.example/wq/e', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } }));
+      relay.fetch(
+        new Request('http://shop.example/wq/e', {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+        }),
+      );
     const ok = await preflight('https://landing.example');
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://landing.example');
@@ -405,16 +484,26 @@ describe('origins and CORS', () => {
 describe('CORS with origins unset (a relay on another origin of the site)', () => {
   it('lets any page read the answer: its Origin echoed with credentials, Vary: Origin, preflight too', async () => {
     const { relay } = setup();
-    const res = await relay.fetch(post(event(), { headers: { origin: 'https://www.shop.example', 'sec-fetch-site': 'same-site' }, url: 'https://t.shop.example/wq/e' }), { remoteAddress: PEER });
+    const res = await relay.fetch(
+      post(event(), { headers: { origin: 'https://www.shop.example', 'sec-fetch-site': 'same-site' }, url: 'https://t.shop.example/wq/e' }),
+      { remoteAddress: PEER },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://www.shop.example');
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     expect(res.headers.get('vary')).toBe('Origin');
-    const pre = await relay.fetch(new Request('https://t.shop.example/wq/e', { method: 'OPTIONS', headers: { origin: 'https://www.shop.example', 'access-control-request-method': 'POST' } }));
+    const pre = await relay.fetch(
+      new Request('https://t.shop.example/wq/e', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://www.shop.example', 'access-control-request-method': 'POST' },
+      }),
+    );
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://www.shop.example');
     // Same host needs none; `Origin: null` gets none.
-    const same = await relay.fetch(post(event(), { headers: { origin: 'https://t.shop.example' }, url: 'https://t.shop.example/wq/e' }), { remoteAddress: PEER });
+    const same = await relay.fetch(post(event(), { headers: { origin: 'https://t.shop.example' }, url: 'https://t.shop.example/wq/e' }), {
+      remoteAddress: PEER,
+    });
     expect(same.headers.get('access-control-allow-origin')).toBeNull();
     const nul = await relay.fetch(post(event(), { headers: { origin: 'null' } }), { remoteAddress: PEER });
     expect(nul.headers.get('access-control-allow-origin')).toBeNull();
@@ -423,18 +512,28 @@ describe('CORS with origins unset (a relay on another origin of the site)', () =
 
 describe('forget', () => {
   const forget = (init: { method?: string; headers?: Record<string, string>; url?: string } = {}) =>
-    new Request(init.url ?? 'https://shop.example/wq/forget', { method: init.method ?? 'POST', headers: { 'content-type': 'text/plain', ...init.headers }, body: init.method === 'OPTIONS' ? undefined : '' });
+    new Request(init.url ?? 'https://shop.example/wq/forget', {
+      method: init.method ?? 'POST',
+      headers: { 'content-type': 'text/plain', ...init.headers },
+      body: init.method === 'OPTIONS' ? undefined : '',
+    });
 
   it('answers 204 expiring wq_c, wq_aid and _fbp host-only and on the cookie domain', async () => {
     const { relay } = setup({ cookieDomain: 'shop.example' });
     const res = await relay.fetch(forget(), { remoteAddress: PEER });
     expect(res.status).toBe(204);
-    expect(res.headers.getSetCookie()).toEqual(['wq_c', 'wq_aid', '_fbp'].flatMap((n) => [
-      `${n}=; Max-Age=0; Path=/; SameSite=Lax; Secure`,
-      `${n}=; Max-Age=0; Path=/; SameSite=Lax; Domain=shop.example; Secure`,
-    ]));
+    expect(res.headers.getSetCookie()).toEqual(
+      ['wq_c', 'wq_aid', '_fbp'].flatMap((n) => [
+        `${n}=; Max-Age=0; Path=/; SameSite=Lax; Secure`,
+        `${n}=; Max-Age=0; Path=/; SameSite=Lax; Domain=shop.example; Secure`,
+      ]),
+    );
     const hostOnly = await setup().relay.fetch(forget({ url: 'http://shop.example/wq/forget' }), { remoteAddress: PEER });
-    expect(hostOnly.headers.getSetCookie()).toEqual(['wq_c=; Max-Age=0; Path=/; SameSite=Lax', 'wq_aid=; Max-Age=0; Path=/; SameSite=Lax', '_fbp=; Max-Age=0; Path=/; SameSite=Lax']);
+    expect(hostOnly.headers.getSetCookie()).toEqual([
+      'wq_c=; Max-Age=0; Path=/; SameSite=Lax',
+      'wq_aid=; Max-Age=0; Path=/; SameSite=Lax',
+      '_fbp=; Max-Age=0; Path=/; SameSite=Lax',
+    ]);
   });
 
   it('follows the ingest origin rules: CORS for a page on another origin, 403 off the allowlist, 405 for GET', async () => {
@@ -457,14 +556,21 @@ describe('server-set attribution (wq_c)', () => {
     return c ? c.split(';')[0]! : prev;
   };
 
-  it('sets wq_c (HttpOnly) from a landing page view\'s URL, own keys only, and fills a later conversion from it', async () => {
+  it("sets wq_c (HttpOnly) from a landing page view's URL, own keys only, and fills a later conversion from it", async () => {
     const { outbox, relay } = setup();
-    const page = event({ event_name: 'page', event_time: at(8 * DAY), url: 'https://shop.example/?constructor=1&valueOf=x&gclid=G1&utm_source=meta&utm_campaign=spring', context: {} });
+    const page = event({
+      event_name: 'page',
+      event_time: at(8 * DAY),
+      url: 'https://shop.example/?constructor=1&valueOf=x&gclid=G1&utm_source=meta&utm_campaign=spring',
+      context: {},
+    });
     const landed = await relay.fetch(post(page), { remoteAddress: PEER });
     const set = cookieOf(landed)!;
     expect(set).toMatch(/^wq_c=[\w-]+; Max-Age=7776000; Path=\/; SameSite=Lax; HttpOnly$/);
     // Eight days on, every script-set cookie gone: the lead carries the click and the touch.
-    const lead = await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie: jar(landed) } }), { remoteAddress: PEER });
+    const lead = await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie: jar(landed) } }), {
+      remoteAddress: PEER,
+    });
     expect(lead.status).toBe(200);
     const stored = outbox.all()[1]!.body.context!;
     expect(stored).toMatchObject({ gclid: 'G1', utm_source: 'meta', utm_campaign: 'spring' });
@@ -475,7 +581,7 @@ describe('server-set attribution (wq_c)', () => {
     expect(relay.metrics.get('clicks_filled_total', { field: 'gclid' })).toBe(2);
   });
 
-  it('keeps each network\'s click: a UTM-only visit keeps the click ids, a gclid landing keeps the fbclid', async () => {
+  it("keeps each network's click: a UTM-only visit keeps the click ids, a gclid landing keeps the fbclid", async () => {
     const { outbox, relay } = setup();
     let cookie = '';
     for (const [url, ago] of [
@@ -483,7 +589,9 @@ describe('server-set attribution (wq_c)', () => {
       ['https://shop.example/?utm_source=newsletter&utm_medium=email', 2 * DAY],
       ['https://shop.example/?gclid=G2', 1 * DAY],
     ] as const) {
-      const res = await relay.fetch(post(event({ event_name: 'page', url, event_time: at(ago), context: {} }), { headers: { cookie } }), { remoteAddress: PEER });
+      const res = await relay.fetch(post(event({ event_name: 'page', url, event_time: at(ago), context: {} }), { headers: { cookie } }), {
+        remoteAddress: PEER,
+      });
       cookie = jar(res, cookie);
     }
     await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie } }), { remoteAddress: PEER });
@@ -494,9 +602,14 @@ describe('server-set attribution (wq_c)', () => {
 
   it('lets a newer click win: a late resend of an old event does not overwrite it, nor fill an older conversion with a later click', async () => {
     const { outbox, relay } = setup();
-    const newer = await relay.fetch(post(event({ event_name: 'page', url: 'https://shop.example/?gclid=NEW', event_time: at(DAY) })), { remoteAddress: PEER });
+    const newer = await relay.fetch(post(event({ event_name: 'page', url: 'https://shop.example/?gclid=NEW', event_time: at(DAY) })), {
+      remoteAddress: PEER,
+    });
     let cookie = jar(newer);
-    const late = await relay.fetch(post(event({ event_name: 'page', url: 'https://shop.example/?gclid=OLD', event_time: at(5 * DAY) }), { headers: { cookie } }), { remoteAddress: PEER });
+    const late = await relay.fetch(
+      post(event({ event_name: 'page', url: 'https://shop.example/?gclid=OLD', event_time: at(5 * DAY) }), { headers: { cookie } }),
+      { remoteAddress: PEER },
+    );
     cookie = jar(late, cookie);
     await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie } }), { remoteAddress: PEER });
     expect(outbox.all().at(-1)!.body.context).toMatchObject({ gclid: 'NEW' });
@@ -505,17 +618,26 @@ describe('server-set attribution (wq_c)', () => {
     expect(outbox.all().at(-1)!.body.context).not.toHaveProperty('gclid');
   });
 
-  it('forgets a click past its network\'s window, and never sets wq_c for a request from another site', async () => {
+  it("forgets a click past its network's window, and never sets wq_c for a request from another site", async () => {
     const { outbox, relay } = setup();
     // A cookie from clicks 29 days ago: 28 days for TikTok, 90 for Google.
-    const old = serializeClickCookie({ c: { tiktok: [{ ttclid: 'T1' }, Date.now() - 29 * DAY], google: [{ gclid: 'G1' }, Date.now() - 29 * DAY] } })!;
-    const res = await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie: `wq_c=${old}` } }), { remoteAddress: PEER });
+    const old = serializeClickCookie({
+      c: { tiktok: [{ ttclid: 'T1' }, Date.now() - 29 * DAY], google: [{ gclid: 'G1' }, Date.now() - 29 * DAY] },
+    })!;
+    const res = await relay.fetch(post(event({ event_time: at(0), context: {} }), { headers: { cookie: `wq_c=${old}` } }), {
+      remoteAddress: PEER,
+    });
     // The answer's cookie no longer holds the expired click.
     expect(parseClickCookie(jar(res).slice(5)).c).toEqual({ google: [{ gclid: 'G1' }, expect.any(Number)] });
     const ctx = outbox.all().at(-1)!.body.context!;
     expect(ctx).toMatchObject({ gclid: 'G1' });
     expect(ctx).not.toHaveProperty('ttclid');
-    const cross = await relay.fetch(post(event({ event_name: 'page', url: 'https://shop.example/?gclid=EVIL' }), { headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } }), { remoteAddress: PEER });
+    const cross = await relay.fetch(
+      post(event({ event_name: 'page', url: 'https://shop.example/?gclid=EVIL' }), {
+        headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      }),
+      { remoteAddress: PEER },
+    );
     expect(cookieOf(cross)).toBeUndefined();
   });
 });
@@ -523,10 +645,15 @@ describe('server-set attribution (wq_c)', () => {
 describe('URLs as stored (issue 17 row 16)', () => {
   it('strips the fragment and removes parameters that look like personal data or secrets, from url and referrer_url', async () => {
     const { outbox, relay } = setup();
-    const res = await relay.fetch(post(event({
-      url: 'https://shop.example/thanks?utm_source=meta&email=ada%40example.com&user_phone=4155550100&gclid=G1&next=a%40b.co#access_token=SECRET',
-      referrer_url: 'https://shop.example/login?reset-token=abc&page=2#frag',
-    })), { remoteAddress: PEER });
+    const res = await relay.fetch(
+      post(
+        event({
+          url: 'https://shop.example/thanks?utm_source=meta&email=ada%40example.com&user_phone=4155550100&gclid=G1&next=a%40b.co#access_token=SECRET',
+          referrer_url: 'https://shop.example/login?reset-token=abc&page=2#frag',
+        }),
+      ),
+      { remoteAddress: PEER },
+    );
     const body = await res.json();
     const stored = outbox.all()[0]!.body;
     expect(stored.url).toBe('https://shop.example/thanks?utm_source=meta&gclid=G1');
@@ -639,7 +766,10 @@ describe('status endpoints', () => {
   });
 
   it('/ready: a company the relay does not serve never counts, and the body stays small with many paused', async () => {
-    const paused = Array.from({ length: 1_000 }, (_, i) => ({ company_id: `biz_foreign_${i}`, reason: 'Whop refused the API key for this company (HTTP 403)' }));
+    const paused = Array.from({ length: 1_000 }, (_, i) => ({
+      company_id: `biz_foreign_${i}`,
+      reason: 'Whop refused the API key for this company (HTTP 403)',
+    }));
     const served = setup({ hasApiKey: true, forwarder: { status: () => ({ paused }) } }).relay;
     expect((await served.fetch(new Request('http://x/wq/ready'))).status).toBe(200);
     const open = setup({ companies: [], hasApiKey: true, forwarder: { status: () => ({ paused }) } }).relay;
@@ -673,7 +803,11 @@ describe('status endpoints', () => {
 
   it('serves the bundle with ETag, 304 and Cache-Control; routes /inspect to the hook; 404 elsewhere', async () => {
     const seen: string[] = [];
-    const { relay } = setup({ bundle: 'console.log(1)', basePath: '/t/', inspector: async (r) => (seen.push(new URL(r.url).pathname), new Response('inspector')) });
+    const { relay } = setup({
+      bundle: 'console.log(1)',
+      basePath: '/t/',
+      inspector: async (r) => (seen.push(new URL(r.url).pathname), new Response('inspector')),
+    });
     const first = await relay.fetch(new Request('http://x/t/p.js'));
     expect(first.status).toBe(200);
     expect(await first.text()).toBe('console.log(1)');
@@ -706,7 +840,9 @@ describe('status endpoints', () => {
 
   it('treats empty companies and origins lists as unset (an unset env var splits to [])', async () => {
     const { relay } = setup({ companies: [], origins: [] });
-    const res = await relay.fetch(post(event({ company_id: 'biz_any' }), { headers: { origin: 'https://elsewhere.example' } }), { remoteAddress: PEER });
+    const res = await relay.fetch(post(event({ company_id: 'biz_any' }), { headers: { origin: 'https://elsewhere.example' } }), {
+      remoteAddress: PEER,
+    });
     expect(res.status).toBe(200);
   });
 });
@@ -717,12 +853,19 @@ describe('secrets and logs', () => {
     const lines: string[] = [];
     const logger = createLogger({ write: (l) => lines.push(l), secrets: [KEY] });
     const outbox = new MemoryOutbox();
-    const relay = createRelay({ outbox, logger, hasApiKey: true, rateLimit: false, forwarder: { status: () => ({ paused: [{ company_id: COMPANY, reason: 'unauthorized' }] }) } });
+    const relay = createRelay({
+      outbox,
+      logger,
+      hasApiKey: true,
+      rateLimit: false,
+      forwarder: { status: () => ({ paused: [{ company_id: COMPANY, reason: 'unauthorized' }] }) },
+    });
     const responses: Response[] = [];
     responses.push(await relay.fetch(post(event({ user: { email: 'visitor@example.com' } })), { remoteAddress: PEER }));
     outbox.failing = true;
     responses.push(await relay.fetch(post(event({ user: { email: 'visitor@example.com' } })), { remoteAddress: PEER }));
-    for (const path of ['/wq/ready', '/wq/metrics', '/wq/health', '/wq/nope']) responses.push(await relay.fetch(new Request('http://x' + path)));
+    for (const path of ['/wq/ready', '/wq/metrics', '/wq/health', '/wq/nope'])
+      responses.push(await relay.fetch(new Request('http://x' + path)));
     logger.error('forwarder: failed', { error: `Bearer ${KEY}` });
     for (const r of responses) {
       const text = (await r.text()) + JSON.stringify([...r.headers]);
@@ -741,13 +884,17 @@ describe('secrets and logs', () => {
 
 describe('caller-chosen event_ids (issue 17 row 11)', () => {
   const TOKEN = 'srv_token_7f3a';
-  const order = (anon: string, value: number) => event({ event_id: 'order-1001', event_name: 'lead', value, currency: 'usd', user: { anonymous_id: anon } });
+  const order = (anon: string, value: number) =>
+    event({ event_id: 'order-1001', event_name: 'lead', value, currency: 'usd', user: { anonymous_id: anon } });
 
   it('a stranger who posts an order id first cannot have the real one (from the server, with the token) dropped', async () => {
     const { outbox, relay } = setup({ serverToken: TOKEN });
     const attack = await relay.fetch(post(order('anon-attacker', 0)), { remoteAddress: '198.51.100.66' });
     expect(await attack.json()).toMatchObject({ accepted: 1 });
-    const real = await relay.fetch(post(order('anon-buyer', 99), { headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }), { remoteAddress: '10.0.0.5' });
+    const real = await relay.fetch(
+      post(order('anon-buyer', 99), { headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }),
+      { remoteAddress: '10.0.0.5' },
+    );
     expect(await real.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     const ids = outbox.all().map((r) => [r.event_id, r.body.value]);
     expect(ids).toContainEqual(['order-1001', 99]);
@@ -762,7 +909,11 @@ describe('caller-chosen event_ids (issue 17 row 11)', () => {
     expect(await (await relay.fetch(post(batch), { remoteAddress: PEER })).json()).toMatchObject({ accepted: 0, duplicates: 2 });
     const wrong = await relay.fetch(post(order('anon-other', 7), { headers: { authorization: 'Bearer nope' } }), { remoteAddress: PEER });
     expect(await wrong.json()).toMatchObject({ accepted: 1 });
-    expect(outbox.all().map((r) => r.event_id)).toEqual([expect.stringMatching(/^order-1001\.v/), pixelId, expect.stringMatching(/^order-1001\.v/)]);
+    expect(outbox.all().map((r) => r.event_id)).toEqual([
+      expect.stringMatching(/^order-1001\.v/),
+      pixelId,
+      expect.stringMatching(/^order-1001\.v/),
+    ]);
     expect(new Set(outbox.all().map((r) => r.event_id)).size).toBe(3);
   });
 });

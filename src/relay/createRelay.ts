@@ -123,7 +123,15 @@ export function createRelay(options: RelayOptions): Relay {
   const companies = options.companies?.length ? new Set(options.companies) : null;
   // Ingest writes through the watcher, so /ready can tell a store that refuses writes (a full disk).
   const writes = watchAppends(options.outbox);
-  const status = createStatusRoutes({ outbox: options.outbox, writeFailure: writes.failure, companies, dryRun: options.dryRun ?? false, hasApiKey: options.hasApiKey ?? false, forwarder: options.forwarder, metrics });
+  const status = createStatusRoutes({
+    outbox: options.outbox,
+    writeFailure: writes.failure,
+    companies,
+    dryRun: options.dryRun ?? false,
+    hasApiKey: options.hasApiKey ?? false,
+    forwarder: options.forwarder,
+    metrics,
+  });
   const ingest = createIngestRoute({
     origins,
     trusted,
@@ -166,7 +174,8 @@ export function createRelay(options: RelayOptions): Relay {
     }
     // The inspector is the caller's code: it gets a Request the Fetch classes accept, never the lazy one.
     if (path.startsWith('/inspect')) return options.inspector ? options.inspector(realInstance(request)) : _notFound();
-    if (method !== 'GET' && method !== 'HEAD') return errorResponse(405, whopError('Use GET.', 'method_not_allowed'), {}, { allow: 'GET, HEAD' });
+    if (method !== 'GET' && method !== 'HEAD')
+      return errorResponse(405, whopError('Use GET.', 'method_not_allowed'), {}, { allow: 'GET, HEAD' });
     switch (path) {
       case '/p.js':
         return bundle ? bundle(request) : _notFound();
@@ -181,7 +190,13 @@ export function createRelay(options: RelayOptions): Relay {
         if (adminToken) {
           const auth = request.headers.get('authorization');
           const given = auth && /^bearer /i.test(auth) ? auth.slice(7).trim() : url.searchParams.get('token');
-          if (!_sameToken(given, adminToken)) return errorResponse(401, whopError('The metrics need the admin token.', null, null, 'unauthorized'), {}, { 'www-authenticate': 'Bearer' });
+          if (!_sameToken(given, adminToken))
+            return errorResponse(
+              401,
+              whopError('The metrics need the admin token.', null, null, 'unauthorized'),
+              {},
+              { 'www-authenticate': 'Bearer' },
+            );
         }
         return status.metrics();
       }

@@ -16,7 +16,20 @@ describe('src/shared/whopEvent.ts', () => {
     expect(EVENT_SCHEMA.custom_name?.max).toBe(35);
     expect(MAX_CUSTOM_NAME_LENGTH).toBe(35);
     expect(STANDARD_EVENT_NAMES).toEqual(expect.arrayContaining(['lead', 'view_content', 'add_to_cart', 'initiate_checkout', 'purchase']));
-    for (const id of ['fbc', 'gbraid', 'wbraid', 'msclkid', 'li_fat_id', 'rdt_cid', 'sccid', 'twclid', 'language', 'timezone', 'screen_resolution']) expect(EVENT_CONTEXT_FIELDS).toContain(id);
+    for (const id of [
+      'fbc',
+      'gbraid',
+      'wbraid',
+      'msclkid',
+      'li_fat_id',
+      'rdt_cid',
+      'sccid',
+      'twclid',
+      'language',
+      'timezone',
+      'screen_resolution',
+    ])
+      expect(EVENT_CONTEXT_FIELDS).toContain(id);
     expect(EVENT_USER_FIELDS).toEqual(expect.arrayContaining(['linked_anonymous_id', 'linked_wuid']));
   });
 });

@@ -33,13 +33,25 @@ describe('Chromium', () => {
     await context.setOffline(true);
     const sent = ids('offline', 5);
     await page.evaluate((list) => list.forEach((id) => whopq('track', 'lead', {}, { event_id: id })), sent);
-    await page.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 5, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 5, undefined, {
+      timeout: 15_000,
+    });
     const whileOffline = { requests: watch.sent(), atWhop: stack.whop.conversions.length };
     await context.setOffline(false);
     await until(Date.now() + T / 2, () => tally(stack.whop, sent).delivered === sent.length);
-    await page.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 0, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 0, undefined, {
+      timeout: 15_000,
+    });
     const t = tally(stack.whop, sent);
-    recordScenario({ scenario: 'Browser offline, then online', group: 'fault', sent: t.sent, delivered: t.delivered, duplicated: t.duplicated, lost: t.lost, notes: `while offline: ${whileOffline.requests} ingest requests, queue held 5; online: ${watch.sent()} requests in all` });
+    recordScenario({
+      scenario: 'Browser offline, then online',
+      group: 'fault',
+      sent: t.sent,
+      delivered: t.delivered,
+      duplicated: t.duplicated,
+      lost: t.lost,
+      notes: `while offline: ${whileOffline.requests} ingest requests, queue held 5; online: ${watch.sent()} requests in all`,
+    });
     expect(whileOffline).toEqual({ requests: 0, atWhop: 0 });
     expect({ lost: t.lost, duplicated: t.duplicated, unexpected: t.unexpected }).toEqual({ lost: 0, duplicated: 0, unexpected: 0 });
     expect(stack.whop.conversions.every((c) => c.body.context?.fbclid === 'IwAR_offline')).toBe(true);
@@ -65,10 +77,20 @@ describe('Chromium', () => {
     const again = await context.newPage();
     await again.goto(`${stack.pages}/pricing.html`);
     await until(Date.now() + T / 2, () => tally(stack.whop, sent).delivered === sent.length);
-    await again.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 0, undefined, { timeout: 15_000 });
+    await again.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('wq_q1:')).length === 0, undefined, {
+      timeout: 15_000,
+    });
     await until(Date.now() + 10_000, async () => (await stack.relay!.outbox.stats()).pending === 0);
     const t = tally(stack.whop, sent);
-    recordScenario({ scenario: 'Relay unreachable for the whole page life, then the visitor returns', group: 'fault', sent: t.sent, delivered: t.delivered, duplicated: t.duplicated, lost: t.lost, notes: `${failedDuringLife} sends failed during the page's life; delivered from the next page view` });
+    recordScenario({
+      scenario: 'Relay unreachable for the whole page life, then the visitor returns',
+      group: 'fault',
+      sent: t.sent,
+      delivered: t.delivered,
+      duplicated: t.duplicated,
+      lost: t.lost,
+      notes: `${failedDuringLife} sends failed during the page's life; delivered from the next page view`,
+    });
     expect(failedDuringLife).toBeGreaterThan(0);
     expect({ lost: t.lost, duplicated: t.duplicated, unexpected: t.unexpected }).toEqual({ lost: 0, duplicated: 0, unexpected: 0 });
     expect(stack.whop.conversions.every((c) => c.body.context?.gclid === 'Cj0_unreachable')).toBe(true);
@@ -97,17 +119,35 @@ describe('Chromium', () => {
     await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
     const cookies = await context.cookies();
     // The one key left is the refusal itself (`wq_r`, a strictly necessary record holding no identifier).
-    const kept = await page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].map((k) => `${k}=${(localStorage.getItem(k) ?? sessionStorage.getItem(k))}`));
+    const kept = await page.evaluate(() =>
+      [...Object.keys(localStorage), ...Object.keys(sessionStorage)].map(
+        (k) => `${k}=${localStorage.getItem(k) ?? sessionStorage.getItem(k)}`,
+      ),
+    );
     expect(kept).toEqual(['wq_r=1']);
     const storage = kept.length - 1;
-    const observed = { cookies: cookies.map((c) => c.name), storage, requests: watch.sent(), rows: await stack.rows(), atWhop: stack.whop.requests.length };
+    const observed = {
+      cookies: cookies.map((c) => c.name),
+      storage,
+      requests: watch.sent(),
+      rows: await stack.rows(),
+      atWhop: stack.whop.requests.length,
+    };
     // The control: the same page after a grant is tracked (so the watch above could have seen something).
     await page.evaluate(() => {
       whopq('consent', 'grant');
       whopq('track', 'contact', {}, { event_id: 'evt_after_grant' });
     });
     await until(Date.now() + 20_000, () => stack.whop.conversions.length > 0);
-    recordScenario({ scenario: 'Consent revoked: no cookie, nothing stored, nothing sent', group: 'privacy', sent: 6, delivered: observed.atWhop, duplicated: 0, lost: observed.cookies.length + observed.storage + observed.requests + Math.max(observed.rows, 0), notes: `revoked: cookies [${observed.cookies.join(', ')}], ${observed.storage} storage keys, ${observed.requests} requests, ${observed.rows} rows; after a grant: ${stack.whop.conversions.map((c) => c.body.event_id).join(', ')}` });
+    recordScenario({
+      scenario: 'Consent revoked: no cookie, nothing stored, nothing sent',
+      group: 'privacy',
+      sent: 6,
+      delivered: observed.atWhop,
+      duplicated: 0,
+      lost: observed.cookies.length + observed.storage + observed.requests + Math.max(observed.rows, 0),
+      notes: `revoked: cookies [${observed.cookies.join(', ')}], ${observed.storage} storage keys, ${observed.requests} requests, ${observed.rows} rows; after a grant: ${stack.whop.conversions.map((c) => c.body.event_id).join(', ')}`,
+    });
     expect(observed).toEqual({ cookies: [], storage: 0, requests: 0, rows: 0, atWhop: 0 });
     expect(stack.whop.conversions.map((c) => c.body.event_id)).toEqual(['evt_after_grant']);
     await context.close();
@@ -123,13 +163,18 @@ describe('Chromium', () => {
     stack.whop.setMode((req) => {
       const id = req.body?.event_id ?? '';
       if (id === 'evt_pii_dead') return '422';
-      if (!failedOnce.has(id)) return failedOnce.add(id), '500';
+      if (!failedOnce.has(id)) return (failedOnce.add(id), '500');
       return 'ok';
     });
     const context = await stack.browser.newContext();
     const page = await context.newPage();
     await page.goto(`${stack.pages}/pii.html?utm_source=meta`);
-    const people = Array.from({ length: 4 }, (_, i) => ({ email: `pii.person${i}@example.com`, phone: `+1555000${3000 + i}`, first_name: `Zelda${i}Qx`, last_name: `Pii${i}Surname` }));
+    const people = Array.from({ length: 4 }, (_, i) => ({
+      email: `pii.person${i}@example.com`,
+      phone: `+1555000${3000 + i}`,
+      first_name: `Zelda${i}Qx`,
+      last_name: `Pii${i}Surname`,
+    }));
     await page.evaluate((list) => {
       list.forEach((u, i) => whopq('track', 'lead', {}, { event_id: 'evt_pii_' + i, user: u }));
       whopq('track', 'lead', {}, { event_id: 'evt_pii_dead', user: { email: 'pii.dead@example.com', phone: '+15550009999' } });
@@ -141,7 +186,15 @@ describe('Chromium', () => {
     const secrets = [...people.flatMap((p) => Object.values(p)), 'pii.dead@example.com', '+15550009999', BROWSER_KEY];
     const found = secrets.filter((s) => text.includes(s) || text.includes(encodeURIComponent(s)));
     const t = tally(stack.whop, sent);
-    recordScenario({ scenario: 'PII is never logged (emails and phones sent through retries and dead letters)', group: 'privacy', sent: 5, delivered: t.delivered, duplicated: t.duplicated, lost: found.length, notes: `${stack.logs.length} log lines scanned for ${secrets.length} values (emails, phones, names, the key): ${found.length} found` });
+    recordScenario({
+      scenario: 'PII is never logged (emails and phones sent through retries and dead letters)',
+      group: 'privacy',
+      sent: 5,
+      delivered: t.delivered,
+      duplicated: t.duplicated,
+      lost: found.length,
+      notes: `${stack.logs.length} log lines scanned for ${secrets.length} values (emails, phones, names, the key): ${found.length} found`,
+    });
     // The values did travel (so the scan is meaningful), and the logs did talk about these events.
     expect(stack.whop.conversions.map((c) => c.body.user?.email).sort()).toEqual(people.map((p) => p.email).sort());
     expect(text).toMatch(/will retry/);
@@ -160,24 +213,110 @@ describe('Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${stack.pages}/garbage.html`);
     await page.waitForFunction(() => (window as unknown as { whopq: { version?: string } }).whopq.version);
-    const marker = fc.constantFrom('$throwGetter', '$proxy', '$circular', '$fn', '$symbol', '$bigint', '$huge', '$badDate', '$nullProto', '$toStringThrows');
-    const command = fc.oneof(fc.constantFrom('init', 'track', 'identify', 'consent', 'page', 'flush', 'debug', 'toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'), fc.string(), fc.jsonValue({ maxDepth: 1 }), marker);
-    const option = fc.record({ event_id: fc.oneof(fc.string(), fc.jsonValue(), marker), user: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 1 })), marker), company_id: fc.oneof(fc.string(), marker), value: fc.oneof(fc.double(), fc.string(), marker), currency: fc.string() }, { requiredKeys: [] });
-    const arg = fc.oneof(fc.jsonValue({ maxDepth: 3 }), marker, option, fc.constantFrom('grant', 'revoke', 'lead', 'custom', 'biz_chaos', 'biz_other'));
+    const marker = fc.constantFrom(
+      '$throwGetter',
+      '$proxy',
+      '$circular',
+      '$fn',
+      '$symbol',
+      '$bigint',
+      '$huge',
+      '$badDate',
+      '$nullProto',
+      '$toStringThrows',
+    );
+    const command = fc.oneof(
+      fc.constantFrom(
+        'init',
+        'track',
+        'identify',
+        'consent',
+        'page',
+        'flush',
+        'debug',
+        'toString',
+        '__proto__',
+        'constructor',
+        'hasOwnProperty',
+        'valueOf',
+      ),
+      fc.string(),
+      fc.jsonValue({ maxDepth: 1 }),
+      marker,
+    );
+    const option = fc.record(
+      {
+        event_id: fc.oneof(fc.string(), fc.jsonValue(), marker),
+        user: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 1 })), marker),
+        company_id: fc.oneof(fc.string(), marker),
+        value: fc.oneof(fc.double(), fc.string(), marker),
+        currency: fc.string(),
+      },
+      { requiredKeys: [] },
+    );
+    const arg = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      marker,
+      option,
+      fc.constantFrom('grant', 'revoke', 'lead', 'custom', 'biz_chaos', 'biz_other'),
+    );
     const calls = fc.sample(fc.tuple(command, fc.array(arg, { maxLength: 4 })), { numRuns: SCALE.pixelCalls, seed: 42 });
     const thrown = await page.evaluate((list) => {
       const hostile = (v: unknown): unknown => {
         switch (v) {
-          case '$throwGetter': return Object.defineProperty({}, 'event_id', { enumerable: true, get() { throw new Error('getter'); } });
-          case '$proxy': return new Proxy({}, { get() { throw new Error('proxy'); }, ownKeys() { throw new Error('proxy'); }, has() { throw new Error('proxy'); }, getOwnPropertyDescriptor() { throw new Error('proxy'); } });
-          case '$circular': { const o: Record<string, unknown> = { email: 'a@b.c' }; o.self = o; return o; }
-          case '$fn': return () => { throw new Error('called'); };
-          case '$symbol': return Symbol('x');
-          case '$bigint': return BigInt(10);
-          case '$huge': return 'x'.repeat(1_000_000);
-          case '$badDate': return new Date(NaN);
-          case '$nullProto': return Object.create(null);
-          case '$toStringThrows': return { toString() { throw new Error('toString'); }, valueOf() { throw new Error('valueOf'); } };
+          case '$throwGetter':
+            return Object.defineProperty({}, 'event_id', {
+              enumerable: true,
+              get() {
+                throw new Error('getter');
+              },
+            });
+          case '$proxy':
+            return new Proxy(
+              {},
+              {
+                get() {
+                  throw new Error('proxy');
+                },
+                ownKeys() {
+                  throw new Error('proxy');
+                },
+                has() {
+                  throw new Error('proxy');
+                },
+                getOwnPropertyDescriptor() {
+                  throw new Error('proxy');
+                },
+              },
+            );
+          case '$circular': {
+            const o: Record<string, unknown> = { email: 'a@b.c' };
+            o.self = o;
+            return o;
+          }
+          case '$fn':
+            return () => {
+              throw new Error('called');
+            };
+          case '$symbol':
+            return Symbol('x');
+          case '$bigint':
+            return BigInt(10);
+          case '$huge':
+            return 'x'.repeat(1_000_000);
+          case '$badDate':
+            return new Date(NaN);
+          case '$nullProto':
+            return Object.create(null);
+          case '$toStringThrows':
+            return {
+              toString() {
+                throw new Error('toString');
+              },
+              valueOf() {
+                throw new Error('valueOf');
+              },
+            };
         }
         if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hostile(x)]));
         return v;
@@ -200,7 +339,15 @@ describe('Chromium', () => {
       whopq('track', 'lead', {}, { event_id: 'evt_after_garbage', company_id: 'biz_chaos' });
     }, stack.relayBase);
     const delivered = await until(Date.now() + 30_000, () => stack.whop.conversions.some((c) => c.body.event_id === 'evt_after_garbage'));
-    recordScenario({ scenario: `Garbage arguments to whopq(...) never throw into the page (${SCALE.pixelCalls} calls)`, group: 'fuzz', sent: calls.length, delivered: delivered ? 1 : 0, duplicated: stack.whop.duplicates().length, lost: thrown + errors.length, notes: `${thrown} calls threw, ${errors.length} page errors; a normal track afterwards delivered: ${delivered}` });
+    recordScenario({
+      scenario: `Garbage arguments to whopq(...) never throw into the page (${SCALE.pixelCalls} calls)`,
+      group: 'fuzz',
+      sent: calls.length,
+      delivered: delivered ? 1 : 0,
+      duplicated: stack.whop.duplicates().length,
+      lost: thrown + errors.length,
+      notes: `${thrown} calls threw, ${errors.length} page errors; a normal track afterwards delivered: ${delivered}`,
+    });
     expect(thrown).toBe(0);
     expect(errors).toEqual([]);
     expect(delivered).toBe(true);

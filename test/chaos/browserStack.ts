@@ -106,10 +106,7 @@ export async function startBrowserStack(): Promise<BrowserStack> {
         WHOPQ_DATA_DIR: join(work, 'data'),
         WHOP_API_BASE_URL: whop.url,
       });
-      stack.relay = await startRelay(
-        config,
-        { print: (line) => logs.push(line), logger, bundlePath: bundle },
-      );
+      stack.relay = await startRelay(config, { print: (line) => logs.push(line), logger, bundlePath: bundle });
     },
     async relayDown() {
       await stack.relay?.close();

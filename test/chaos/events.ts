@@ -36,7 +36,11 @@ export interface SendResult {
  * resends on 408/429/5xx or a network error, until a final answer (2xx/4xx) or the deadline.
  * Bounded in attempts and time.
  */
-export async function sendUntilFinal(url: string, events: unknown[], options: { deadline: number; headers?: Record<string, string> }): Promise<SendResult> {
+export async function sendUntilFinal(
+  url: string,
+  events: unknown[],
+  options: { deadline: number; headers?: Record<string, string> },
+): Promise<SendResult> {
   let attempts = 0;
   let lastStatus = 0;
   const seen: Record<number, number> = {};

@@ -43,13 +43,24 @@ const env = (schema: string) => ({
 });
 
 /** Posts one batch to the relays in turn (a load balancer skipping a dead one) until one gives a final answer. */
-async function postToAny(relays: () => RelayChild[], start: number, batch: ChaosEvent[], deadline: number, seen: Record<number, number>): Promise<number> {
+async function postToAny(
+  relays: () => RelayChild[],
+  start: number,
+  batch: ChaosEvent[],
+  deadline: number,
+  seen: Record<number, number>,
+): Promise<number> {
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const list = relays();
     const relay = list[(start + attempt) % list.length]!;
     let status = 0;
     try {
-      const res = await fetch(`${relay.base}/e`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ events: batch }), signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${relay.base}/e`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        body: JSON.stringify({ events: batch }),
+        signal: AbortSignal.timeout(5_000),
+      });
       await res.text();
       status = res.status;
     } catch {
@@ -113,7 +124,11 @@ it(KILL_NAME, { timeout: FULL ? 300_000 : 90_000 }, async () => {
 
   const ids = events.map((e) => e.event_id);
   await until(deadline + 30_000, () => tally(whop, ids).delivered === ids.length, 100);
-  await until(deadline + 30_000, async () => ((await (await fetch(`${alive[0]!.base}/ready`)).json()) as { queue: { pending: number } }).queue.pending === 0, 100);
+  await until(
+    deadline + 30_000,
+    async () => ((await (await fetch(`${alive[0]!.base}/ready`)).json()) as { queue: { pending: number } }).queue.pending === 0,
+    100,
+  );
   for (const r of alive) outputs.push(r.output());
   await Promise.all(alive.map((r) => r.kill()));
   const t = tally(whop, ids);
@@ -174,7 +189,11 @@ it(DB_NAME, { timeout: FULL ? 300_000 : 90_000 }, async () => {
 
   const ids = events.map((e) => e.event_id);
   await until(deadline + 30_000, () => tally(whop, ids).delivered === ids.length, 100);
-  await until(deadline + 30_000, async () => ((await (await fetch(`${relays[0]!.base}/ready`)).json()) as { queue: { pending: number } }).queue.pending === 0, 100);
+  await until(
+    deadline + 30_000,
+    async () => ((await (await fetch(`${relays[0]!.base}/ready`)).json()) as { queue: { pending: number } }).queue.pending === 0,
+    100,
+  );
   const readyAfter = await Promise.all(relays.map(async (r) => (await fetch(`${r.base}/ready`)).status));
   const outputs = relays.map((r) => r.output());
   await Promise.all(relays.map((r) => r.kill()));

@@ -9,14 +9,21 @@ export interface RawAnswer {
 }
 
 /** One HTTP request (bounded by a 15 s timeout). Resolves status 0 on a network error. */
-export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<RawAnswer> {
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {},
+): Promise<RawAnswer> {
   return new Promise((resolve) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, localAddress: options.from, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', () => resolve({ status: 0, headers: {}, text: '' }));
-    });
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, localAddress: options.from, timeout: 15_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', () => resolve({ status: 0, headers: {}, text: '' }));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve({ status: 0, headers: {}, text: '' }));
     req.end(options.body);

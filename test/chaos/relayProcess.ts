@@ -59,12 +59,16 @@ export async function buildRelay(): Promise<RelayBuild> {
       child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
       let port = 0;
-      await until(Date.now() + 20_000, () => {
-        if (child.exitCode !== null) throw new Error(`the relay exited early:\n${out}`);
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-        if (m) port = Number(m[1]);
-        return port > 0;
-      }, 25);
+      await until(
+        Date.now() + 20_000,
+        () => {
+          if (child.exitCode !== null) throw new Error(`the relay exited early:\n${out}`);
+          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) port = Number(m[1]);
+          return port > 0;
+        },
+        25,
+      );
       if (!port) throw new Error(`the relay did not start:\n${out}`);
       return {
         child,

@@ -61,7 +61,16 @@ export async function startStack(options: StackOptions = {}): Promise<ChaosStack
     pauseProbeMs: 300,
     ...options.forwarder,
   });
-  const relay = createRelay({ outbox, companies: [COMPANY], hasApiKey: true, forwarder, logger, metrics, rateLimit: false, ...options.relay });
+  const relay = createRelay({
+    outbox,
+    companies: [COMPANY],
+    hasApiKey: true,
+    forwarder,
+    logger,
+    metrics,
+    rateLimit: false,
+    ...options.relay,
+  });
   const server: Server = serve(relay, { port: 0 });
   await once(server, 'listening');
   forwarder.start();

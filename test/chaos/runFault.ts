@@ -33,7 +33,8 @@ export async function runFault(stack: ChaosStack, plan: FaultPlan): Promise<Faul
   const total = SCALE.events;
   const duringCount = Math.ceil((total * 2) / 3 / BATCH) * BATCH;
   const batches: Array<ReturnType<typeof chaosEvent>[]> = [];
-  for (let i = 0; i < total; i += BATCH) batches.push(Array.from({ length: Math.min(BATCH, total - i) }, (_, j) => chaosEvent(plan.tag, i + j)));
+  for (let i = 0; i < total; i += BATCH)
+    batches.push(Array.from({ length: Math.min(BATCH, total - i) }, (_, j) => chaosEvent(plan.tag, i + j)));
   const duringBatches = batches.slice(0, duringCount / BATCH);
   const afterBatches = batches.slice(duringCount / BATCH);
   const deadline = Date.now() + SCALE.outageMs + SCALE.drainMs;

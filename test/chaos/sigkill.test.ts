@@ -34,7 +34,13 @@ const NAME = `Relay killed with SIGKILL under load (${KILLS}×) and restarted`;
 
 it(NAME, { timeout: SCENARIO_TIMEOUT + KILLS * 20_000 }, async () => {
   // A fixed 8 in flight (not the adaptive limit): the bound on resends below counts on it.
-  const env = { WHOP_API_KEY: KEY, WHOP_COMPANY_ID: COMPANY, WHOP_API_BASE_URL: whop.url, WHOPQ_DATA_DIR: data, WHOPQ_FORWARD_MAX_CONCURRENCY: '8' };
+  const env = {
+    WHOP_API_KEY: KEY,
+    WHOP_COMPANY_ID: COMPANY,
+    WHOP_API_BASE_URL: whop.url,
+    WHOPQ_DATA_DIR: data,
+    WHOPQ_FORWARD_MAX_CONCURRENCY: '8',
+  };
   let relay: RelayChild = await relayBuild.start(env);
   const url = `${relay.base}/e`;
   const port = relay.port;
@@ -71,7 +77,11 @@ it(NAME, { timeout: SCENARIO_TIMEOUT + KILLS * 20_000 }, async () => {
   const ids = events.map((e) => e.event_id);
   await until(deadline, () => tally(whop, ids).delivered === ids.length, 100);
   // Nothing more is pending at the relay: a late resend would show now.
-  await until(deadline, async () => ((await (await fetch(`${relay.base}/ready`)).json()) as { queue: { pending: number } }).queue.pending === 0, 100);
+  await until(
+    deadline,
+    async () => ((await (await fetch(`${relay.base}/ready`)).json()) as { queue: { pending: number } }).queue.pending === 0,
+    100,
+  );
   outputs.push(relay.output());
   await relay.kill();
   const t = tally(whop, ids);

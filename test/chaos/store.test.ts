@@ -51,18 +51,28 @@ it(NAME, { timeout: SCENARIO_TIMEOUT }, async () => {
   let probe: { status: number; retryAfter: string | null; body: unknown } | null = null;
   for (let i = 0; i < 500 && !refused; i++) {
     const b = batch(10);
-    const res = await fetch(`${s.base}/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ events: b }) });
+    const res = await fetch(`${s.base}/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ events: b }),
+    });
     count(res.status);
     const body = await res.json();
     if (res.status === 200) for (const e of b) acked.add(e.event_id);
     else (refused = b), (probe = { status: res.status, retryAfter: res.headers.get('retry-after'), body });
   }
-  expect(probe).toMatchObject({ status: 503, retryAfter: '5', body: { error: { type: 'service_unavailable', code: 'store_unavailable' } } });
+  expect(probe).toMatchObject({
+    status: 503,
+    retryAfter: '5',
+    body: { error: { type: 'service_unavailable', code: 'store_unavailable' } },
+  });
   deadline = Date.now() + SCALE.outageMs + SCALE.drainMs;
   const rowsWhenFull = await rows();
   // All or nothing: no event of the refused batch was written.
   const reader = new Database(s.dbPath, { readonly: true });
-  const stored = reader.prepare(`SELECT count(*) AS n FROM events WHERE event_id IN (${refused!.map(() => '?').join(',')})`).get(...refused!.map((e) => e.event_id)) as { n: number };
+  const stored = reader
+    .prepare(`SELECT count(*) AS n FROM events WHERE event_id IN (${refused!.map(() => '?').join(',')})`)
+    .get(...refused!.map((e) => e.event_id)) as { n: number };
   reader.close();
   expect(stored.n).toBe(0);
 
@@ -102,10 +112,19 @@ it(NAME, { timeout: SCENARIO_TIMEOUT }, async () => {
     delivered: t.delivered,
     duplicated: t.duplicated,
     lost: t.lost,
-    notes: `relay answered ${Object.entries(seen).map(([k, n]) => `${k === '0' ? 'network error' : k}×${n}`).join(', ')}; store full at ${rowsWhenFull} rows (${rowsWhileFull} at the end of the outage, ${pendingWhileFull} of them pending), ${pruned} pruned to make room; drained ${(drainMs / 1000).toFixed(1)} s after`,
+    notes: `relay answered ${Object.entries(seen)
+      .map(([k, n]) => `${k === '0' ? 'network error' : k}×${n}`)
+      .join(
+        ', ',
+      )}; store full at ${rowsWhenFull} rows (${rowsWhileFull} at the end of the outage, ${pendingWhileFull} of them pending), ${pruned} pruned to make room; drained ${(drainMs / 1000).toFixed(1)} s after`,
   });
 
   expect(seen[503] ?? 0).toBeGreaterThan(1);
   expect(acked.size).toBe(sent.length);
-  expect({ lost: t.lost, lostAcked, duplicated: t.duplicated, unexpected: t.unexpected }).toEqual({ lost: 0, lostAcked: [], duplicated: 0, unexpected: 0 });
+  expect({ lost: t.lost, lostAcked, duplicated: t.duplicated, unexpected: t.unexpected }).toEqual({
+    lost: 0,
+    lostAcked: [],
+    duplicated: 0,
+    unexpected: 0,
+  });
 });

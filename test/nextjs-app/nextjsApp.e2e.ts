@@ -30,7 +30,12 @@ const timings: Record<string, number> = {};
 
 function run(cmd: string, args: string[], cwd: string, label: string): void {
   const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXT_PUBLIC_WHOP_COMPANY_ID: COMPANY }, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXT_PUBLIC_WHOP_COMPANY_ID: COMPANY },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   timings[label] = Date.now() - started;
   if (r.status !== 0) throw new Error(`${label} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
@@ -126,14 +131,17 @@ async function stored(): Promise<Array<{ event_name: string; event_id: string; s
   }
 }
 
-it('stores the pixel\'s lead in Postgres before answering, survives a kill, and the drain route delivers it once', { timeout: 240_000 }, async () => {
+it("stores the pixel's lead in Postgres before answering, survives a kill, and the drain route delivers it once", {
+  timeout: 240_000,
+}, async () => {
   let base = await startServer();
   const page = await browser!.newPage();
   await page.goto(`${base}/?event_id=next-e2e-lead-1`);
   await page.waitForFunction(() => typeof (window as { whopq?: unknown }).whopq === 'function');
   await page.click('#lead');
   const deadline = Date.now() + 30_000;
-  while (!(await stored()).some((r) => r.event_id === 'next-e2e-lead-1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while (!(await stored()).some((r) => r.event_id === 'next-e2e-lead-1') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   await page.close();
   const rows = await stored();
   expect(rows).toContainEqual({ event_name: 'lead', event_id: 'next-e2e-lead-1', state: 'pending' });

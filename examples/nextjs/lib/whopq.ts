@@ -7,7 +7,11 @@
 import { readFile } from 'node:fs/promises';
 import { createPostgresOutbox, createRelay, lazyOutbox, MemoryOutbox, type Outbox } from 'whopq/relay';
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export const databaseUrl = process.env.WHOPQ_DATABASE_URL || process.env.DATABASE_URL || process.env.POSTGRES_URL || undefined;
 export const apiKey = process.env.WHOP_API_KEY || undefined;
@@ -19,7 +23,14 @@ export const upstream = process.env.WHOPQ_UPSTREAM === 'events' ? 'events' : 'co
  * again on the next request). Two connections per function instance: use the provider's pooled URL.
  */
 export const postgres = databaseUrl
-  ? lazyOutbox(() => createPostgresOutbox({ connectionString: databaseUrl, schema: process.env.WHOPQ_DATABASE_SCHEMA || 'whopq', poolSize: 2, dryRun: !apiKey }))
+  ? lazyOutbox(() =>
+      createPostgresOutbox({
+        connectionString: databaseUrl,
+        schema: process.env.WHOPQ_DATABASE_SCHEMA || 'whopq',
+        poolSize: 2,
+        dryRun: !apiKey,
+      }),
+    )
   : null;
 
 /** Where accepted events wait for delivery. */
@@ -40,7 +51,8 @@ export const relay = createRelay({
   basePath: '/wq',
   // Read once per instance; a failed read is retried on the next request.
   // The path comes from the environment: tell the bundler not to trace the whole project for it.
-  bundle: () => (bundle ??= readFile(/* turbopackIgnore: true */ bundlePath).catch((error) => ((bundle = undefined), Promise.reject(error)))),
+  bundle: () =>
+    (bundle ??= readFile(/* turbopackIgnore: true */ bundlePath).catch((error) => ((bundle = undefined), Promise.reject(error)))),
   cookieDomain: process.env.WHOPQ_COOKIE_DOMAIN || undefined,
   // WHOPQ_UPSTREAM=events: page views are kept to be sent to Whop's POST /events (the drain route
   // forwards with the same value); default conversions.

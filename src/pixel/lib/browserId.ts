@@ -18,7 +18,14 @@ export const newFbp = (): string => 'fb.1.' + Date.now() + '.' + String(Math.ran
  * (the cookie for `days`) only when `persist` is true, the cookie only when missing or different:
  * a page view of a known visitor then needs no `domain()` probe.
  */
-export function browserId(key: string, make: () => string, days: number, persist: boolean, domain: () => string | undefined, known?: string): string {
+export function browserId(
+  key: string,
+  make: () => string,
+  days: number,
+  persist: boolean,
+  domain: () => string | undefined,
+  known?: string,
+): string {
   const cookie = getCookie(key);
   // The mirror's key: wq_aid, wq_fbp.
   const m = key.replace(/^_/, 'wq_');

@@ -20,8 +20,14 @@ export function getCookie(name: string, jar?: string): string | undefined {
 export function setCookie(name: string, value: string, days: number, domain?: string): void {
   try {
     document.cookie =
-      name + '=' + encodeURIComponent(value) + ';path=/;max-age=' + ((days * 86400) | 0) +
-      (domain ? ';domain=' + domain : '') + ';SameSite=Lax' + (location.protocol == 'https:' ? ';Secure' : '');
+      name +
+      '=' +
+      encodeURIComponent(value) +
+      ';path=/;max-age=' +
+      ((days * 86400) | 0) +
+      (domain ? ';domain=' + domain : '') +
+      ';SameSite=Lax' +
+      (location.protocol == 'https:' ? ';Secure' : '');
   } catch {
     // Cookies disabled or a sandboxed document: the touch then lives for this page only.
   }

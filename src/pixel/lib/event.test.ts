@@ -17,12 +17,21 @@ async function leanBuild(): Promise<typeof import('./event')> {
 }
 
 describe('draftEvent', () => {
-  it.each([...EVENT_NAMES, 'view_content', 'purchase', 'booked_call'])('sends the name %s as itself (the relay maps names /conversions lacks)', (n) => {
-    expect(draftEvent(n, undefined)).toEqual({ event_name: n });
-  });
+  it.each([...EVENT_NAMES, 'view_content', 'purchase', 'booked_call'])(
+    'sends the name %s as itself (the relay maps names /conversions lacks)',
+    (n) => {
+      expect(draftEvent(n, undefined)).toEqual({ event_name: n });
+    },
+  );
 
   it('passes the props as given: the relay repairs types and leaves unknown ones out', () => {
-    expect(draftEvent('lead', { value: '49.00', product_id: 123, currency: 'USD', content_name: 'x' })).toEqual({ event_name: 'lead', value: '49.00', product_id: 123, currency: 'USD', content_name: 'x' });
+    expect(draftEvent('lead', { value: '49.00', product_id: 123, currency: 'USD', content_name: 'x' })).toEqual({
+      event_name: 'lead',
+      value: '49.00',
+      product_id: 123,
+      currency: 'USD',
+      content_name: 'x',
+    });
   });
 
   it('a prop cannot rename the event; props JSON cannot write cost the props, never the event', () => {
@@ -41,7 +50,7 @@ describe('draftEvent', () => {
 });
 
 describe('userFields', () => {
-  it('keeps every field but the pixel\'s own anonymous_id, each a string cut to 255', () => {
+  it("keeps every field but the pixel's own anonymous_id, each a string cut to 255", () => {
     expect(userFields({ email: 'a@b.co', phone: 4155550100, favourite: 'x', anonymous_id: 'mine', city: 'x'.repeat(300) })).toEqual({
       email: 'a@b.co',
       phone: '4155550100',
@@ -58,7 +67,11 @@ describe('userFields', () => {
 describe('the lean build', () => {
   it('builds the same event fields, without a word', async () => {
     const lean = await leanBuild();
-    expect(lean.draftEvent('purchase_done', { value: 10, currency: 840 })).toEqual({ event_name: 'purchase_done', value: 10, currency: 840 });
+    expect(lean.draftEvent('purchase_done', { value: 10, currency: 840 })).toEqual({
+      event_name: 'purchase_done',
+      value: 10,
+      currency: 840,
+    });
     expect(lean.draftEvent('', {})).toBe(false);
     expect(lean.userFields({ email: 'a@b.co', favourite: 'x', anonymous_id: 'mine' })).toEqual({ email: 'a@b.co', favourite: 'x' });
   });

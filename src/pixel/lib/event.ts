@@ -34,10 +34,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 /** In the debug build, why `v` is a bad value for field `k` (undefined when it is fine). */
 function badValue(k: string, v: unknown): string | undefined {
   const ok =
-    k == 'currency' ? (CURRENCIES as readonly string[]).includes(String(v).toLowerCase())
-    : k == 'gender' ? (GENDERS as readonly string[]).includes(v as string)
-    : k == 'value' ? isFinite(v as number)
-    : typeof v == 'string' || typeof v == 'number';
+    k == 'currency'
+      ? (CURRENCIES as readonly string[]).includes(String(v).toLowerCase())
+      : k == 'gender'
+        ? (GENDERS as readonly string[]).includes(v as string)
+        : k == 'value'
+          ? isFinite(v as number)
+          : typeof v == 'string' || typeof v == 'number';
   return ok ? undefined : k + ' has a bad value ' + JSON.stringify(v) + ': the relay repairs it or leaves it out (see `dropped`)';
 }
 

@@ -1,7 +1,22 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Item } from './queue';
-import { clearQueue, commit, drop, enqueue, itemKey, loadQueue, markBeaconed, MAX_AGE, MAX_BYTES, MAX_ITEMS, PREFIX, QUEUE_KEY, setLast, setPersist } from './queue';
+import {
+  clearQueue,
+  commit,
+  drop,
+  enqueue,
+  itemKey,
+  loadQueue,
+  markBeaconed,
+  MAX_AGE,
+  MAX_BYTES,
+  MAX_ITEMS,
+  PREFIX,
+  QUEUE_KEY,
+  setLast,
+  setPersist,
+} from './queue';
 
 const T0 = Date.now();
 const item = (n: number, t = T0 + n, extra = ''): Item => ({
@@ -9,7 +24,10 @@ const item = (n: number, t = T0 + n, extra = ''): Item => ({
   t,
 });
 /** The events in storage, by key, oldest first. */
-const storedKeys = () => Object.keys(localStorage).filter((k) => k.startsWith(PREFIX)).sort();
+const storedKeys = () =>
+  Object.keys(localStorage)
+    .filter((k) => k.startsWith(PREFIX))
+    .sort();
 const stored = () => storedKeys().map((k) => JSON.parse(localStorage.getItem(k)!) as Item);
 const ids = (items: Item[]) => items.map((i) => i.e.event_id);
 const throwing = (name: string) => () => {
@@ -56,7 +74,11 @@ describe('queue', () => {
     const schedule: Item = { ...item(1), e: { ...item(1).e, event_name: 'schedule' } };
     add(lead);
     add(schedule);
-    expect(loadQueue().map((i) => i.e.event_name).sort()).toEqual(['lead', 'schedule']);
+    expect(
+      loadQueue()
+        .map((i) => i.e.event_name)
+        .sort(),
+    ).toEqual(['lead', 'schedule']);
   });
 
   it('reads an event queued under the old key (without the name) and moves it to its key', () => {

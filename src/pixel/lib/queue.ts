@@ -70,7 +70,6 @@ function put(k: string, v: string): void {
   persist && store(k, v) ? delete mem[k] : (mem[k] = v);
 }
 
-
 /** Removes one event from memory and storage (delivered, refused for good, expired, evicted). */
 export function drop(k: string): void {
   delete mem[k];

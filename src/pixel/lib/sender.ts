@@ -13,14 +13,16 @@ export type Sender = () => void;
 
 /** Debug build: what became of each event of a batch, in the relay's words. */
 function report(batch: Item[], status: number, text?: string): void {
-  let a: { rejected?: { index: number; error?: { message?: string } }[]; dropped?: { index: number; param: string; message?: string }[] } = {};
+  let a: { rejected?: { index: number; error?: { message?: string } }[]; dropped?: { index: number; param: string; message?: string }[] } =
+    {};
   try {
     a = JSON.parse(text!);
   } catch {}
   const name = (i: number) => (batch[i] ? (batch[i].e.custom_name || batch[i].e.event_name) + ' ' + batch[i].e.event_id : '#' + i);
   if (classify(status) == Verdict.Drop) return warn('relay refused ' + batch.length + ' event(s) with ' + status + '; dropped', a);
   const bad = new Set<number>();
-  for (const r of a.rejected || []) bad.add(r.index), warn('rejected ' + name(r.index) + ': ' + ((r.error && r.error.message) || JSON.stringify(r)));
+  for (const r of a.rejected || [])
+    bad.add(r.index), warn('rejected ' + name(r.index) + ': ' + ((r.error && r.error.message) || JSON.stringify(r)));
   for (const d of a.dropped || []) warn('delivered ' + name(d.index) + ' without ' + d.param + ': ' + d.message);
   batch.forEach((_, i) => bad.has(i) || log('delivered ' + name(i)));
 }
@@ -80,10 +82,7 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
     const locks = navigator.locks;
     // One tab sends the shared queue at a time; a tab that finds the lock taken looks again
     // shortly, in case the holder finished just before this tab's event landed.
-    (locks
-      ? locks.request(QUEUE_KEY, { ifAvailable: true }, (lock) => (lock ? drain() : later(3e3)))
-      : drain()
-    ).then(done, done);
+    (locks ? locks.request(QUEUE_KEY, { ifAvailable: true }, (lock) => (lock ? drain() : later(3e3))) : drain()).then(done, done);
   }
 
   function hide(): void {

@@ -7,15 +7,32 @@ const clearCookies = () => {
 };
 
 describe('touchFromUrl', () => {
-  it.each(['fbclid', 'gclid', 'gbraid', 'wbraid', 'ttclid', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'utm_id', 'ad_id', 'ad_set_id', 'ad_campaign_id'])(
-    'captures %s',
-    (p) => {
-      expect(touchFromUrl(`?${p}=v1&x=1`, undefined, 5)).toEqual({ t: 5, [p]: CLICKS[p] ? ['v1', 5] : 'v1' });
-    },
-  );
+  it.each([
+    'fbclid',
+    'gclid',
+    'gbraid',
+    'wbraid',
+    'ttclid',
+    'utm_source',
+    'utm_medium',
+    'utm_campaign',
+    'utm_term',
+    'utm_content',
+    'utm_id',
+    'ad_id',
+    'ad_set_id',
+    'ad_campaign_id',
+  ])('captures %s', (p) => {
+    expect(touchFromUrl(`?${p}=v1&x=1`, undefined, 5)).toEqual({ t: 5, [p]: CLICKS[p] ? ['v1', 5] : 'v1' });
+  });
 
   it('maps the ad id spellings, and extra params from the init option', () => {
-    expect(touchFromUrl('?adset_id=s&campaign_id=c&cid=9', { cid: 'ad_id' }, 1)).toEqual({ t: 1, ad_set_id: 's', ad_campaign_id: 'c', ad_id: '9' });
+    expect(touchFromUrl('?adset_id=s&campaign_id=c&cid=9', { cid: 'ad_id' }, 1)).toEqual({
+      t: 1,
+      ad_set_id: 's',
+      ad_campaign_id: 'c',
+      ad_id: '9',
+    });
   });
 
   it('counts only parameters that map to a touch field (no prototype keys), and cuts values to 255', () => {
@@ -43,15 +60,20 @@ describe('stored touch', () => {
     expect(readTouch(30)).toEqual(t);
   });
 
-  it('expires each part after the window: a click from its own capture, the UTMs from the touch\'s', () => {
+  it("expires each part after the window: a click from its own capture, the UTMs from the touch's", () => {
     const now = Date.now();
     writeTouch({ t: now - 8 * 864e5, utm_source: 'old', gclid: ['G', now - 8 * 864e5], fbclid: ['F', now - 864e5] }, 30);
-    expect(readTouch(30, now)).toEqual({ t: now - 8 * 864e5, utm_source: 'old', gclid: ['G', now - 8 * 864e5], fbclid: ['F', now - 864e5] });
+    expect(readTouch(30, now)).toEqual({
+      t: now - 8 * 864e5,
+      utm_source: 'old',
+      gclid: ['G', now - 8 * 864e5],
+      fbclid: ['F', now - 864e5],
+    });
     expect(readTouch(7, now)).toEqual({ t: now - 8 * 864e5, fbclid: ['F', now - 864e5] });
     expect(readTouch(0.5, now)).toBeUndefined();
   });
 
-  it('per network: a click replaces its own network\'s click only; UTMs belong to the latest touch', () => {
+  it("per network: a click replaces its own network's click only; UTMs belong to the latest touch", () => {
     let t = mergeTouch(touchFromUrl('?fbclid=A&utm_source=meta&utm_campaign=c1', undefined, 1), undefined);
     t = mergeTouch(touchFromUrl('?utm_source=newsletter', undefined, 2), t);
     expect(t).toEqual({ t: 2, utm_source: 'newsletter', fbclid: ['A', 1] });

@@ -13,7 +13,11 @@ export const CLICKS: Record<string, string> = { fbclid: 'm', gclid: 'g', gbraid:
 
 /** URL parameter → stored touch field: the click ids, the UTMs and the common ad id spellings (init option `params` adds more). */
 export const TOUCH_PARAMS: Record<string, string> = { adset_id: 'ad_set_id', campaign_id: 'ad_campaign_id' };
-for (const f of [...Object.keys(CLICKS), ...'ad_id ad_set_id ad_campaign_id utm_source utm_medium utm_campaign utm_term utm_content utm_id'.split(' ')]) TOUCH_PARAMS[f] = f;
+for (const f of [
+  ...Object.keys(CLICKS),
+  ...'ad_id ad_set_id ad_campaign_id utm_source utm_medium utm_campaign utm_term utm_content utm_id'.split(' '),
+])
+  TOUCH_PARAMS[f] = f;
 
 /** The longest value kept: the cookie must stay under the browser's 4 KB (the relay cuts at 1,024). */
 export const MAX_VALUE = 255;
@@ -40,7 +44,8 @@ export function touchFromUrl(search: string, extra?: Record<string, string>, now
     const f = map[k];
     // Only fields of ours: a target the API lacks (init option `params`) would be left out by the
     // relay for every event of the window, and `?constructor=1` finds Object's own function here.
-    if (v && Object.values(TOUCH_PARAMS).includes(f)) (touch ||= { t: now })[f] = CLICKS[f] ? [v.slice(0, MAX_VALUE), now] : v.slice(0, MAX_VALUE);
+    if (v && Object.values(TOUCH_PARAMS).includes(f))
+      (touch ||= { t: now })[f] = CLICKS[f] ? [v.slice(0, MAX_VALUE), now] : v.slice(0, MAX_VALUE);
   });
   return touch;
 }

@@ -43,7 +43,11 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
 }
 
 // Names of cookies with a value (happy-dom keeps a cookie deleted by max-age=0 as an empty value).
-const cookieNames = () => document.cookie.split('; ').filter((c) => c.split('=')[1]).map((c) => c.split('=')[0]);
+const cookieNames = () =>
+  document.cookie
+    .split('; ')
+    .filter((c) => c.split('=')[1])
+    .map((c) => c.split('=')[0]);
 
 let r: Relay;
 let whopq: Whopq;
@@ -138,7 +142,7 @@ describe('whopq commands', () => {
     expect(loadQueue()).toEqual([]);
   });
 
-  it('the call itself reads no cookie and draws no random id; the pixel\'s next task does', async () => {
+  it("the call itself reads no cookie and draws no random id; the pixel's next task does", async () => {
     whopq('init', 'biz_A', { relay: r.url });
     await until(() => loadQueue().length == 0);
     const cookie = vi.spyOn(document, 'cookie', 'get');
@@ -310,7 +314,11 @@ describe('order and limits', () => {
     expect(loadQueue()).toEqual([]);
     whopq('init', 'biz_A', { relay: r.url });
     await until(() => r.events.length == 1);
-    expect(r.events[0]).toMatchObject({ company_id: 'biz_A', event_name: 'lead', user: { email: ' Ada@Example.COM ', phone: '+1 (415) 555-0100' } });
+    expect(r.events[0]).toMatchObject({
+      company_id: 'biz_A',
+      event_name: 'lead',
+      user: { email: ' Ada@Example.COM ', phone: '+1 (415) 555-0100' },
+    });
   });
 
   it('a call replayed from the snippet keeps its own time and page', async () => {
@@ -346,14 +354,7 @@ describe('bad calls', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     vi.spyOn(console, 'log').mockImplementation(() => {});
     whopq('debug', true);
-    const bad: unknown[][] = [
-      [],
-      [42],
-      ['nope'],
-      ['toString'],
-      ['init', null],
-      ['init', 'acme'],
-    ];
+    const bad: unknown[][] = [[], [42], ['nope'], ['toString'], ['init', null], ['init', 'acme']];
     for (const args of bad) expect(() => (whopq as (...a: unknown[]) => void)(...args)).not.toThrow();
     expect(warn).toHaveBeenCalledTimes(bad.length);
     whopq('init', 'biz_A', { relay: r.url });

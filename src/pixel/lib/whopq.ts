@@ -128,14 +128,20 @@ export function createWhopq(): Whopq {
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('init options must be an object');
       opts = { ...opts, ...(o as InitOptions) };
       // A mapping to a field the API lacks is ignored (lib/touch.ts); the debug build says so.
-      if (__DEBUG__) for (const k in opts.params) Object.values(TOUCH_PARAMS).includes(opts.params[k]) || warn('params: "' + opts.params[k] + '" is not a context field of the API; "' + k + '" ignored');
+      if (__DEBUG__)
+        for (const k in opts.params)
+          Object.values(TOUCH_PARAMS).includes(opts.params[k]) ||
+            warn('params: "' + opts.params[k] + '" is not a context field of the API; "' + k + '" ignored');
       if (opts.debug) commands.debug();
       if (!companies.includes(id)) companies.push(id);
       __DEBUG__ && log('initialised ' + id);
       if (!sender) {
         setPersist(granted());
         capture();
-        sender = createSender(() => base() + '/e', () => granted() && !!companies.length);
+        sender = createSender(
+          () => base() + '/e',
+          () => granted() && !!companies.length,
+        );
         loc = location.href;
         // The calls that waited for this init go to this company (and the ones initialised by then).
         for (const e of early.splice(0)) run(...e);
@@ -160,7 +166,8 @@ export function createWhopq(): Whopq {
       // The lean build's userFields always gives an object (lib/event.ts).
       if (__DEBUG__ && bad(u)) return warn(u + '; call dropped');
       if (__DEBUG__ && event_id != null && typeof event_id != 'string') return warn('event_id must be a string; call dropped');
-      if (company_id != null && !companies.includes(company_id)) return __DEBUG__ && warn('company_id ' + company_id + ' was not initialised; call dropped');
+      if (company_id != null && !companies.includes(company_id))
+        return __DEBUG__ && warn('company_id ' + company_id + ' was not initialised; call dropped');
       // The call fixes what must be as it was then: the time, the page, the companies (one
       // builder each), the user as identified now (a copy: an identify after the track changes
       // later events only), the touch and the caller's event_id. The rest (the context's cookies,

@@ -31,7 +31,12 @@ async function fillEveryState(): Promise<void> {
   const byId = new Map(claimed.map((r) => [r.event_id, r]));
   expect([...byId.keys()].sort()).toEqual(['e-dead', 'e-delivered', 'e-retrying']);
   await outbox.settle(byId.get('e-delivered')!, { kind: 'delivered', at: now, whop_id: 'conv_123' });
-  await outbox.settle(byId.get('e-retrying')!, { kind: 'retry', at: now, next_attempt_at: now + 30_000, error: '500 internal_server_error' });
+  await outbox.settle(byId.get('e-retrying')!, {
+    kind: 'retry',
+    at: now,
+    next_attempt_at: now + 30_000,
+    error: '500 internal_server_error',
+  });
   await outbox.settle(byId.get('e-dead')!, { kind: 'dead', at: now, error: '422 {"error":{"message":"bad key sk_live_SECRET123"}}' });
 }
 
@@ -104,15 +109,18 @@ describe('createInspector', () => {
     }
   });
 
-  it('shows page views as not forwarded, and each event\'s repairs', async () => {
+  it("shows page views as not forwarded, and each event's repairs", async () => {
     const page = { ...event('e-page', { event_name: 'page' as never }), event_name: 'page', skipped: 'page view: not a conversion' };
-    const repaired = { ...event('e-repaired'), dropped: [{ param: 'currency', message: 'Not a currency on the API\'s list; left out.' }] };
+    const repaired = { ...event('e-repaired'), dropped: [{ param: 'currency', message: "Not a currency on the API's list; left out." }] };
     await outbox.append([page, repaired]);
     const d = JSON.parse((await data(createInspector({ outbox }))).text) as InspectorData;
     expect(d.counts).toMatchObject({ pending: 1, skipped: 1 });
     const byId = Object.fromEntries(d.events.map((e) => [e.event_id, e]));
     expect(byId['e-page']).toMatchObject({ state: 'skipped', event_name: 'page', last_error: 'page view: not a conversion', dropped: [] });
-    expect(byId['e-repaired']).toMatchObject({ state: 'pending', dropped: [{ param: 'currency', message: expect.stringMatching(/left out/) }] });
+    expect(byId['e-repaired']).toMatchObject({
+      state: 'pending',
+      dropped: [{ param: 'currency', message: expect.stringMatching(/left out/) }],
+    });
   });
 
   it('never lets attacker-controlled text out as markup, and never shows a secret', async () => {

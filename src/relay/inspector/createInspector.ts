@@ -28,7 +28,12 @@ const _DEFAULT_LIMIT = 100;
 function _json(status: number, body: string, extra: Record<string, string> = {}): Response {
   return new Response(body, {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...extra,
+    },
   });
 }
 
@@ -68,11 +73,14 @@ export function createInspector(options: InspectorOptions): (request: Request) =
     const route = /\/inspect\/?$/.test(url.pathname) ? 'page' : /\/inspect\/data\.json$/.test(url.pathname) ? 'data' : null;
     // Production without a token: the inspector does not exist, as far as the internet can tell.
     if (!route || (production && !token)) return _error(404, 'not_found', 'Not found');
-    if (request.method !== 'GET' && request.method !== 'HEAD') return _error(405, 'invalid_request_error', 'Use GET', { allow: 'GET, HEAD' });
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return _error(405, 'invalid_request_error', 'Use GET', { allow: 'GET, HEAD' });
     if (token) {
       const given = _given(request, url);
       if (given === null || !_same(given, token)) {
-        return _error(401, 'unauthorized', 'The inspector needs its token: open it as …/inspect?token=<token>', { 'www-authenticate': 'Bearer' });
+        return _error(401, 'unauthorized', 'The inspector needs its token: open it as …/inspect?token=<token>', {
+          'www-authenticate': 'Bearer',
+        });
       }
     }
 

@@ -92,7 +92,14 @@ export async function inspectorData(outbox: Outbox, limit: number, now: number):
   const retrying = Math.min(stats.pending, events.filter((e) => e.state === 'retrying').length);
   return {
     now,
-    counts: { pending: stats.pending - retrying, retrying, delivered: stats.delivered, dead: stats.dead, dry_run: stats.dry_run, skipped: stats.skipped },
+    counts: {
+      pending: stats.pending - retrying,
+      retrying,
+      delivered: stats.delivered,
+      dead: stats.dead,
+      dry_run: stats.dry_run,
+      skipped: stats.skipped,
+    },
     oldest_pending_at: stats.oldest_pending_at,
     per_minute: stats.per_minute,
     events,

@@ -3,8 +3,33 @@
  * as a whole name or a `_`/`-`/`.`-separated part of one: `user_email`, `reset-token`).
  */
 export const DEFAULT_PII_PARAMS: readonly string[] = [
-  'email', 'e-mail', 'mail', 'phone', 'tel', 'mobile', 'token', 'access_token', 'id_token', 'refresh_token', 'auth', 'password',
-  'passwd', 'pwd', 'pass', 'secret', 'apikey', 'api_key', 'key', 'session', 'sessionid', 'sid', 'ssn', 'code', 'otp', 'signature', 'sig',
+  'email',
+  'e-mail',
+  'mail',
+  'phone',
+  'tel',
+  'mobile',
+  'token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'auth',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'secret',
+  'apikey',
+  'api_key',
+  'key',
+  'session',
+  'sessionid',
+  'sid',
+  'ssn',
+  'code',
+  'otp',
+  'signature',
+  'sig',
 ];
 
 /** An email address anywhere in a value: the parameter goes whatever its name. */

@@ -7,9 +7,19 @@ const _DAY = 24 * 3_600_000;
  * the sources): a click id replaces only its own network's id. `params` are the URL query names
  * that carry it (Snapchat's is `ScCid`), `fields` the context fields it fills.
  */
-export const NETWORKS: ReadonlyArray<{ name: string; fields: readonly string[]; params: Readonly<Record<string, string>>; windowMs: number }> = [
+export const NETWORKS: ReadonlyArray<{
+  name: string;
+  fields: readonly string[];
+  params: Readonly<Record<string, string>>;
+  windowMs: number;
+}> = [
   { name: 'meta', fields: ['fbclid'], params: { fbclid: 'fbclid' }, windowMs: 90 * _DAY },
-  { name: 'google', fields: ['gclid', 'gbraid', 'wbraid'], params: { gclid: 'gclid', gbraid: 'gbraid', wbraid: 'wbraid' }, windowMs: 90 * _DAY },
+  {
+    name: 'google',
+    fields: ['gclid', 'gbraid', 'wbraid'],
+    params: { gclid: 'gclid', gbraid: 'gbraid', wbraid: 'wbraid' },
+    windowMs: 90 * _DAY,
+  },
   { name: 'tiktok', fields: ['ttclid'], params: { ttclid: 'ttclid' }, windowMs: 28 * _DAY },
   { name: 'microsoft', fields: ['msclkid'], params: { msclkid: 'msclkid' }, windowMs: 90 * _DAY },
   { name: 'linkedin', fields: ['li_fat_id'], params: { li_fat_id: 'li_fat_id' }, windowMs: 90 * _DAY },
@@ -19,7 +29,17 @@ export const NETWORKS: ReadonlyArray<{ name: string; fields: readonly string[]; 
 ];
 
 /** UTMs and ad ids: one group, the latest touch's, kept this long. */
-export const TOUCH_FIELDS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'utm_id', 'ad_id', 'ad_set_id', 'ad_campaign_id'] as const;
+export const TOUCH_FIELDS = [
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+  'utm_id',
+  'ad_id',
+  'ad_set_id',
+  'ad_campaign_id',
+] as const;
 export const TOUCH_WINDOW_MS = 30 * _DAY;
 /** The cookie's Max-Age: the longest window. */
 export const CLICK_COOKIE_MAX_AGE_S = Math.max(TOUCH_WINDOW_MS, ...NETWORKS.map((n) => n.windowMs)) / 1000;
@@ -33,7 +53,9 @@ export interface ClickModel {
 }
 
 const _NETWORK_OF: ReadonlyMap<string, (typeof NETWORKS)[number]> = new Map(NETWORKS.flatMap((n) => n.fields.map((f) => [f, n] as const)));
-const _PARAM: ReadonlyMap<string, string> = new Map(NETWORKS.flatMap((n) => Object.entries(n.params)).concat(TOUCH_FIELDS.map((f) => [f, f])));
+const _PARAM: ReadonlyMap<string, string> = new Map(
+  NETWORKS.flatMap((n) => Object.entries(n.params)).concat(TOUCH_FIELDS.map((f) => [f, f])),
+);
 const _TOUCH: ReadonlySet<string> = new Set(TOUCH_FIELDS);
 /** Longest value kept in the cookie; what exceeds it is a mistake or an attack, not a click id. */
 const _MAX_VALUE = 500;

@@ -3,7 +3,17 @@ import { clientIp, ipFromHeader, isTrusted, parseCidrs, parseIp } from './client
 import { createRateLimiter } from './rateLimiter';
 
 describe('parseIp / CIDRs', () => {
-  it.each(['1.2.3.4', '::', '::1', '2001:db8::1', 'fe80::1%eth0', '[2001:db8::1]', '::ffff:10.0.0.1', '1:2:3:4:5:6:7:8', '64:ff9b::192.0.2.33'])('parses %s', (ip) => {
+  it.each([
+    '1.2.3.4',
+    '::',
+    '::1',
+    '2001:db8::1',
+    'fe80::1%eth0',
+    '[2001:db8::1]',
+    '::ffff:10.0.0.1',
+    '1:2:3:4:5:6:7:8',
+    '64:ff9b::192.0.2.33',
+  ])('parses %s', (ip) => {
     expect(parseIp(ip)).not.toBeNull();
   });
   it.each(['', '1.2.3', '1.2.3.256', '01.2.3.4x', '1::2::3', '1:2:3:4:5:6:7:8:9', 'g::1', 'unknown', '12345::'])('refuses %s', (ip) => {
@@ -45,7 +55,8 @@ describe('issue 17: one header, one validated IP', () => {
   const h = (headers: Record<string, string>) => ({ get: (n: string) => headers[n] ?? null });
 
   it('refuses malformed CIDRs (a trailing slash once trusted every IPv4 peer)', () => {
-    for (const bad of ['10.0.0.1/', '10.0.0.0/8/', '/8', '10.0.0.0/ 8', '10.0.0.0/+8', '10.0.0.0/0x8', '::1/', '10.0.0.0/8.0']) expect(() => parseCidrs([bad]), bad).toThrow();
+    for (const bad of ['10.0.0.1/', '10.0.0.0/8/', '/8', '10.0.0.0/ 8', '10.0.0.0/+8', '10.0.0.0/0x8', '::1/', '10.0.0.0/8.0'])
+      expect(() => parseCidrs([bad]), bad).toThrow();
     expect(parseCidrs(['10.0.0.0/0'])).toHaveLength(1);
   });
 
@@ -53,7 +64,9 @@ describe('issue 17: one header, one validated IP', () => {
     const headers = h({ forwarded: 'for=198.51.100.66', 'x-forwarded-for': '203.0.113.7' });
     expect(clientIp(headers, '10.0.0.1', proxy)).toBe('203.0.113.7');
     expect(clientIp(headers, '10.0.0.1', proxy, 'forwarded')).toBe('198.51.100.66');
-    expect(clientIp(h({ 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' }), '10.0.0.1', proxy, 'x-real-ip')).toBe('203.0.113.9');
+    expect(clientIp(h({ 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' }), '10.0.0.1', proxy, 'x-real-ip')).toBe(
+      '203.0.113.9',
+    );
   });
 
   it('parses ip:port and [v6]:port hops, and yields one validated address or the proxy', () => {

@@ -127,7 +127,10 @@ export function normalizeIp(ip: string): string {
 function _forwardedHops(header: string): string[] {
   const hops: string[] = [];
   for (const element of header.split(',')) {
-    const pair = element.split(';').map((p) => p.trim()).find((p) => /^for=/i.test(p));
+    const pair = element
+      .split(';')
+      .map((p) => p.trim())
+      .find((p) => /^for=/i.test(p));
     hops.push(pair ? pair.slice(4) : '');
   }
   return hops;
@@ -144,7 +147,12 @@ export const DEFAULT_IP_HEADER = 'x-forwarded-for';
  * client's own writing and ignored, as is everything left of the client's hop
  * (https://developer.mozilla.org/docs/Web/HTTP/Headers/X-Forwarded-For#selecting_an_ip_address).
  */
-export function clientIp(headers: { get(name: string): string | null }, peer: string | undefined, trusted: readonly _Range[], ipHeader: string = DEFAULT_IP_HEADER): string | null {
+export function clientIp(
+  headers: { get(name: string): string | null },
+  peer: string | undefined,
+  trusted: readonly _Range[],
+  ipHeader: string = DEFAULT_IP_HEADER,
+): string | null {
   const self = peer ? hopIp(peer) : null;
   if (!self) return null;
   if (!isTrusted(self, trusted)) return self;

@@ -39,7 +39,14 @@ export function preflight(origin: string | null): PlainResponse | null {
   if (!origin) return null;
   return {
     status: 204,
-    headers: [['access-control-allow-origin', origin], ['access-control-allow-credentials', 'true'], ['access-control-allow-methods', 'POST'], ['access-control-allow-headers', 'content-type'], ['access-control-max-age', '86400'], ['vary', 'Origin']],
+    headers: [
+      ['access-control-allow-origin', origin],
+      ['access-control-allow-credentials', 'true'],
+      ['access-control-allow-methods', 'POST'],
+      ['access-control-allow-headers', 'content-type'],
+      ['access-control-max-age', '86400'],
+      ['vary', 'Origin'],
+    ],
     body: null,
   };
 }

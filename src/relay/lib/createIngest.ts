@@ -1,5 +1,13 @@
 import { cleanUrl, DEFAULT_PII_PARAMS, piiMatcher } from './cleanUrl';
-import { CLICK_COOKIE_MAX_AGE_S, clicksOf, fillClicks, mergeClicks, parseClickCookie, pruneClicks, serializeClickCookie } from './clickModel';
+import {
+  CLICK_COOKIE_MAX_AGE_S,
+  clicksOf,
+  fillClicks,
+  mergeClicks,
+  parseClickCookie,
+  pruneClicks,
+  serializeClickCookie,
+} from './clickModel';
 import { COOKIE_SAFE, MAX_COOKIE_AGE, parseCookies, serializeCookie } from './cookies';
 import { enrichEvent } from './enrichEvent';
 import type { Logger } from './logger';
@@ -46,7 +54,14 @@ const _host = (url: string) => {
   }
 };
 /** A metric label for a param: a field of the model by name, anything else as `<prefix>(unknown)`. */
-const _label = (param: string) => (KNOWN_PARAMS.has(param) ? param : param.startsWith('context.') ? 'context.(unknown)' : param.startsWith('user.') ? 'user.(unknown)' : '(unknown)');
+const _label = (param: string) =>
+  KNOWN_PARAMS.has(param)
+    ? param
+    : param.startsWith('context.')
+      ? 'context.(unknown)'
+      : param.startsWith('user.')
+        ? 'user.(unknown)'
+        : '(unknown)';
 /** Meta's `_fbp` format, `fb.<subdomainIndex>.<ms>.<random>`. */
 const _FBP = /^fb\.\d\.\d{10,16}\.\d{1,20}$/;
 
@@ -75,7 +90,8 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     try {
       text = await request.text(config.maxBodyBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return refuse(413, whopError(`The body is larger than ${config.maxBodyBytes} bytes.`, 'body_too_large'));
+      if (error instanceof BodyTooLargeError)
+        return refuse(413, whopError(`The body is larger than ${config.maxBodyBytes} bytes.`, 'body_too_large'));
       // The client went away or sent a broken stream: nothing to answer that it would read.
       return refuse(400, whopError('The request body could not be read.', 'body_unreadable'));
     }
@@ -94,7 +110,8 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       const list = (parsed as { events: unknown }).events;
       if (!Array.isArray(list)) return refuse(400, whopError('events must be an array.', 'parameter_invalid', 'events'));
       if (list.length === 0) return refuse(400, whopError('events is empty.', 'parameter_missing', 'events'));
-      if (list.length > config.maxBatch) return refuse(400, whopError(`At most ${config.maxBatch} events a batch.`, 'batch_too_large', 'events'));
+      if (list.length > config.maxBatch)
+        return refuse(400, whopError(`At most ${config.maxBatch} events a batch.`, 'batch_too_large', 'events'));
       events = list;
     } else {
       events = [parsed];
@@ -110,7 +127,10 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       if (result.error) return rejected.push({ index, error: result.error });
       const e = result.event;
       if (config.companies && !config.companies.has(e.company_id)) {
-        return rejected.push({ index, error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id') });
+        return rejected.push({
+          index,
+          error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id'),
+        });
       }
       for (const f of result.dropped) dropped.push({ index, ...f });
       good.push({ _index: index, _event: e, _dropped: result.dropped });
@@ -120,7 +140,13 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       const first = rejected[0]!;
       // Every event was for a company this relay does not serve: that is a permission refusal.
       const status = rejected.every((r) => r.error.code === 'company_not_allowed') ? 403 : 400;
-      return plainError(status, events.length === 1 ? first.error : whopError(`All ${events.length} events were rejected; see rejected.`, first.error.code, first.error.param), { rejected });
+      return plainError(
+        status,
+        events.length === 1
+          ? first.error
+          : whopError(`All ${events.length} events were rejected; see rejected.`, first.error.code, first.error.param),
+        { rejected },
+      );
     }
 
     const cookies = parseCookies(request.header('cookie'));
@@ -132,7 +158,10 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
         const cleaned = cleanUrl(v, isPii);
         g._event[key] = cleaned.url;
         if (cleaned.removed.length) {
-          const repair = { param: key, message: `Query parameter${cleaned.removed.length > 1 ? 's' : ''} ${cleaned.removed.map((n) => JSON.stringify(n.slice(0, 40))).join(', ')} removed (personal data or a secret).` };
+          const repair = {
+            param: key,
+            message: `Query parameter${cleaned.removed.length > 1 ? 's' : ''} ${cleaned.removed.map((n) => JSON.stringify(n.slice(0, 40))).join(', ')} removed (personal data or a secret).`,
+          };
           g._dropped.push(repair);
           dropped.push({ index: g._index, ...repair });
         }
@@ -152,7 +181,13 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       const body = enrichEvent(_event, facts);
       for (const field of fillClicks(body, clicks, times.get(g)!)) metrics.inc('clicks_filled_total', { field });
       if (!body.event_id) body.event_id = crypto.randomUUID();
-      const input: OutboxInput = { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
+      const input: OutboxInput = {
+        company_id: body.company_id,
+        event_name: body.event_name,
+        event_id: body.event_id,
+        body,
+        received_at: now,
+      };
       if (_dropped.length) input.dropped = _dropped;
       if (config.upstream === 'events') eventLeftOut(body, leftOut);
       else if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
@@ -165,9 +200,17 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       fresh = await config.outbox.append(inputs);
     } catch (error) {
       const known = error instanceof OutboxUnavailableError;
-      logger.error('ingest: outbox append failed', { events: inputs.length, error: known ? error.message : String((error as Error)?.name ?? error) });
+      logger.error('ingest: outbox append failed', {
+        events: inputs.length,
+        error: known ? error.message : String((error as Error)?.name ?? error),
+      });
       metrics.inc('store_errors_total');
-      return plainError(503, whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'), {}, { 'retry-after': String(config.retryAfter) });
+      return plainError(
+        503,
+        whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'),
+        {},
+        { 'retry-after': String(config.retryAfter) },
+      );
     }
     const accepted = fresh.filter(Boolean).length;
     const duplicates = fresh.length - accepted;
@@ -177,7 +220,11 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     // Fields the relay keeps but /conversions has no place for (sent when another upstream takes them).
     for (const p of leftOut) metrics.inc('forward_left_out_total', { param: _label(p) });
 
-    const headers: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']];
+    const headers: Array<[string, string]> = [
+      ['content-type', 'application/json; charset=utf-8'],
+      ['cache-control', 'no-store'],
+      ['x-content-type-options', 'nosniff'],
+    ];
     // Identifier cookies only for the relay's own site (a cross-site form post must not choose a
     // visitor's ids), never minted here (the pixel owns `_fbp` and `wq_aid`: the relay re-sets the
     // values the events carry, server-side so they outlast Safari's 7-day cap on script cookies),
@@ -195,11 +242,17 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       const aid = latest((e) => e.user?.anonymous_id);
       if (aid && COOKIE_SAFE.test(aid) && !resend('wq_aid', aid)) headers.push(['set-cookie', serializeCookie('wq_aid', aid, attrs)]);
       const fbp = latest((e) => e.context?.fbp);
-      if (fbp && _FBP.test(fbp) && !resend('_fbp', fbp)) headers.push(['set-cookie', serializeCookie('_fbp', fbp, { ...attrs, maxAge: 90 * 24 * 60 * 60 })]);
+      if (fbp && _FBP.test(fbp) && !resend('_fbp', fbp))
+        headers.push(['set-cookie', serializeCookie('_fbp', fbp, { ...attrs, maxAge: 90 * 24 * 60 * 60 })]);
       const c = serializeClickCookie(clicks);
-      if (c && c !== clickCookie) headers.push(['set-cookie', serializeCookie('wq_c', c, { ...attrs, maxAge: CLICK_COOKIE_MAX_AGE_S, httpOnly: true })]);
+      if (c && c !== clickCookie)
+        headers.push(['set-cookie', serializeCookie('wq_c', c, { ...attrs, maxAge: CLICK_COOKIE_MAX_AGE_S, httpOnly: true })]);
     }
     // `dropped` only when a field was left out, so the usual answer stays as small as it was.
-    return { status: 200, headers, body: JSON.stringify(dropped.length ? { accepted, duplicates, rejected, dropped } : { accepted, duplicates, rejected }) };
+    return {
+      status: 200,
+      headers,
+      body: JSON.stringify(dropped.length ? { accepted, duplicates, rejected, dropped } : { accepted, duplicates, rejected }),
+    };
   };
 }

@@ -10,11 +10,15 @@ import { whopError } from './whopError';
  * the page cannot delete itself). The body (text/plain or empty) is not read. Same origin rules as
  * ingest.
  */
-export function createForgetRoute(config: { origins: ReadonlySet<string> | null; cookieDomain: string | undefined }): (request: PlainRequest, url: URL) => PlainResponse {
+export function createForgetRoute(config: {
+  origins: ReadonlySet<string> | null;
+  cookieDomain: string | undefined;
+}): (request: PlainRequest, url: URL) => PlainResponse {
   const cors = corsPolicy(config.origins);
   return (request, url) => {
     const origin = request.header('origin');
-    if (request.method === 'OPTIONS') return preflight(cors.corsOrigin(origin, url)) ?? plainError(403, whopError('This origin may not send here.', 'origin_not_allowed'));
+    if (request.method === 'OPTIONS')
+      return preflight(cors.corsOrigin(origin, url)) ?? plainError(403, whopError('This origin may not send here.', 'origin_not_allowed'));
     if (request.method !== 'POST') return plainError(405, whopError('Use POST.', 'method_not_allowed'), {}, { allow: 'POST, OPTIONS' });
     if (!cors.allowed(origin, url)) return plainError(403, whopError('This origin may not send here.', 'origin_not_allowed'));
     const headers: Array<[string, string]> = [['cache-control', 'no-store']];

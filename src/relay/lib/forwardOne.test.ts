@@ -46,7 +46,11 @@ describe('forwardOne', () => {
   });
 
   it('429 → retry exactly after Retry-After (seconds or HTTP date) and reports the hold', async () => {
-    whop.setMode(() => ({ status: 429, headers: { 'retry-after': '3' }, body: { error: { type: 'rate_limit_error', message: 'slow down' } } }));
+    whop.setMode(() => ({
+      status: 429,
+      headers: { 'retry-after': '3' },
+      body: { error: { type: 'rate_limit_error', message: 'slow down' } },
+    }));
     const r = await forwardOne(item(), { client, backoff });
     const o = r.outcome as { at: number; next_attempt_at: number };
     expect([r.outcome.kind, o.next_attempt_at - o.at, r.retryAfterMs]).toEqual(['retry', 3000, 3000]);
@@ -64,7 +68,10 @@ describe('forwardOne', () => {
     expect(r.outcome).toMatchObject({ kind: 'dead' });
     expect((r.outcome as { error: string }).error).toMatch(/^HTTP 400: \{"error":\{"type":"invalid_request_error".*"param":"currency"/);
     whop.setMode('422');
-    expect((await forwardOne(item(), { client })).outcome).toMatchObject({ kind: 'dead', error: expect.stringMatching(/^HTTP 422: .*verification_required/) });
+    expect((await forwardOne(item(), { client })).outcome).toMatchObject({
+      kind: 'dead',
+      error: expect.stringMatching(/^HTTP 422: .*verification_required/),
+    });
   });
 
   it('401, 403, 404 → pause', async () => {
@@ -116,7 +123,10 @@ describe('forwardOne (issue 17)', () => {
   it('age needs attempts too: 8 days by the clock on a first attempt is sent, after many attempts it expires', async () => {
     const old = Date.now() - 8 * 24 * 3_600_000;
     expect((await forwardOne(item(1, old), { client })).outcome.kind).toBe('delivered');
-    expect((await forwardOne(item(2_000, old), { client })).outcome).toMatchObject({ kind: 'dead', error: expect.stringMatching(/^expired/) });
+    expect((await forwardOne(item(2_000, old), { client })).outcome).toMatchObject({
+      kind: 'dead',
+      error: expect.stringMatching(/^expired/),
+    });
     expect(isExpired({ received_at: old, attempts: 1 }, Date.now(), 7 * 24 * 3_600_000)).toBe(false);
   });
 
@@ -126,7 +136,12 @@ describe('forwardOne (issue 17)', () => {
     expect(r.outcome).toMatchObject({ kind: 'delivered', whop_id: whop.events[0]!.id });
     expect(whop.events[0]).toMatchObject({ idempotencyKey: 'evt_1', body: { account_id: 'biz_a', event_name: 'lead', event_id: 'evt_1' } });
     const cases: Array<[string | (() => { status: number; headers?: Record<string, string> }), string]> = [
-      ['500', 'retry'], ['429', 'retry'], ['401', 'pause'], ['400', 'dead'], ['422', 'dead'], [() => ({ status: 302, headers: { location: 'http://127.0.0.1:9/' } }), 'retry'],
+      ['500', 'retry'],
+      ['429', 'retry'],
+      ['401', 'pause'],
+      ['400', 'dead'],
+      ['422', 'dead'],
+      [() => ({ status: 302, headers: { location: 'http://127.0.0.1:9/' } }), 'retry'],
     ];
     for (const [mode, kind] of cases) {
       whop.setMode(mode as never);
@@ -134,7 +149,10 @@ describe('forwardOne (issue 17)', () => {
     }
     // A page view is sent to /events (it is never sent to /conversions).
     whop.setMode('ok');
-    const page = await forwardOne({ ...item(), body: { company_id: 'biz_a', event_name: 'page', event_id: 'evt_p', title: 'Home' } }, events);
+    const page = await forwardOne(
+      { ...item(), body: { company_id: 'biz_a', event_name: 'page', event_id: 'evt_p', title: 'Home' } },
+      events,
+    );
     expect(page.outcome.kind).toBe('delivered');
     expect(whop.events.at(-1)!.body).toMatchObject({ event_name: 'page', title: 'Home' });
   });

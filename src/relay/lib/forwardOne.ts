@@ -66,14 +66,25 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
   const maxAgeMs = options.maxAgeMs ?? 7 * 24 * 3_600_000;
   const started = now();
   if (isExpired(item, started, maxAgeMs, options.backoff)) {
-    return { outcome: { kind: 'dead', at: started, error: `expired: not delivered within ${maxAgeMs} ms of receipt` }, status: null, latencyMs: 0, retryAfterMs: null };
+    return {
+      outcome: { kind: 'dead', at: started, error: `expired: not delivered within ${maxAgeMs} ms of receipt` },
+      status: null,
+      latencyMs: 0,
+      retryAfterMs: null,
+    };
   }
   let answer;
   if (options.upstream === 'events') {
     answer = await options.client.createEvent(toEvent(item.body).params);
   } else {
     const mapped = toConversion(item.body);
-    if (!mapped) return { outcome: { kind: 'dead', at: started, error: `not a conversion: ${item.body.event_name} events are not sent to /conversions` }, status: null, latencyMs: 0, retryAfterMs: null };
+    if (!mapped)
+      return {
+        outcome: { kind: 'dead', at: started, error: `not a conversion: ${item.body.event_name} events are not sent to /conversions` },
+        status: null,
+        latencyMs: 0,
+        retryAfterMs: null,
+      };
     answer = await options.client.createConversion(JSON.stringify(mapped.body));
   }
   const at = now();
@@ -89,7 +100,8 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
   let code: string | null = null;
   let param: string | null = null;
 
-  if (answer.kind === 'ok') return { outcome: { kind: 'delivered', at, whop_id: answer.id }, status: answer.status, latencyMs, retryAfterMs: null };
+  if (answer.kind === 'ok')
+    return { outcome: { kind: 'delivered', at, whop_id: answer.id }, status: answer.status, latencyMs, retryAfterMs: null };
   if (answer.kind === 'timeout' || answer.kind === 'network') return retry(`${answer.kind}: ${answer.message}`, null);
 
   const { status, body } = answer;
@@ -97,9 +109,13 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
   param = answer.param ?? null;
   const error = `HTTP ${status}: ${body}`;
   const namesEvent = param !== null && param !== 'company_id' && param !== 'account_id';
-  if (status === 401 || ((status === 403 || status === 404) && !namesEvent)) return { outcome: { kind: 'pause', at, status, error }, status, latencyMs, retryAfterMs: null, code, param };
+  if (status === 401 || ((status === 403 || status === 404) && !namesEvent))
+    return { outcome: { kind: 'pause', at, status, error }, status, latencyMs, retryAfterMs: null, code, param };
   if (status === 408 || status === 429 || status >= 500 || (status >= 300 && status < 400)) {
-    const hinted = answer.retryAfterMs != null && /^\d+$/.test(answer.retryAfterMs.trim()) ? Number(answer.retryAfterMs) : parseRetryAfter(answer.retryAfter, at);
+    const hinted =
+      answer.retryAfterMs != null && /^\d+$/.test(answer.retryAfterMs.trim())
+        ? Number(answer.retryAfterMs)
+        : parseRetryAfter(answer.retryAfter, at);
     return retry(error, status, hinted);
   }
   return { outcome: { kind: 'dead', at, error }, status, latencyMs, retryAfterMs: null, code, param };
@@ -111,7 +127,12 @@ export async function forwardOne(item: ForwardItem, options: ForwardOneOptions):
  * time). The second half keeps a clock that jumps forward from dead-lettering events received
  * seconds earlier and never sent: the wall clock alone cannot tell a week of outage from a jump.
  */
-export function isExpired(item: Pick<ForwardItem, 'received_at' | 'attempts'>, now: number, maxAgeMs: number, backoff?: BackoffOptions): boolean {
+export function isExpired(
+  item: Pick<ForwardItem, 'received_at' | 'attempts'>,
+  now: number,
+  maxAgeMs: number,
+  backoff?: BackoffOptions,
+): boolean {
   if (now - item.received_at <= maxAgeMs) return false;
   const minAttempts = Math.floor(maxAgeMs / (4 * (backoff?.maxMs ?? 300_000)));
   return item.attempts > minAttempts;

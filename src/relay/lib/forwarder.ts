@@ -142,7 +142,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
           const batch = await outbox.claim(Date.now(), limiter.limit() - inFlight.size, leaseMs);
           if (!running) {
             // Stopped while claiming: hand the leases back at once instead of letting them lapse.
-            await Promise.all(batch.map((r) => outbox.settle(r, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' })));
+            await Promise.all(
+              batch.map((r) =>
+                outbox.settle(r, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now(), error: r.last_error ?? 'released on stop' }),
+              ),
+            );
             return;
           }
           if (batch.length === 0) break;
@@ -170,7 +174,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     for (const p of shared.paused) {
       elsewhere.add(p.company_id);
       const local = paused.get(p.company_id);
-      if (!local) paused.set(p.company_id, { _reason: p.reason, _probeAt: p.probeAt, _probing: false, _last: '', _cause: '', _deferred: false });
+      if (!local)
+        paused.set(p.company_id, { _reason: p.reason, _probeAt: p.probeAt, _probing: false, _last: '', _cause: '', _deferred: false });
       else if (!local._probing) local._probeAt = Math.max(local._probeAt, p.probeAt);
     }
     for (const [company_id, local] of paused) if (!local._probing && !elsewhere.has(company_id)) paused.delete(company_id);
@@ -209,10 +214,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function arm(at: number): void {
     if (timer) clearTimeout(timer);
     if (!running) return;
-    timer = setTimeout(() => {
-      timer = null;
-      wake();
-    }, Math.max(0, at - Date.now()));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        wake();
+      },
+      Math.max(0, at - Date.now()),
+    );
     timer.unref?.();
   }
 
@@ -235,14 +243,24 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         return;
       }
       if (companies && !companies.has(company_id)) {
-        await settle(record, { outcome: { kind: 'dead', at: Date.now(), error: 'not sent: this relay does not serve that company (WHOP_COMPANY_ID)' }, status: null, latencyMs: 0, retryAfterMs: null });
+        await settle(record, {
+          outcome: { kind: 'dead', at: Date.now(), error: 'not sent: this relay does not serve that company (WHOP_COMPANY_ID)' },
+          status: null,
+          latencyMs: 0,
+          retryAfterMs: null,
+        });
         return;
       }
       const pause = paused.get(company_id);
       if (pause && !pause._probing && Date.now() >= pause._probeAt && event_id === pause._last && !pause._deferred) {
         // Probes rotate: the event that probed last waits a second, so another one (if any) goes first.
         pause._deferred = true;
-        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: Date.now() + 1_000, error: record.last_error ?? pause._reason });
+        await outbox.settle(record, {
+          kind: 'retry',
+          at: Date.now(),
+          next_attempt_at: Date.now() + 1_000,
+          error: record.last_error ?? pause._reason,
+        });
         return;
       }
       if (pause && (pause._probing || Date.now() < pause._probeAt)) {
@@ -254,7 +272,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (pause && holds && !(await holds.takeProbe(company_id, Date.now(), Date.now() + pauseProbeMs).catch(() => true))) {
         // Another relay probes this round.
         pause._probeAt = Date.now() + pauseProbeMs;
-        await outbox.settle(record, { kind: 'retry', at: Date.now(), next_attempt_at: pause._probeAt, error: record.last_error ?? pause._reason });
+        await outbox.settle(record, {
+          kind: 'retry',
+          at: Date.now(),
+          next_attempt_at: pause._probeAt,
+          error: record.last_error ?? pause._reason,
+        });
         return;
       }
       if (pause) {
@@ -288,8 +311,22 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const probeAt = outcome.at + pauseProbeMs;
       if (!paused.has(company_id) || paused.get(company_id)!._probing) {
         const reason = `Whop refused the API key for this company (HTTP ${outcome.status}); forwarding is paused and retried every ${Math.round(pauseProbeMs / 1000)} s`;
-        if (!paused.has(company_id)) log.warn('forwarder: company paused', { company_id, event_id, status: outcome.status, code: report.code ?? null, param: report.param ?? null });
-        paused.set(company_id, { _reason: reason, _probeAt: probeAt, _probing: false, _last: event_id, _cause: paused.get(company_id)?._cause ?? event_id, _deferred: false });
+        if (!paused.has(company_id))
+          log.warn('forwarder: company paused', {
+            company_id,
+            event_id,
+            status: outcome.status,
+            code: report.code ?? null,
+            param: report.param ?? null,
+          });
+        paused.set(company_id, {
+          _reason: reason,
+          _probeAt: probeAt,
+          _probing: false,
+          _last: event_id,
+          _cause: paused.get(company_id)?._cause ?? event_id,
+          _deferred: false,
+        });
         await holds?.pause(company_id, probeAt, reason).catch(() => {});
       }
       metrics?.inc('forward_paused_total', { status: String(outcome.status) });
@@ -300,7 +337,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (pause) {
       // Only an answer that got past Whop's auth (2xx, 400, 422) proves the key works again; a 5xx
       // or timeout says nothing, so the company stays paused until the next probe.
-      if (report.status != null && report.status < 500 && report.status !== 408 && report.status !== 429 && (report.status < 300 || report.status >= 400)) {
+      if (
+        report.status != null &&
+        report.status < 500 &&
+        report.status !== 408 &&
+        report.status !== 429 &&
+        (report.status < 300 || report.status >= 400)
+      ) {
         paused.delete(company_id);
         if (pause._cause !== event_id) {
           if (suspects.size >= _MAX_SUSPECTS) suspects.delete(suspects.values().next().value!);
@@ -330,11 +373,29 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (outcome.kind === 'delivered') metrics?.inc('delivered_total');
     else if (outcome.kind === 'retry') {
       metrics?.inc('retried_total', { reason: report.status == null ? 'network' : String(report.status) });
-      log.warn('forwarder: will retry', { company_id, event_id, attempts: record.attempts, status: report.status, code: report.code ?? null, param: report.param ?? null, next_attempt_at: outcome.next_attempt_at });
+      log.warn('forwarder: will retry', {
+        company_id,
+        event_id,
+        attempts: record.attempts,
+        status: report.status,
+        code: report.code ?? null,
+        param: report.param ?? null,
+        next_attempt_at: outcome.next_attempt_at,
+      });
     } else {
       // Status, code and param only: Whop's message or body may echo the values it was sent.
-      metrics?.inc('dead_lettered_total', { reason: report.status == null ? (companies && !companies.has(company_id) ? 'company_not_served' : 'expired') : String(report.status) });
-      log.warn('forwarder: dead-lettered', { company_id, event_id, status: report.status, code: report.code ?? null, param: report.param ?? null, reason: report.status == null ? outcome.error : undefined });
+      metrics?.inc('dead_lettered_total', {
+        reason:
+          report.status == null ? (companies && !companies.has(company_id) ? 'company_not_served' : 'expired') : String(report.status),
+      });
+      log.warn('forwarder: dead-lettered', {
+        company_id,
+        event_id,
+        status: report.status,
+        code: report.code ?? null,
+        param: report.param ?? null,
+        reason: report.status == null ? outcome.error : undefined,
+      });
     }
   }
 
@@ -354,7 +415,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
     status() {
-      return { paused: [...paused].map(([company_id, p]) => ({ company_id, reason: p._reason })), concurrency: limiter.limit(), inFlight: inFlight.size, holdUntil };
+      return {
+        paused: [...paused].map(([company_id, p]) => ({ company_id, reason: p._reason })),
+        concurrency: limiter.limit(),
+        inFlight: inFlight.size,
+        holdUntil,
+      };
     },
   };
 }

@@ -30,7 +30,9 @@ export interface IngestRouteConfig {
  * (trusted-proxy aware), per-IP rate limit, the in-flight cap, then `createIngest`. The Fetch
  * handler and the Node adapter's fast path both call it, so both answer alike.
  */
-export function createIngestRoute(config: IngestRouteConfig): (request: PlainRequest, url: URL, peer: string | undefined) => Promise<PlainResponse> {
+export function createIngestRoute(
+  config: IngestRouteConfig,
+): (request: PlainRequest, url: URL, peer: string | undefined) => Promise<PlainResponse> {
   const { origins, trusted, limiter, metrics, logger } = config;
   let inFlight = 0;
   let warnedProxy = false;
@@ -43,7 +45,9 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
     const method = request.method;
     const origin = request.header('origin');
     if (method === 'OPTIONS') {
-      return preflight(corsOrigin(origin, url)) ?? plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
+      return (
+        preflight(corsOrigin(origin, url)) ?? plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'))
+      );
     }
     if (method !== 'POST') return plainError(405, whopError('Use POST.', 'method_not_allowed'), {}, { allow: 'POST, OPTIONS' });
     if (!originAllowed(origin, url)) {
@@ -51,17 +55,32 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
       return plainError(403, whopError('This origin may not send events here.', 'origin_not_allowed'));
     }
     const ip = clientIp({ get: (name) => request.header(name) }, peer, trusted, config.ipHeader);
-    if (!warnedProxy && peer && !isTrusted(peer, trusted) && (request.header('x-forwarded-for') !== null || request.header('forwarded') !== null)) {
+    if (
+      !warnedProxy &&
+      peer &&
+      !isTrusted(peer, trusted) &&
+      (request.header('x-forwarded-for') !== null || request.header('forwarded') !== null)
+    ) {
       // Once: behind an unlisted proxy every event would carry the proxy's address, and the
       // per-IP rate limit would treat all visitors as one.
       warnedProxy = true;
-      logger.warn('ingest: forwarding headers from a peer that is not a trusted proxy were ignored; if the relay sits behind a proxy, list it in trustedProxies (WHOPQ_TRUSTED_PROXIES)');
+      logger.warn(
+        'ingest: forwarding headers from a peer that is not a trusted proxy were ignored; if the relay sits behind a proxy, list it in trustedProxies (WHOPQ_TRUSTED_PROXIES)',
+      );
     }
     if (limiter) {
       const decision = limiter.take(ip ?? 'unknown', Date.now());
       if (!decision.ok) {
         metrics.inc('rejected_total', { reason: 'rate_limited' });
-        return _withCors(plainError(429, whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'), {}, { 'retry-after': String(decision.retryAfter) }), corsOrigin(origin, url));
+        return _withCors(
+          plainError(
+            429,
+            whopError('Too many requests; retry later.', 'rate_limited', null, 'rate_limit_error'),
+            {},
+            { 'retry-after': String(decision.retryAfter) },
+          ),
+          corsOrigin(origin, url),
+        );
       }
     }
     // Read the body before taking an in-flight slot: a slow upload costs its own socket (which the
@@ -75,7 +94,15 @@ export function createIngestRoute(config: IngestRouteConfig): (request: PlainReq
     const read: PlainRequest = { method, url: request.url, header: (name) => request.header(name), text: () => body };
     if (inFlight >= config.maxInFlight) {
       metrics.inc('rejected_total', { reason: 'overloaded' });
-      return _withCors(plainError(503, whopError('The relay is busy; retry later.', 'overloaded', null, 'service_unavailable'), {}, { 'retry-after': '2' }), corsOrigin(origin, url));
+      return _withCors(
+        plainError(
+          503,
+          whopError('The relay is busy; retry later.', 'overloaded', null, 'service_unavailable'),
+          {},
+          { 'retry-after': '2' },
+        ),
+        corsOrigin(origin, url),
+      );
     }
     inFlight++;
     try {
@@ -93,4 +120,3 @@ function _bearer(header: string | null, token: string): boolean {
   for (let i = 0; i < token.length; i++) diff |= (given.charCodeAt(i) || 0) ^ token.charCodeAt(i);
   return diff === 0;
 }
-

@@ -6,7 +6,9 @@ import type { EventKey, OutboxInput, OutboxRecord, OutboxStats, Outcome, PullOut
  * tried again on the next call, so a cold start while the database is down does not stick: the
  * calls in between reject (ingest answers 503 and the browser keeps its copy).
  */
-export function lazyOutbox<T extends PullOutbox & { nextDueAt?(): Promise<number | null> }>(open: () => Promise<T>): PullOutbox & { opened(): Promise<T>; nextDueAt(): Promise<number | null> } {
+export function lazyOutbox<T extends PullOutbox & { nextDueAt?(): Promise<number | null> }>(
+  open: () => Promise<T>,
+): PullOutbox & { opened(): Promise<T>; nextDueAt(): Promise<number | null> } {
   let store: Promise<T> | undefined;
   const get = (): Promise<T> => {
     if (!store) {

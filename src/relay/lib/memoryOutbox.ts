@@ -31,7 +31,15 @@ export class MemoryOutbox implements Outbox {
       const id = _id(e);
       if (this._records.has(id)) return false;
       const state = e.skipped ? 'skipped' : this._dryRun ? 'dry_run' : 'pending';
-      this._records.set(id, { ...e, state, attempts: 0, next_attempt_at: state === 'pending' ? e.received_at : null, delivered_at: null, last_error: e.skipped ?? null, whop_id: null });
+      this._records.set(id, {
+        ...e,
+        state,
+        attempts: 0,
+        next_attempt_at: state === 'pending' ? e.received_at : null,
+        delivered_at: null,
+        last_error: e.skipped ?? null,
+        whop_id: null,
+      });
       return true;
     });
   }
@@ -42,7 +50,8 @@ export class MemoryOutbox implements Outbox {
     const minutes = new Map<number, number>();
     for (const r of this._records.values()) {
       s[r.state]++;
-      if (r.state === 'pending' && (s.oldest_pending_at === null || r.received_at < s.oldest_pending_at)) s.oldest_pending_at = r.received_at;
+      if (r.state === 'pending' && (s.oldest_pending_at === null || r.received_at < s.oldest_pending_at))
+        s.oldest_pending_at = r.received_at;
       const m = Math.floor(r.received_at / 60_000) * 60_000;
       minutes.set(m, (minutes.get(m) ?? 0) + 1);
     }

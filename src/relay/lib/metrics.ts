@@ -33,7 +33,12 @@ export interface Metrics {
 }
 
 const _key = (labels?: _Labels) =>
-  labels ? Object.keys(labels).sort().map((k) => `${k}="${String(labels[k]).replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))}"`).join(',') : '';
+  labels
+    ? Object.keys(labels)
+        .sort()
+        .map((k) => `${k}="${String(labels[k]).replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))}"`)
+        .join(',')
+    : '';
 
 /** Creates an empty registry. */
 export function createMetrics(): Metrics {

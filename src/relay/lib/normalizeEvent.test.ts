@@ -32,13 +32,28 @@ describe('normalizeEvent', () => {
   });
 
   it('converts numeric strings to numbers and numbers to strings, cuts long strings, lists each', () => {
-    const { event, dropped } = ok({ ...valid(), value: '49.00', product_id: 123, duration: ' 1500 ', context: { utm_content: 'c'.repeat(1100) }, user: { phone: 4155550100 } });
-    expect(event).toMatchObject({ value: 49, product_id: '123', duration: 1500, context: { utm_content: 'c'.repeat(1024) }, user: { phone: '4155550100' } });
+    const { event, dropped } = ok({
+      ...valid(),
+      value: '49.00',
+      product_id: 123,
+      duration: ' 1500 ',
+      context: { utm_content: 'c'.repeat(1100) },
+      user: { phone: 4155550100 },
+    });
+    expect(event).toMatchObject({
+      value: 49,
+      product_id: '123',
+      duration: 1500,
+      context: { utm_content: 'c'.repeat(1024) },
+      user: { phone: '4155550100' },
+    });
     expect(dropped).toEqual([{ param: 'context.utm_content', message: expect.stringMatching(/cut/) }]);
   });
 
   it('leaves out unknown keys, prototype keys and values of the wrong type, keeping the event', () => {
-    const raw = JSON.parse('{"company_id":"biz_a","event_name":"lead","__proto__":{"x":1},"constructor":1,"src":"ad","value":{},"context":{"toString":"x","fbclid":[1]},"user":"ada"}');
+    const raw = JSON.parse(
+      '{"company_id":"biz_a","event_name":"lead","__proto__":{"x":1},"constructor":1,"src":"ad","value":{},"context":{"toString":"x","fbclid":[1]},"user":"ada"}',
+    );
     const { event, dropped } = ok(raw);
     expect(Object.keys(event).sort()).toEqual(['company_id', 'context', 'event_name', 'event_time']);
     expect(event.context).toEqual({});
@@ -47,7 +62,10 @@ describe('normalizeEvent', () => {
   });
 
   it('normalises email (trimmed, lower case) and phone (+ and digits), and drops an unusable one', () => {
-    expect(ok({ ...valid(), user: { email: '  Ada@Example.COM ', phone: ' +1 (415) 555-0100 ' } }).event.user).toEqual({ email: 'ada@example.com', phone: '+14155550100' });
+    expect(ok({ ...valid(), user: { email: '  Ada@Example.COM ', phone: ' +1 (415) 555-0100 ' } }).event.user).toEqual({
+      email: 'ada@example.com',
+      phone: '+14155550100',
+    });
     const { event, dropped } = ok({ ...valid(), user: { email: '   ', phone: 'call me' } });
     expect(event.user).toEqual({});
     expect(dropped.map((d) => d.param)).toEqual(['user.email', 'user.phone']);
@@ -71,8 +89,15 @@ describe('normalizeEvent', () => {
     expect(ok({ ...valid(), event_time: NOW - 60_000 }).event.event_time).toBe(new Date(NOW - 60_000).toISOString());
   });
 
-  it('keeps any event name (page, the seller\'s own) and the SDK\'s extra fields', () => {
-    const { event, dropped } = ok({ ...valid(), event_name: 'page', title: 'Home', resumed: 'true', source: 'form', user: { linked_anonymous_id: 'a0' } });
+  it("keeps any event name (page, the seller's own) and the SDK's extra fields", () => {
+    const { event, dropped } = ok({
+      ...valid(),
+      event_name: 'page',
+      title: 'Home',
+      resumed: 'true',
+      source: 'form',
+      user: { linked_anonymous_id: 'a0' },
+    });
     expect(event).toMatchObject({ event_name: 'page', title: 'Home', resumed: true, source: 'form', user: { linked_anonymous_id: 'a0' } });
     expect(dropped).toEqual([]);
   });
@@ -95,33 +120,68 @@ describe('normalizeEvent', () => {
 
   // The principle: a conversion is worth more than any one of its fields.
   it('never loses a valid event for whatever JSON value one of its fields holds, unless it is the company or the name', () => {
-    const paths = ['event_id', 'event_time', 'action_source', 'url', 'referrer_url', 'value', 'currency', 'custom_name', 'product_id', 'plan_id', 'title', 'resumed', 'duration', 'source',
-      'context', 'user', 'context.fbclid', 'context.utm_content', 'context.language', 'user.email', 'user.phone', 'user.gender', 'user.anonymous_id',
-      'unknown', 'context.unknown', 'user.unknown', '__proto__', 'context.__proto__', 'constructor', 'company_id', 'event_name'];
+    const paths = [
+      'event_id',
+      'event_time',
+      'action_source',
+      'url',
+      'referrer_url',
+      'value',
+      'currency',
+      'custom_name',
+      'product_id',
+      'plan_id',
+      'title',
+      'resumed',
+      'duration',
+      'source',
+      'context',
+      'user',
+      'context.fbclid',
+      'context.utm_content',
+      'context.language',
+      'user.email',
+      'user.phone',
+      'user.gender',
+      'user.anonymous_id',
+      'unknown',
+      'context.unknown',
+      'user.unknown',
+      '__proto__',
+      'context.__proto__',
+      'constructor',
+      'company_id',
+      'event_name',
+    ];
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom(...paths), fc.jsonValue({ maxDepth: 2 })), { minLength: 1, maxLength: 4 }), (changes) => {
-        const raw: Record<string, any> = valid();
-        for (const [path, value] of changes) {
-          const [head, leaf] = path.split('.') as [string, string | undefined];
-          if (leaf === undefined) Object.defineProperty(raw, head, { value, enumerable: true, configurable: true, writable: true });
-          else if (raw[head] && typeof raw[head] === 'object' && !Array.isArray(raw[head])) Object.defineProperty(raw[head], leaf, { value, enumerable: true, configurable: true, writable: true });
-        }
-        const result = normalizeEvent(JSON.parse(JSON.stringify(raw)), NOW);
-        const touchesIdentity = changes.some(([p]) => p === 'company_id' || p === 'event_name');
-        if (!touchesIdentity) expect(result.error, JSON.stringify(changes)).toBeUndefined();
-        if (result.error) {
-          expect(['company_id', 'event_name', 'custom_name']).toContain(result.error.param);
-          return;
-        }
-        // What is kept has the model's types.
-        const e = result.event;
-        expect(typeof e.company_id).toBe('string');
-        expect(typeof e.event_name).toBe('string');
-        expect(Number.isNaN(Date.parse(e.event_time!))).toBe(false);
-        if (e.value != null) expect(Number.isFinite(e.value)).toBe(true);
-        for (const group of [e.context, e.user]) if (group) for (const v of Object.values(group)) expect(v === null || typeof v === 'string').toBe(true);
-        expect(({} as Record<string, unknown>).x).toBeUndefined();
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...paths), fc.jsonValue({ maxDepth: 2 })), { minLength: 1, maxLength: 4 }),
+        (changes) => {
+          const raw: Record<string, any> = valid();
+          for (const [path, value] of changes) {
+            const [head, leaf] = path.split('.') as [string, string | undefined];
+            if (leaf === undefined) Object.defineProperty(raw, head, { value, enumerable: true, configurable: true, writable: true });
+            else if (raw[head] && typeof raw[head] === 'object' && !Array.isArray(raw[head]))
+              Object.defineProperty(raw[head], leaf, { value, enumerable: true, configurable: true, writable: true });
+          }
+          const result = normalizeEvent(JSON.parse(JSON.stringify(raw)), NOW);
+          const touchesIdentity = changes.some(([p]) => p === 'company_id' || p === 'event_name');
+          if (!touchesIdentity) expect(result.error, JSON.stringify(changes)).toBeUndefined();
+          if (result.error) {
+            expect(['company_id', 'event_name', 'custom_name']).toContain(result.error.param);
+            return;
+          }
+          // What is kept has the model's types.
+          const e = result.event;
+          expect(typeof e.company_id).toBe('string');
+          expect(typeof e.event_name).toBe('string');
+          expect(Number.isNaN(Date.parse(e.event_time!))).toBe(false);
+          if (e.value != null) expect(Number.isFinite(e.value)).toBe(true);
+          for (const group of [e.context, e.user])
+            if (group) for (const v of Object.values(group)) expect(v === null || typeof v === 'string').toBe(true);
+          expect(({} as Record<string, unknown>).x).toBeUndefined();
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -26,8 +26,20 @@ const _NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
  * counted as `<prefix>(unknown)` so a sender cannot grow the label set without bound.
  */
 export const KNOWN_PARAMS: ReadonlySet<string> = new Set([
-  'company_id', 'event_name', 'event_id', 'event_time', 'action_source', 'currency', 'value', 'duration', 'resumed', 'context', 'user',
-  ..._TOP_STRINGS, ...[..._CONTEXT].map((k) => `context.${k}`), ...[..._USER].map((k) => `user.${k}`),
+  'company_id',
+  'event_name',
+  'event_id',
+  'event_time',
+  'action_source',
+  'currency',
+  'value',
+  'duration',
+  'resumed',
+  'context',
+  'user',
+  ..._TOP_STRINGS,
+  ...[..._CONTEXT].map((k) => `context.${k}`),
+  ...[..._USER].map((k) => `user.${k}`),
 ]);
 
 const _isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -95,7 +107,12 @@ function _time(v: unknown, now: number, dropped: EventRepair[]): string {
 }
 
 /** `context` or `user`: known keys kept (as strings), unknown keys and bad values left out. */
-function _fields(v: unknown, param: 'context' | 'user', known: ReadonlySet<string>, dropped: EventRepair[]): Record<string, unknown> | null | undefined {
+function _fields(
+  v: unknown,
+  param: 'context' | 'user',
+  known: ReadonlySet<string>,
+  dropped: EventRepair[],
+): Record<string, unknown> | null | undefined {
   if (v === null) return null;
   if (!_isObject(v)) {
     dropped.push({ param, message: 'Not an object; left out.' });
@@ -137,11 +154,19 @@ export function normalizeEvent(raw: unknown, now: number): Normalized {
   const company = raw.company_id;
   const company_id = typeof company === 'number' && Number.isFinite(company) ? String(company) : company;
   if (typeof company_id !== 'string' || company_id.length === 0 || company_id.length > MAX_STRING) {
-    return { error: whopError('Missing or invalid company_id.', company_id === undefined || company_id === '' ? 'parameter_missing' : 'parameter_invalid', 'company_id') };
+    return {
+      error: whopError(
+        'Missing or invalid company_id.',
+        company_id === undefined || company_id === '' ? 'parameter_missing' : 'parameter_invalid',
+        'company_id',
+      ),
+    };
   }
   const name = raw.event_name;
   if (typeof name !== 'string' || name.trim() === '') {
-    return { error: whopError('Missing or invalid event_name.', name === undefined ? 'parameter_missing' : 'parameter_invalid', 'event_name') };
+    return {
+      error: whopError('Missing or invalid event_name.', name === undefined ? 'parameter_missing' : 'parameter_invalid', 'event_name'),
+    };
   }
   const dropped: EventRepair[] = [];
   const event: RelayEvent = { company_id, event_name: name.length > MAX_STRING ? name.slice(0, MAX_STRING) : name };

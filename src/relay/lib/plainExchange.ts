@@ -39,13 +39,22 @@ export function plainFromRequest(request: Request): PlainRequest {
 
 /** A JSON answer that is never cached and never sniffed. */
 export function plainJson(status: number, body: unknown, headers: Record<string, string> = {}): PlainResponse {
-  const pairs: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']];
+  const pairs: Array<[string, string]> = [
+    ['content-type', 'application/json; charset=utf-8'],
+    ['cache-control', 'no-store'],
+    ['x-content-type-options', 'nosniff'],
+  ];
   for (const name in headers) pairs.push([name.toLowerCase(), headers[name]!]);
   return { status, headers: pairs, body: JSON.stringify(body) };
 }
 
 /** An error answer in Whop's shape, optionally with more top-level fields (e.g. `rejected`). */
-export function plainError(status: number, error: WhopErrorBody, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): PlainResponse {
+export function plainError(
+  status: number,
+  error: WhopErrorBody,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): PlainResponse {
   return plainJson(status, { error, ...extra }, headers);
 }
 

@@ -50,7 +50,19 @@ export const LONG_FIELDS: Readonly<Record<string, number>> = { url: 8192, referr
 export const MAX_CUSTOM_NAME = 35;
 
 /** Context fields of the relay's event beyond CreateConversion's (all `string | null`). */
-export const EXTRA_CONTEXT_FIELDS = ['fbc', 'gbraid', 'wbraid', 'msclkid', 'li_fat_id', 'rdt_cid', 'sccid', 'twclid', 'language', 'timezone', 'screen_resolution'] as const;
+export const EXTRA_CONTEXT_FIELDS = [
+  'fbc',
+  'gbraid',
+  'wbraid',
+  'msclkid',
+  'li_fat_id',
+  'rdt_cid',
+  'sccid',
+  'twclid',
+  'language',
+  'timezone',
+  'screen_resolution',
+] as const;
 /** User fields of the relay's event beyond CreateConversion's. */
 export const EXTRA_USER_FIELDS = ['linked_anonymous_id', 'linked_wuid'] as const;
 /** Top-level fields of the relay's event beyond CreateConversion's. */

@@ -19,14 +19,16 @@ export async function scopeEventIds(text: string, ip: string | null): Promise<st
     return text;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return text;
-  const list = Array.isArray((parsed as { events?: unknown }).events) ? ((parsed as { events: unknown[] }).events) : [parsed];
+  const list = Array.isArray((parsed as { events?: unknown }).events) ? (parsed as { events: unknown[] }).events : [parsed];
   let changed = false;
   for (const event of list) {
     if (typeof event !== 'object' || event === null) continue;
     const e = event as { event_id?: unknown; company_id?: unknown; user?: { anonymous_id?: unknown } };
     if (typeof e.event_id !== 'string' || e.event_id === '' || _RANDOM_ID.test(e.event_id)) continue;
     const visitor = typeof e.user?.anonymous_id === 'string' ? e.user.anonymous_id : (ip ?? '');
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${String(e.company_id)}\u0000${visitor}`)));
+    const digest = new Uint8Array(
+      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${String(e.company_id)}\u0000${visitor}`)),
+    );
     let hex = '';
     for (const b of digest.subarray(0, 4)) hex += (b + 256).toString(16).slice(1);
     e.event_id = `${e.event_id}.v${hex}`;

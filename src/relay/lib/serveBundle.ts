@@ -20,7 +20,10 @@ export function serveBundle(source: BundleSource): (request: Request) => Promise
       value = typeof source === 'function' ? await source() : source;
     } catch {
       // Not built or not deployed with the function: the page's snippet retries on its next load.
-      return new Response('// whopq: the pixel bundle is not available on this server\n', { status: 404, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' } });
+      return new Response('// whopq: the pixel bundle is not available on this server\n', {
+        status: 404,
+        headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' },
+      });
     }
     if (!last || last._value !== value) {
       const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
@@ -33,7 +36,11 @@ export function serveBundle(source: BundleSource): (request: Request) => Promise
       'x-content-type-options': 'nosniff',
     };
     const match = request.headers.get('if-none-match');
-    if (match && match.split(',').some((t) => t.trim() === last!._etag || t.trim() === '*')) return new Response(null, { status: 304, headers });
-    return new Response(request.method === 'HEAD' ? null : (last._bytes as Uint8Array<ArrayBuffer>), { status: 200, headers: { ...headers, 'content-length': String(last._bytes.byteLength) } });
+    if (match && match.split(',').some((t) => t.trim() === last!._etag || t.trim() === '*'))
+      return new Response(null, { status: 304, headers });
+    return new Response(request.method === 'HEAD' ? null : (last._bytes as Uint8Array<ArrayBuffer>), {
+      status: 200,
+      headers: { ...headers, 'content-length': String(last._bytes.byteLength) },
+    });
   };
 }

@@ -46,7 +46,10 @@ export function createStatusRoutes(config: StatusConfig) {
   metrics.describe('duplicates_total', 'Events already stored (resends), dropped at ingest.');
   metrics.describe('rejected_total', 'Events or requests refused at ingest, by reason.');
   metrics.describe('dropped_fields_total', 'Fields of accepted events repaired or left out at ingest (the event kept), by field.');
-  metrics.describe('forward_left_out_total', 'Fields the relay stores that the upstream (/conversions or /events) has no place for, left out of the forwarded body, by field.');
+  metrics.describe(
+    'forward_left_out_total',
+    'Fields the relay stores that the upstream (/conversions or /events) has no place for, left out of the forwarded body, by field.',
+  );
   metrics.describe('delivered_total', 'Events Whop accepted.');
   metrics.describe('retried_total', 'Forwarding attempts to be retried, by status.');
   metrics.describe('dead_lettered_total', 'Events Whop refused for good, by status.');
@@ -82,7 +85,13 @@ export function createStatusRoutes(config: StatusConfig) {
         reasons,
         paused: shown,
         paused_count: paused.length,
-        queue: queue && { pending: queue.pending, delivered: queue.delivered, dead: queue.dead, dry_run: queue.dry_run, oldest_pending_at: queue.oldest_pending_at },
+        queue: queue && {
+          pending: queue.pending,
+          delivered: queue.delivered,
+          dead: queue.dead,
+          dry_run: queue.dry_run,
+          oldest_pending_at: queue.oldest_pending_at,
+        },
       },
     };
   };
@@ -96,7 +105,9 @@ export function createStatusRoutes(config: StatusConfig) {
       return jsonResponse(status, body);
     },
     async metrics(): Promise<Response> {
-      return new Response(await metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' } });
+      return new Response(await metrics.render(), {
+        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
+      });
     },
   };
 }

@@ -6,15 +6,37 @@ import type { RelayEvent } from './relayEvent';
 import { conversionLeftOut, toConversion } from './toConversion';
 
 const NOW = Date.now();
-const base: RelayEvent = { company_id: 'biz_a', event_name: 'lead', event_id: 'e1', event_time: new Date(NOW).toISOString(), action_source: 'website', url: 'https://shop.example/' };
+const base: RelayEvent = {
+  company_id: 'biz_a',
+  event_name: 'lead',
+  event_id: 'e1',
+  event_time: new Date(NOW).toISOString(),
+  action_source: 'website',
+  url: 'https://shop.example/',
+};
 
 describe('toConversion', () => {
   it('sends the six conversion names as they are and leaves out what /conversions lacks', () => {
-    const m = toConversion({ ...base, title: 'Home', duration: 5, context: { gclid: 'g', gbraid: 'gb', language: 'en' }, user: { email: 'a@b.c', linked_wuid: 'w' } })!;
+    const m = toConversion({
+      ...base,
+      title: 'Home',
+      duration: 5,
+      context: { gclid: 'g', gbraid: 'gb', language: 'en' },
+      user: { email: 'a@b.c', linked_wuid: 'w' },
+    })!;
     expect(m.body).toEqual({ ...base, context: { gclid: 'g' }, user: { email: 'a@b.c' } });
     expect(m.left_out).toEqual(['title', 'duration', 'context.gbraid', 'context.language', 'user.linked_wuid']);
     const counted: string[] = [];
-    conversionLeftOut({ ...base, title: 'Home', duration: 5, context: { gclid: 'g', gbraid: 'gb', language: 'en' }, user: { email: 'a@b.c', linked_wuid: 'w' } }, counted);
+    conversionLeftOut(
+      {
+        ...base,
+        title: 'Home',
+        duration: 5,
+        context: { gclid: 'g', gbraid: 'gb', language: 'en' },
+        user: { email: 'a@b.c', linked_wuid: 'w' },
+      },
+      counted,
+    );
     expect(counted).toEqual(m.left_out);
     expect(conversionErrors(m.body)).toEqual([]);
   });
@@ -25,7 +47,10 @@ describe('toConversion', () => {
     expect(long.body.custom_name).toBe('a_very_long_event_name_the_seller_c');
     expect(conversionErrors(long.body)).toEqual([]);
     // A custom_name sent with a name of the seller's own is replaced by that name.
-    expect(toConversion({ ...base, event_name: 'webinar', custom_name: 'x' })).toMatchObject({ body: { event_name: 'custom', custom_name: 'webinar' }, left_out: ['custom_name'] });
+    expect(toConversion({ ...base, event_name: 'webinar', custom_name: 'x' })).toMatchObject({
+      body: { event_name: 'custom', custom_name: 'webinar' },
+      left_out: ['custom_name'],
+    });
     expect(toConversion({ ...base, event_name: 'custom', custom_name: 'c'.repeat(50) })!.body.custom_name).toHaveLength(35);
   });
 
@@ -41,10 +66,34 @@ describe('toConversion', () => {
   });
 
   it('maps whatever ingest kept to a body the fake Whop (the spec, strict) accepts', () => {
-    const anyName = fc.oneof(fc.constantFrom('lead', 'schedule', 'custom', 'purchase', 'add_to_cart', 'page'), fc.string({ minLength: 1, maxLength: 60 }));
+    const anyName = fc.oneof(
+      fc.constantFrom('lead', 'schedule', 'custom', 'purchase', 'add_to_cart', 'page'),
+      fc.string({ minLength: 1, maxLength: 60 }),
+    );
     const fields = fc.dictionary(
-      fc.constantFrom('event_id', 'event_time', 'action_source', 'url', 'value', 'currency', 'custom_name', 'product_id', 'title', 'resumed', 'duration', 'context', 'user', 'extra'),
-      fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.dictionary(fc.constantFrom('fbclid', 'gbraid', 'language', 'email', 'phone', 'gender', 'linked_wuid', 'utm_source', 'nope'), fc.jsonValue({ maxDepth: 0 }))),
+      fc.constantFrom(
+        'event_id',
+        'event_time',
+        'action_source',
+        'url',
+        'value',
+        'currency',
+        'custom_name',
+        'product_id',
+        'title',
+        'resumed',
+        'duration',
+        'context',
+        'user',
+        'extra',
+      ),
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 1 }),
+        fc.dictionary(
+          fc.constantFrom('fbclid', 'gbraid', 'language', 'email', 'phone', 'gender', 'linked_wuid', 'utm_source', 'nope'),
+          fc.jsonValue({ maxDepth: 0 }),
+        ),
+      ),
       { maxKeys: 8 },
     );
     fc.assert(

@@ -12,7 +12,20 @@ const _NAMES: ReadonlySet<string> = new Set(EVENT_NAMES);
 const _CONTEXT: ReadonlySet<string> = new Set(CONTEXT_FIELDS);
 const _USER: ReadonlySet<string> = new Set(USER_FIELDS);
 const _TOP: ReadonlySet<string> = new Set([
-  'action_source', 'company_id', 'context', 'currency', 'custom_name', 'event_id', 'event_name', 'event_time', 'plan_id', 'product_id', 'referrer_url', 'url', 'user', 'value',
+  'action_source',
+  'company_id',
+  'context',
+  'currency',
+  'custom_name',
+  'event_id',
+  'event_name',
+  'event_time',
+  'plan_id',
+  'product_id',
+  'referrer_url',
+  'url',
+  'user',
+  'value',
 ]);
 
 /** Keeps only `known` keys of an object; the rest go to `left_out` as `<prefix>.<key>`. */
@@ -54,7 +67,8 @@ export function toConversion(event: RelayEvent): ConversionMapping | null {
     body.custom_name = event.event_name.slice(0, MAX_CUSTOM_NAME);
   } else {
     body.event_name = event.event_name as EventName;
-    if (body.custom_name != null && body.custom_name.length > MAX_CUSTOM_NAME) body.custom_name = body.custom_name.slice(0, MAX_CUSTOM_NAME);
+    if (body.custom_name != null && body.custom_name.length > MAX_CUSTOM_NAME)
+      body.custom_name = body.custom_name.slice(0, MAX_CUSTOM_NAME);
   }
   if (event.context != null) body.context = _pick(event.context as Record<string, unknown>, _CONTEXT, 'context.', left_out);
   if (event.user != null) body.user = _pick(event.user as Record<string, unknown>, _USER, 'user.', left_out);

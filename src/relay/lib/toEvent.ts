@@ -1,5 +1,12 @@
 import type { EventCreateParams } from '@whop/sdk/resources/events';
-import { EVENT_CONTEXT_FIELDS, EVENT_FIELDS, EVENT_USER_FIELDS, MAX_CUSTOM_NAME_LENGTH, PIXEL_EVENT_NAMES, STANDARD_EVENT_NAMES } from '../../shared/whopEvent';
+import {
+  EVENT_CONTEXT_FIELDS,
+  EVENT_FIELDS,
+  EVENT_USER_FIELDS,
+  MAX_CUSTOM_NAME_LENGTH,
+  PIXEL_EVENT_NAMES,
+  STANDARD_EVENT_NAMES,
+} from '../../shared/whopEvent';
 import type { RelayEvent } from './relayEvent';
 
 /** The `POST /events` params for one stored event (body and Idempotency-Key), and what had to be left out. */
@@ -45,7 +52,8 @@ export function toEvent(event: RelayEvent): EventMapping {
     account_id: company_id,
     event_name: native ? event_name : event_name.slice(0, MAX_CUSTOM_NAME_LENGTH),
   };
-  if (params.custom_name != null && params.custom_name.length > MAX_CUSTOM_NAME_LENGTH) params.custom_name = params.custom_name.slice(0, MAX_CUSTOM_NAME_LENGTH);
+  if (params.custom_name != null && params.custom_name.length > MAX_CUSTOM_NAME_LENGTH)
+    params.custom_name = params.custom_name.slice(0, MAX_CUSTOM_NAME_LENGTH);
   if (context !== undefined) params.context = context === null ? null : _pick(context, _CONTEXT, 'context.', left_out);
   if (user !== undefined) params.user = user === null ? null : _pick(user, _USER, 'user.', left_out);
   if (event.event_id) params['Idempotency-Key'] = event.event_id;

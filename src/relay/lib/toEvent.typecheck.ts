@@ -9,7 +9,9 @@ import type { toEvent } from './toEvent';
 type Sent = Omit<RelayEvent, 'company_id' | 'context' | 'user'>;
 type Body = Omit<EventCreateParams, 'Idempotency-Key'>;
 /** Each field both sides have: the relay's value type must be one the SDK accepts. */
-type Fits<Ours, Theirs> = { [K in keyof Ours & keyof Theirs]-?: Exclude<Ours[K], undefined> extends Exclude<Theirs[K], undefined> ? true : K };
+type Fits<Ours, Theirs> = {
+  [K in keyof Ours & keyof Theirs]-?: Exclude<Ours[K], undefined> extends Exclude<Theirs[K], undefined> ? true : K;
+};
 type AllTrue<T> = T[keyof T] extends true ? true : false;
 
 const checks = {

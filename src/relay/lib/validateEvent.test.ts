@@ -9,7 +9,10 @@ import { validateEvent } from './validateEvent';
 // Whop's own contract, compiled from the vendored OpenAPI document (not from our generated schema).
 const spec = parseYaml(readFileSync(new URL('../../../spec/whop-conversions.openapi.yml', import.meta.url), 'utf8')) as object;
 const ajv = new Ajv2020({ strict: false });
-ajv.addFormat('date-time', (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)));
+ajv.addFormat(
+  'date-time',
+  (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)),
+);
 ajv.addSchema({ ...spec, $id: 'whop' });
 const whopAccepts = ajv.compile({ $ref: 'whop#/paths/~1conversions/post/requestBody/content/application~1json/schema' });
 
@@ -17,13 +20,31 @@ const whopAccepts = ajv.compile({ $ref: 'whop#/paths/~1conversions/post/requestB
 // Values JSON can carry only: a body never holds Infinity or NaN (ajv, not strict here, takes
 // Infinity as a number; validateEvent refuses it), so such a value would fail the second property
 // on a case no client can send.
-const anyValue = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.constant({}), fc.constant([]));
+const anyValue = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant({}),
+  fc.constant([]),
+);
 const mostly = <T>(good: fc.Arbitrary<T>) => fc.oneof({ arbitrary: good, weight: 12 }, { arbitrary: anyValue, weight: 1 });
 const text = fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.constant(null));
 const badDates = fc.constantFrom('2026-02-30T10:00:00Z', '2026-01-01 10:00:00Z', 'now', '2026-01-01T10:00:00');
-const dateTime = fc.oneof({ arbitrary: fc.date({ noInvalidDate: true, min: new Date('2000-01-01'), max: new Date('2099-12-31') }).map((d) => d.toISOString()), weight: 8 }, { arbitrary: badDates, weight: 1 });
+const dateTime = fc.oneof(
+  {
+    arbitrary: fc.date({ noInvalidDate: true, min: new Date('2000-01-01'), max: new Date('2099-12-31') }).map((d) => d.toISOString()),
+    weight: 8,
+  },
+  { arbitrary: badDates, weight: 1 },
+);
 const record = (fields: readonly string[], value: fc.Arbitrary<unknown>) =>
-  fc.dictionary(fc.oneof({ arbitrary: fc.constantFrom(...fields), weight: 12 }, { arbitrary: fc.string({ maxLength: 6 }), weight: 1 }), value, { maxKeys: 5 });
+  fc.dictionary(
+    fc.oneof({ arbitrary: fc.constantFrom(...fields), weight: 12 }, { arbitrary: fc.string({ maxLength: 6 }), weight: 1 }),
+    value,
+    { maxKeys: 5 },
+  );
 
 const event = fc.record(
   {
@@ -37,7 +58,15 @@ const event = fc.record(
     value: mostly(fc.double({ noNaN: true, noDefaultInfinity: true })),
     url: mostly(text),
     context: mostly(record(CONTEXT_FIELDS, mostly(text))),
-    user: mostly(fc.oneof(record(USER_FIELDS.filter((f) => f !== 'gender'), mostly(text)), fc.record({ gender: mostly(fc.constantFrom(...GENDERS)) }))),
+    user: mostly(
+      fc.oneof(
+        record(
+          USER_FIELDS.filter((f) => f !== 'gender'),
+          mostly(text),
+        ),
+        fc.record({ gender: mostly(fc.constantFrom(...GENDERS)) }),
+      ),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -58,7 +87,8 @@ describe('validateEvent against the OpenAPI spec', () => {
       fc.property(event, (e) => {
         if (!whopAccepts(e)) return;
         const error = validateEvent(e);
-        if (error && error.code !== 'parameter_unknown') expect(['custom_name', 'event_id', 'company_id'], JSON.stringify([e, error])).toContain(error.param);
+        if (error && error.code !== 'parameter_unknown')
+          expect(['custom_name', 'event_id', 'company_id'], JSON.stringify([e, error])).toContain(error.param);
       }),
       { numRuns: 3000 },
     );

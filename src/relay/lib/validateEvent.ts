@@ -51,7 +51,11 @@ function _checkValue(v: unknown, spec: FieldSpec, param: string): WhopErrorBody 
       return null;
     case 'enum':
       if (typeof v !== 'string' || !spec.e!.includes(v)) {
-        return whopError(`Invalid ${param}: must be one of ${spec.e!.slice(0, 12).join(', ')}${spec.e!.length > 12 ? ', …' : ''}.`, 'parameter_invalid', param);
+        return whopError(
+          `Invalid ${param}: must be one of ${spec.e!.slice(0, 12).join(', ')}${spec.e!.length > 12 ? ', …' : ''}.`,
+          'parameter_invalid',
+          param,
+        );
       }
       return null;
     case 'string': {
@@ -79,6 +83,7 @@ export function validateEvent(event: unknown): WhopErrorBody | null {
   // An omitted event_id is generated at ingest (as Whop does); an empty one is a bug in the caller.
   if (e.event_id === '') return whopError('Invalid event_id: must not be empty.', 'parameter_invalid', 'event_id');
   if (e.company_id.length === 0) return whopError('Missing required parameter: company_id.', 'parameter_missing', 'company_id');
-  if (e.event_name === 'custom' && !e.custom_name) return whopError('custom_name is required when event_name is custom.', 'parameter_missing', 'custom_name');
+  if (e.event_name === 'custom' && !e.custom_name)
+    return whopError('custom_name is required when event_name is custom.', 'parameter_missing', 'custom_name');
   return null;
 }

@@ -9,7 +9,13 @@ beforeAll(async () => {
 afterAll(() => whop.close());
 beforeEach(() => whop.reset());
 
-const body = JSON.stringify({ company_id: 'biz_a', event_name: 'lead', event_id: 'evt_1', action_source: 'website', context: { ip_address: '203.0.113.9' } });
+const body = JSON.stringify({
+  company_id: 'biz_a',
+  event_name: 'lead',
+  event_id: 'evt_1',
+  action_source: 'website',
+  context: { ip_address: '203.0.113.9' },
+});
 
 describe('createWhopClient', () => {
   it('POSTs the body byte for byte with the bearer key and returns Whop’s id', async () => {
@@ -51,7 +57,15 @@ describe('createWhopClient', () => {
 
   it('sends /events through the typed client: the body as params, the event id as Idempotency-Key', async () => {
     const client = createWhopClient({ apiKey: 'k_live_secret', baseURL: whop.url });
-    const params = { account_id: 'biz_a', event_name: 'page', event_id: 'evt_p1', title: 'Home', resumed: false, context: { msclkid: 'm1' }, user: { linked_wuid: 'wuid_1' } };
+    const params = {
+      account_id: 'biz_a',
+      event_name: 'page',
+      event_id: 'evt_p1',
+      title: 'Home',
+      resumed: false,
+      context: { msclkid: 'm1' },
+      user: { linked_wuid: 'wuid_1' },
+    };
     const answer = await client.createEvent({ ...params, 'Idempotency-Key': 'evt_p1' });
     expect(answer).toEqual({ kind: 'ok', status: 200, id: whop.events[0]!.id });
     const [req] = whop.requests;
@@ -60,9 +74,16 @@ describe('createWhopClient', () => {
     expect(req!.headers['idempotency-key']).toBe('evt_p1');
     expect(req!.headers.authorization).toBe('Bearer k_live_secret');
     // Whop's error shape and statuses are classified as for /conversions.
-    expect(await client.createEvent({ account_id: 'biz_a', event_name: 'lead', event_id: 'e2' })).toMatchObject({ kind: 'http', status: 400 });
+    expect(await client.createEvent({ account_id: 'biz_a', event_name: 'lead', event_id: 'e2' })).toMatchObject({
+      kind: 'http',
+      status: 400,
+    });
     whop.setMode('429');
-    expect(await client.createEvent({ account_id: 'biz_a', event_name: 'lead', event_id: 'e2', 'Idempotency-Key': 'e2' })).toMatchObject({ kind: 'http', status: 429, retryAfter: '7' });
+    expect(await client.createEvent({ account_id: 'biz_a', event_name: 'lead', event_id: 'e2', 'Idempotency-Key': 'e2' })).toMatchObject({
+      kind: 'http',
+      status: 429,
+      retryAfter: '7',
+    });
     expect(whop.requests).toHaveLength(3);
   });
 
@@ -70,7 +91,12 @@ describe('createWhopClient', () => {
     const other = await startFakeWhop({ apiKey: 'k_live_secret' });
     try {
       whop.setMode(() => ({ status: 307, headers: { location: `${other.url}/events` } }));
-      const answer = await createWhopClient({ apiKey: 'k_live_secret', baseURL: whop.url }).createEvent({ account_id: 'biz_a', event_name: 'lead', event_id: 'e3', 'Idempotency-Key': 'e3' });
+      const answer = await createWhopClient({ apiKey: 'k_live_secret', baseURL: whop.url }).createEvent({
+        account_id: 'biz_a',
+        event_name: 'lead',
+        event_id: 'e3',
+        'Idempotency-Key': 'e3',
+      });
       expect(answer).toMatchObject({ kind: 'http', status: 307 });
       expect(other.requests).toHaveLength(0);
     } finally {

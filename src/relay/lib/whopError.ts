@@ -9,7 +9,12 @@ export interface WhopErrorBody {
 }
 
 /** Builds Whop's error object; `type` defaults to `invalid_request_error`. */
-export function whopError(message: string, code: string | null = null, param: string | null = null, type = 'invalid_request_error'): WhopErrorBody {
+export function whopError(
+  message: string,
+  code: string | null = null,
+  param: string | null = null,
+  type = 'invalid_request_error',
+): WhopErrorBody {
   return { type, message, code, param };
 }
 
@@ -19,6 +24,11 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 }
 
 /** An error response in Whop's shape, optionally with more top-level fields (e.g. `rejected`). */
-export function errorResponse(status: number, error: WhopErrorBody, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
+export function errorResponse(
+  status: number,
+  error: WhopErrorBody,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
   return toResponse(plainError(status, error, extra, headers));
 }

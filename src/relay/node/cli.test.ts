@@ -20,8 +20,23 @@ const tmp = () => {
 
 describe('relayConfigFromEnv', () => {
   it('reads lists, defaults and flags', () => {
-    const c = relayConfigFromEnv({ WHOP_COMPANY_ID: 'biz_a, biz_b,', WHOPQ_ORIGINS: 'https://a.example', PORT: '9000', WHOPQ_PRODUCTION: 'true', WHOPQ_RATE_LIMIT: 'off' });
-    expect(c).toMatchObject({ companies: ['biz_a', 'biz_b'], origins: ['https://a.example'], port: 9000, production: true, dataDir: './.data', baseURL: 'https://api.whop.com/api/v1', basePath: '/wq', rateLimit: false });
+    const c = relayConfigFromEnv({
+      WHOP_COMPANY_ID: 'biz_a, biz_b,',
+      WHOPQ_ORIGINS: 'https://a.example',
+      PORT: '9000',
+      WHOPQ_PRODUCTION: 'true',
+      WHOPQ_RATE_LIMIT: 'off',
+    });
+    expect(c).toMatchObject({
+      companies: ['biz_a', 'biz_b'],
+      origins: ['https://a.example'],
+      port: 9000,
+      production: true,
+      dataDir: './.data',
+      baseURL: 'https://api.whop.com/api/v1',
+      basePath: '/wq',
+      rateLimit: false,
+    });
     expect(relayConfigFromEnv({}).rateLimit).toEqual({ perSecond: 20, burst: 60 });
     expect(relayConfigFromEnv({}).port).toBe(8787);
   });
@@ -30,7 +45,9 @@ describe('relayConfigFromEnv', () => {
     expect(relayConfigFromEnv({}).upstream).toBe('conversions');
     expect(relayConfigFromEnv({ WHOPQ_UPSTREAM: ' Events ' }).upstream).toBe('events');
     expect(configProblems(relayConfigFromEnv({ WHOPQ_UPSTREAM: 'events' })).errors.join('\n')).not.toMatch(/WHOPQ_UPSTREAM/);
-    expect(configProblems(relayConfigFromEnv({ WHOPQ_UPSTREAM: 'pixel' })).errors.join('\n')).toMatch(/WHOPQ_UPSTREAM must be conversions or events/);
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_UPSTREAM: 'pixel' })).errors.join('\n')).toMatch(
+      /WHOPQ_UPSTREAM must be conversions or events/,
+    );
   });
 
   it('says what is wrong in plain words', () => {
@@ -49,34 +66,47 @@ describe('relayConfigFromEnv', () => {
     const bad = configProblems(relayConfigFromEnv({ WHOPQ_FORWARD_CONCURRENCY: 'lots', WHOPQ_PAUSE_PROBE_SECONDS: '0' })).errors.join('\n');
     expect(bad).toMatch(/WHOPQ_FORWARD_CONCURRENCY must be a whole number from 1 to 256 \(it is NaN\)/);
     expect(bad).toMatch(/WHOPQ_PAUSE_PROBE_SECONDS must be/);
-    expect(configProblems(relayConfigFromEnv({ WHOPQ_FORWARD_CONCURRENCY: '1000' })).errors.join('\n')).toMatch(/WHOPQ_FORWARD_CONCURRENCY/);
+    expect(configProblems(relayConfigFromEnv({ WHOPQ_FORWARD_CONCURRENCY: '1000' })).errors.join('\n')).toMatch(
+      /WHOPQ_FORWARD_CONCURRENCY/,
+    );
   });
 
   it('refuses a cookie domain a Set-Cookie header cannot carry', () => {
     expect(configProblems(relayConfigFromEnv({ WHOPQ_COOKIE_DOMAIN: 'shop.example' })).errors).toEqual([]);
     expect(configProblems(relayConfigFromEnv({ WHOPQ_COOKIE_DOMAIN: '.shop.example' })).errors).toEqual([]);
     for (const bad of ['shop.example\r\nX-Evil: 1', 'shöp.example', 'shop.example; Secure', 'https://shop.example'])
-      expect(configProblems(relayConfigFromEnv({ WHOPQ_COOKIE_DOMAIN: bad })).errors.join('\n')).toMatch(/WHOPQ_COOKIE_DOMAIN .* is not a domain/);
+      expect(configProblems(relayConfigFromEnv({ WHOPQ_COOKIE_DOMAIN: bad })).errors.join('\n')).toMatch(
+        /WHOPQ_COOKIE_DOMAIN .* is not a domain/,
+      );
   });
 });
 
 describe('startRelay', () => {
   it('refuses to start on a malformed trusted proxy list', async () => {
-    await expect(startRelay({ ...relayConfigFromEnv({ WHOPQ_TRUSTED_PROXIES: 'proxy.local' }), port: 0, dataDir: tmp() }, { print: () => {} })).rejects.toThrow(/WHOPQ_TRUSTED_PROXIES/);
+    await expect(
+      startRelay({ ...relayConfigFromEnv({ WHOPQ_TRUSTED_PROXIES: 'proxy.local' }), port: 0, dataDir: tmp() }, { print: () => {} }),
+    ).rejects.toThrow(/WHOPQ_TRUSTED_PROXIES/);
   });
 
   it('runs dry-run on SQLite with a fallback for other paths, and closes cleanly', async () => {
     const printed: string[] = [];
-    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, {
-      print: (l) => printed.push(l),
-      logger: { info() {}, warn() {}, error() {} },
-      fallback: async (r) => (new URL(r.url).pathname === '/' ? new Response('landing') : undefined),
-    });
+    const relay = await startRelay(
+      { ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() },
+      {
+        print: (l) => printed.push(l),
+        logger: { info() {}, warn() {}, error() {} },
+        fallback: async (r) => (new URL(r.url).pathname === '/' ? new Response('landing') : undefined),
+      },
+    );
     running.push(relay);
     expect(printed.join('\n')).toMatch(/mode: dry-run/);
     expect(await (await fetch(relay.url + '/')).text()).toBe('landing');
     expect((await fetch(relay.url + '/nope')).status).toBe(404);
-    const res = await fetch(relay.url + '/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ company_id: 'biz_x', event_name: 'lead', event_id: 'cli-1' }) });
+    const res = await fetch(relay.url + '/wq/e', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ company_id: 'biz_x', event_name: 'lead', event_id: 'cli-1' }),
+    });
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     expect((await relay.outbox.recent(5)).map((r) => [r.event_id, r.state])).toEqual([['cli-1', 'dry_run']]);
     expect((await fetch(relay.url + '/wq/ready')).status).toBe(200);
@@ -89,14 +119,23 @@ describe('startRelay', () => {
     const url = inject('postgresUrl');
     const schema = `cli_${Date.now().toString(36)}`;
     const printed: string[] = [];
-    const config = { ...relayConfigFromEnv({ WHOPQ_DATABASE_URL: url, WHOPQ_DATABASE_SCHEMA: schema }), port: 0, host: '127.0.0.1', dataDir: tmp() };
+    const config = {
+      ...relayConfigFromEnv({ WHOPQ_DATABASE_URL: url, WHOPQ_DATABASE_SCHEMA: schema }),
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: tmp(),
+    };
     const quiet = { print: (l: string) => printed.push(l), logger: { info() {}, warn() {}, error() {} } };
     const first = await startRelay(config, quiet);
     running.push(first);
     const second = await startRelay(config, quiet);
     running.push(second);
     const post = (relay: typeof first, event_id: string) =>
-      fetch(relay.url + '/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ company_id: 'biz_x', event_name: 'lead', event_id }) }).then((r) => r.json());
+      fetch(relay.url + '/wq/e', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ company_id: 'biz_x', event_name: 'lead', event_id }),
+      }).then((r) => r.json());
     expect(await post(first, 'pg-1')).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     // The other relay sees it: a resend there is a duplicate.
     expect(await post(second, 'pg-1')).toMatchObject({ accepted: 0, duplicates: 1 });
@@ -129,32 +168,44 @@ describe('startRelay', () => {
   });
 
   it('hands the fallback a Request it can pass on (new Request(request, init), as a proxying page handler does)', async () => {
-    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, {
-      print: () => {},
-      logger: { info() {}, warn() {}, error() {} },
-      fallback: async (request) => {
-        const copy = new Request(request, { headers: { 'x-site': '1' } });
-        return new Response(`${copy.method} ${new URL(copy.url).pathname} ${copy.headers.get('x-site')} ${await copy.text()}`);
+    const relay = await startRelay(
+      { ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() },
+      {
+        print: () => {},
+        logger: { info() {}, warn() {}, error() {} },
+        fallback: async (request) => {
+          const copy = new Request(request, { headers: { 'x-site': '1' } });
+          return new Response(`${copy.method} ${new URL(copy.url).pathname} ${copy.headers.get('x-site')} ${await copy.text()}`);
+        },
       },
-    });
+    );
     running.push(relay);
     const res = await fetch(relay.url + '/contact', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     expect([res.status, await res.text()]).toEqual([200, 'POST /contact 1 hello']);
   });
 
-  it('answers a Host header that makes no URL with a 400 in Whop\'s shape, for ingest and for pages', async () => {
-    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, { print: () => {}, logger: { info() {}, warn() {}, error() {} }, fallback: async () => new Response('page') });
+  it("answers a Host header that makes no URL with a 400 in Whop's shape, for ingest and for pages", async () => {
+    const relay = await startRelay(
+      { ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() },
+      { print: () => {}, logger: { info() {}, warn() {}, error() {} }, fallback: async () => new Response('page') },
+    );
     running.push(relay);
     const { connect } = await import('node:net');
     const raw = (head: string) =>
       new Promise<string>((done, fail) => {
         const socket = connect(Number(new URL(relay.url).port), '127.0.0.1', () => socket.end(head));
         let text = '';
-        socket.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => done(text)).on('error', fail);
+        socket
+          .setEncoding('utf8')
+          .on('data', (d) => (text += d))
+          .on('end', () => done(text))
+          .on('error', fail);
       });
     for (const line of ['POST /wq/e', 'GET /']) {
       const body = line.startsWith('POST') ? '{}' : '';
-      const answer = await raw(`${line} HTTP/1.1\r\nHost: a b\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      const answer = await raw(
+        `${line} HTTP/1.1\r\nHost: a b\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
       expect(answer, line).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer).toContain('"type":"invalid_request_error"');
     }
@@ -164,7 +215,10 @@ describe('startRelay', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'whopq.js'), 'lean()');
     writeFileSync(join(dir, 'whopq.debug.js'), 'debug()');
-    const relay = await startRelay({ ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() }, { print: () => {}, logger: { info() {}, warn() {}, error() {} }, bundlePath: join(dir, 'whopq.js') });
+    const relay = await startRelay(
+      { ...relayConfigFromEnv({}), port: 0, host: '127.0.0.1', dataDir: tmp() },
+      { print: () => {}, logger: { info() {}, warn() {}, error() {} }, bundlePath: join(dir, 'whopq.js') },
+    );
     running.push(relay);
     expect(await (await fetch(relay.url + '/wq/p.js')).text()).toBe('lean()');
     expect(await (await fetch(relay.url + '/wq/p.debug.js')).text()).toBe('debug()');
@@ -176,11 +230,28 @@ describe('startRelay', () => {
     running.push(whop);
     const lines: string[] = [];
     const relay = await startRelay(
-      { ...relayConfigFromEnv({ WHOP_API_KEY: 'apik_wrong_key_value', WHOP_COMPANY_ID: 'biz_cli', WHOPQ_ADMIN_TOKEN: 'admin-token-1' }), port: 0, host: '127.0.0.1', dataDir: tmp(), baseURL: whop.url },
-      { print: (l) => lines.push(l), logger: { info: (m, f) => lines.push(JSON.stringify([m, f])), warn: (m, f) => lines.push(JSON.stringify([m, f])), error: (m, f) => lines.push(JSON.stringify([m, f])) } },
+      {
+        ...relayConfigFromEnv({ WHOP_API_KEY: 'apik_wrong_key_value', WHOP_COMPANY_ID: 'biz_cli', WHOPQ_ADMIN_TOKEN: 'admin-token-1' }),
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: tmp(),
+        baseURL: whop.url,
+      },
+      {
+        print: (l) => lines.push(l),
+        logger: {
+          info: (m, f) => lines.push(JSON.stringify([m, f])),
+          warn: (m, f) => lines.push(JSON.stringify([m, f])),
+          error: (m, f) => lines.push(JSON.stringify([m, f])),
+        },
+      },
     );
     running.unshift(relay);
-    await fetch(relay.url + '/wq/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ company_id: 'biz_cli', event_name: 'lead', event_id: 'cli-2' }) });
+    await fetch(relay.url + '/wq/e', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ company_id: 'biz_cli', event_name: 'lead', event_id: 'cli-2' }),
+    });
     const deadline = Date.now() + 10_000;
     let ready = 200;
     while (Date.now() < deadline && ready === 200) {
@@ -200,12 +271,16 @@ describe('issue 17: startup checks', () => {
   it('production refuses to start without a company allowlist', async () => {
     const config = relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOP_API_KEY: 'k_prod_1', WHOPQ_ADMIN_TOKEN: 'tok' });
     expect(configProblems(config).errors.join('\n')).toMatch(/WHOP_COMPANY_ID is not set/);
-    await expect(startRelay({ ...config, port: 0, host: '127.0.0.1', dataDir: tmp() }, { ...quiet, print: () => {} })).rejects.toThrow(/WHOP_COMPANY_ID/);
+    await expect(startRelay({ ...config, port: 0, host: '127.0.0.1', dataDir: tmp() }, { ...quiet, print: () => {} })).rejects.toThrow(
+      /WHOP_COMPANY_ID/,
+    );
     expect(configProblems(relayConfigFromEnv({ WHOPQ_PRODUCTION: '1', WHOP_API_KEY: 'k', WHOP_COMPANY_ID: 'biz_a' })).errors).toEqual([]);
   });
 
   it('refuses a malformed trusted proxy CIDR at startup (10.0.0.1/ once trusted every IPv4 peer)', async () => {
-    await expect(startRelay({ ...relayConfigFromEnv({ WHOPQ_TRUSTED_PROXIES: '10.0.0.1/' }), port: 0, dataDir: tmp() }, { ...quiet, print: () => {} })).rejects.toThrow(/WHOPQ_TRUSTED_PROXIES/);
+    await expect(
+      startRelay({ ...relayConfigFromEnv({ WHOPQ_TRUSTED_PROXIES: '10.0.0.1/' }), port: 0, dataDir: tmp() }, { ...quiet, print: () => {} }),
+    ).rejects.toThrow(/WHOPQ_TRUSTED_PROXIES/);
   });
 
   it('dry run listens on loopback unless HOST is set, says its events stay unsent, and serves no inspector off loopback without a token', async () => {
@@ -213,7 +288,10 @@ describe('issue 17: startup checks', () => {
     expect(relayConfigFromEnv({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
     expect(relayConfigFromEnv({ WHOP_API_KEY: 'k' }).host).toBe('0.0.0.0');
     const printed: string[] = [];
-    const relay = await startRelay({ ...relayConfigFromEnv({ HOST: '0.0.0.0' }), port: 0, dataDir: tmp() }, { ...quiet, print: (l) => printed.push(l) });
+    const relay = await startRelay(
+      { ...relayConfigFromEnv({ HOST: '0.0.0.0' }), port: 0, dataDir: tmp() },
+      { ...quiet, print: (l) => printed.push(l) },
+    );
     running.push(relay);
     expect(printed.join('\n')).toMatch(/stay unsent even after WHOP_API_KEY is set/);
     expect(printed.join('\n')).toMatch(/inspector is off/);

@@ -80,7 +80,12 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   let unlock = () => {};
   if (config.databaseUrl) {
     // Shared by any number of relays: no data directory, no lock.
-    outbox = await createPostgresOutbox({ connectionString: config.databaseUrl, schema: config.databaseSchema, poolSize: config.databasePool, dryRun });
+    outbox = await createPostgresOutbox({
+      connectionString: config.databaseUrl,
+      schema: config.databaseSchema,
+      poolSize: config.databasePool,
+      dryRun,
+    });
   } else {
     mkdirSync(config.dataDir, { recursive: true });
     unlock = lockDataDir(config.dataDir);
@@ -93,7 +98,20 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   const metrics = createMetrics();
   const forwarder = config.apiKey
-    ? createForwarder({ outbox, apiKey: config.apiKey, baseURL: config.baseURL, upstream: _upstream(config), concurrency: config.forwardConcurrency, maxConcurrency: config.forwardMaxConcurrency, timeoutMs: config.forwardTimeoutSeconds * 1000, pauseProbeMs: config.pauseProbeSeconds * 1000, companies: config.companies.length ? new Set(config.companies) : null, logger, metrics, holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined })
+    ? createForwarder({
+        outbox,
+        apiKey: config.apiKey,
+        baseURL: config.baseURL,
+        upstream: _upstream(config),
+        concurrency: config.forwardConcurrency,
+        maxConcurrency: config.forwardMaxConcurrency,
+        timeoutMs: config.forwardTimeoutSeconds * 1000,
+        pauseProbeMs: config.pauseProbeSeconds * 1000,
+        companies: config.companies.length ? new Set(config.companies) : null,
+        logger,
+        metrics,
+        holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined,
+      })
     : null;
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
@@ -110,10 +128,12 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   } catch {}
   // Dry run shows visitors' events without a token: only on loopback, unless a token is set.
   const loopback = /^(127\.|::1$|localhost$|\[::1\]$)/.test(config.host);
-  if (dryRun && !config.adminToken && !loopback) warnings.push(`The inspector is off: dry run listens on ${config.host} without WHOPQ_ADMIN_TOKEN (set it, or HOST=127.0.0.1).`);
-  const inspector = (dryRun && (loopback || config.adminToken)) || config.adminToken
-    ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
-    : undefined;
+  if (dryRun && !config.adminToken && !loopback)
+    warnings.push(`The inspector is off: dry run listens on ${config.host} without WHOPQ_ADMIN_TOKEN (set it, or HOST=127.0.0.1).`);
+  const inspector =
+    (dryRun && (loopback || config.adminToken)) || config.adminToken
+      ? createInspector({ outbox, token: config.adminToken, production: config.production, secrets, label: dryRun ? 'dry-run' : '' })
+      : undefined;
 
   const relay = createRelay({
     outbox,
@@ -155,7 +175,12 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     },
   };
 
-  const server = serve(handler, { port: config.port, host: config.host, trustedProxies: config.trustedProxies, maxConnectionsPerIp: config.connectionsPerIp });
+  const server = serve(handler, {
+    port: config.port,
+    host: config.host,
+    trustedProxies: config.trustedProxies,
+    maxConnectionsPerIp: config.connectionsPerIp,
+  });
   try {
     await new Promise<void>((ok, fail) => {
       server.once('listening', ok);
@@ -169,18 +194,25 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   forwarder?.start();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const shownHost =
+    config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${shownHost}:${port}`;
 
   print(`whopq relay listening on ${url} (${config.host}:${port})`);
-  print(dryRun
-    ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
-    : config.apiKey ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once` : '  mode: holding — events are stored until WHOP_API_KEY is set');
+  print(
+    dryRun
+      ? '  mode: dry-run — events are validated and stored, nothing is sent to Whop; events accepted now stay unsent even after WHOP_API_KEY is set (set it to forward new ones)'
+      : config.apiKey
+        ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once`
+        : '  mode: holding — events are stored until WHOP_API_KEY is set',
+  );
   print(`  ingest:  POST ${url}${base}/e`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
-  print(`  store:   ${config.databaseUrl ? `Postgres ${_redactUrl(config.databaseUrl)} (schema ${config.databaseSchema}), shared by every relay on it` : resolve(config.dataDir, 'whopq.db')}`);
+  print(
+    `  store:   ${config.databaseUrl ? `Postgres ${_redactUrl(config.databaseUrl)} (schema ${config.databaseSchema}), shared by every relay on it` : resolve(config.dataDir, 'whopq.db')}`,
+  );
   for (const w of warnings) print(`  note: ${w}`);
 
   let closing: Promise<void> | null = null;
@@ -251,7 +283,10 @@ export function closeOnSignals(running: { close(): Promise<void> }): void {
     if (stopping) process.exit(1);
     stopping = true;
     console.log(`whopq: ${signal}, closing (finishing sends in flight)…`);
-    running.close().then(() => process.exit(0), () => process.exit(1));
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -56,7 +56,8 @@ export function demoPlan(env: NodeJS.ProcessEnv): DemoPlan {
   const company = env.WHOP_COMPANY_ID?.split(',')[0]?.trim();
   const port = env.PORT === undefined || env.PORT === '' ? 8787 : Number(env.PORT);
   const problems: string[] = [];
-  if (key && !company) problems.push('WHOP_API_KEY is set but WHOP_COMPANY_ID is not: set it to your company id (biz_…), or unset the key for a dry run.');
+  if (key && !company)
+    problems.push('WHOP_API_KEY is set but WHOP_COMPANY_ID is not: set it to your company id (biz_…), or unset the key for a dry run.');
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number, got ${JSON.stringify(env.PORT)}.`);
   return {
     dryRun: !key,
@@ -120,7 +121,7 @@ export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const plan = demoPlan(env);
   if (plan.problems.length) throw new Error(plan.problems.join('\n'));
   const base = relayConfigFromEnv(env);
-  const adminToken = plan.dryRun ? base.adminToken : base.adminToken ?? randomBytes(12).toString('base64url');
+  const adminToken = plan.dryRun ? base.adminToken : (base.adminToken ?? randomBytes(12).toString('base64url'));
   const config = {
     ...base,
     port: plan.port,

@@ -60,7 +60,11 @@ describe('whopq demo settings', () => {
   });
 
   it('forwards when key and company are set, and says what is missing when only the key is', () => {
-    expect(demoPlan({ WHOP_API_KEY: 'k', WHOP_COMPANY_ID: 'biz_a, biz_b', PORT: '0' })).toMatchObject({ dryRun: false, companyId: 'biz_a', port: 0 });
+    expect(demoPlan({ WHOP_API_KEY: 'k', WHOP_COMPANY_ID: 'biz_a, biz_b', PORT: '0' })).toMatchObject({
+      dryRun: false,
+      companyId: 'biz_a',
+      port: 0,
+    });
     expect(demoPlan({ WHOP_API_KEY: 'k' }).problems[0]).toMatch(/WHOP_COMPANY_ID/);
     expect(demoPlan({ PORT: 'eighty' }).problems[0]).toMatch(/PORT/);
   });

@@ -71,7 +71,8 @@ export function createDemoSite(options: DemoSiteOptions): (request: Request) => 
       if (strict) {
         const nonce = randomBytes(16).toString('base64');
         body = body.split(_NONCE).join(nonce);
-        headers['content-security-policy'] = `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'`;
+        headers['content-security-policy'] =
+          `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'`;
       }
     }
     return new Response(request.method === 'HEAD' ? null : body, { headers });

@@ -15,10 +15,14 @@ export function loadBetterSqlite(): typeof BetterSqlite3 {
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'MODULE_NOT_FOUND' && /better-sqlite3/.test(e.message)) {
-      throw new Error('The SQLite outbox needs better-sqlite3 (an optional dependency), which is not installed. Install it next to whopq: npm install better-sqlite3');
+      throw new Error(
+        'The SQLite outbox needs better-sqlite3 (an optional dependency), which is not installed. Install it next to whopq: npm install better-sqlite3',
+      );
     }
     if (e.code === 'ERR_DLOPEN_FAILED') {
-      throw new Error(`better-sqlite3 does not load in Node ${process.version} (${e.message.split('\n')[0]}). Rebuild it for this Node: npm rebuild better-sqlite3`);
+      throw new Error(
+        `better-sqlite3 does not load in Node ${process.version} (${e.message.split('\n')[0]}). Rebuild it for this Node: npm rebuild better-sqlite3`,
+      );
     }
     throw error;
   }
@@ -37,6 +41,8 @@ function _refuseOnNode24(require: NodeJS.Require): void {
     return; // a build that hides its package.json: nothing to tell
   }
   if (Number(version.split('.')[0]) < 13) {
-    throw new Error(`better-sqlite3 ${version} aborts the process on Node ${process.version} (a known incompatibility with Node 24). Install better-sqlite3 13 next to whopq: npm install better-sqlite3@13`);
+    throw new Error(
+      `better-sqlite3 ${version} aborts the process on Node ${process.version} (a known incompatibility with Node 24). Install better-sqlite3 13 next to whopq: npm install better-sqlite3@13`,
+    );
   }
 }

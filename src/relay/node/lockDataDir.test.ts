@@ -14,14 +14,25 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'whopq-lock-'));
   script = join(work, 'claim.mjs');
   // Each child waits for a shared start time, claims the directory, says so, and holds it a while.
-  writeFileSync(join(work, 'entry.ts'), `import { lockDataDir } from ${JSON.stringify(resolve('src/relay/node/lockDataDir.ts'))};
+  writeFileSync(
+    join(work, 'entry.ts'),
+    `import { lockDataDir } from ${JSON.stringify(resolve('src/relay/node/lockDataDir.ts'))};
 const [dir, startAt, holdMs] = process.argv.slice(2);
 while (Date.now() < Number(startAt)) {}
 try { lockDataDir(dir); process.stdout.write('won'); setTimeout(() => {}, Number(holdMs)); }
 catch (e) { process.stdout.write('lost ' + e.message); }
-`);
+`,
+  );
   symlinkSync(resolve('node_modules'), join(work, 'node_modules'));
-  await build({ entryPoints: [join(work, 'entry.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: script, logLevel: 'warning' });
+  await build({
+    entryPoints: [join(work, 'entry.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: script,
+    logLevel: 'warning',
+  });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -29,12 +40,19 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function race(dir: string, n: number, holdMs: number): Promise<string[]> {
   const startAt = Date.now() + 1_500;
   return Promise.all(
-    Array.from({ length: n }, () => new Promise<string>((done) => {
-      const child = spawn(process.execPath, [script, dir, String(startAt), String(holdMs)], { cwd: resolve('.'), stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-      child.on('exit', () => done(out));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<string>((done) => {
+          const child = spawn(process.execPath, [script, dir, String(startAt), String(holdMs)], {
+            cwd: resolve('.'),
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+          child.on('exit', () => done(out));
+        }),
+    ),
   );
 }
 

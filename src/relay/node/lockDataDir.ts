@@ -21,7 +21,8 @@ export function lockDataDir(dir: string): () => void {
   // Not `whopq.lock`, the pid file of earlier versions: replacing that file in place would race.
   const path = resolve(join(dir, 'whopq.lock.db'));
   if (_held.has(path)) throw new Error(`The data directory ${resolve(dir)} is already used by a relay in this process.`);
-  const busy = () => new Error(`The data directory ${resolve(dir)} is in use by another relay. Stop it, or give this one its own WHOPQ_DATA_DIR.`);
+  const busy = () =>
+    new Error(`The data directory ${resolve(dir)} is in use by another relay. Stop it, or give this one its own WHOPQ_DATA_DIR.`);
   const Sqlite = loadBetterSqlite();
   const db: Database.Database = new Sqlite(path, { timeout: 0 });
   try {

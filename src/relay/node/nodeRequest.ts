@@ -46,7 +46,12 @@ function _headers(raw: readonly string[]): Headers {
 /** The Fetch `Request` for a node:http request: its body buffered, streamed, or none. */
 export function toRequest(req: IncomingMessage, url: string, body: Buffer | ReadableStream<Uint8Array> | null): Request {
   const streamed = !!body && !(body instanceof Uint8Array);
-  return new Request(url, { method: req.method ?? 'GET', headers: _headers(req.rawHeaders), body: body ?? undefined, duplex: streamed ? 'half' : undefined } as RequestInit);
+  return new Request(url, {
+    method: req.method ?? 'GET',
+    headers: _headers(req.rawHeaders),
+    body: body ?? undefined,
+    duplex: streamed ? 'half' : undefined,
+  } as RequestInit);
 }
 
 const _lazy = lazyInstance<Request, _State>(

@@ -64,18 +64,33 @@ export function parseCommandLine(argv: readonly string[], commands: Record<strin
   if (first === undefined) return { kind: 'help', text: mainHelp(commands) };
   if (first === 'help') {
     const spec = rest[0] ? commands[rest[0]] : undefined;
-    if (rest[0] && !spec) return { kind: 'usage-error', message: `whopq: unknown command ${JSON.stringify(rest[0])}. Commands: ${Object.keys(commands).join(', ')}.` };
+    if (rest[0] && !spec)
+      return {
+        kind: 'usage-error',
+        message: `whopq: unknown command ${JSON.stringify(rest[0])}. Commands: ${Object.keys(commands).join(', ')}.`,
+      };
     return { kind: 'help', text: spec ? commandHelp(spec) : mainHelp(commands) };
   }
   const name = first.startsWith('-') ? '' : first;
   const spec = name ? commands[name] : undefined;
-  if (name && !spec) return { kind: 'usage-error', message: `whopq: unknown command ${JSON.stringify(name)}. Commands: ${Object.keys(commands).join(', ')} (whopq --help).` };
+  if (name && !spec)
+    return {
+      kind: 'usage-error',
+      message: `whopq: unknown command ${JSON.stringify(name)}. Commands: ${Object.keys(commands).join(', ')} (whopq --help).`,
+    };
   const args = name ? rest : argv.slice();
-  const options = { ..._COMMON, ...Object.fromEntries(Object.entries(spec?.options ?? {}).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }])) };
+  const options = {
+    ..._COMMON,
+    ...Object.fromEntries(
+      Object.entries(spec?.options ?? {}).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+    ),
+  };
   const where = name ? `whopq ${name}` : 'whopq';
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as {
+      values: Record<string, string | boolean | undefined>;
+    });
   } catch (error) {
     const e = error as Error & { code?: string };
     // Help and version win over anything else on the line (`whopq relay --bogus --help` shows help).
@@ -83,11 +98,15 @@ export function parseCommandLine(argv: readonly string[], commands: Record<strin
     if (args.includes('--version') || args.includes('-v')) return { kind: 'version' };
     const option = _option(e);
     const message =
-      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `${where}: unknown option ${option}.`
-      : e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? `${where}: unexpected argument ${JSON.stringify(option)}.`
-      : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(e.message) ? `${where}: option ${option.split(' ')[0]} needs a value.`
-      : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? `${where}: option ${option} takes no value.`
-      : `${where}: ${e.message}`;
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? `${where}: unknown option ${option}.`
+        : e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+          ? `${where}: unexpected argument ${JSON.stringify(option)}.`
+          : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(e.message)
+            ? `${where}: option ${option.split(' ')[0]} needs a value.`
+            : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+              ? `${where}: option ${option} takes no value.`
+              : `${where}: ${e.message}`;
     return { kind: 'usage-error', message: `${message} See \`${where} --help\`.` };
   }
   if (values.help) return { kind: 'help', text: spec ? commandHelp(spec) : mainHelp(commands) };

@@ -55,7 +55,11 @@ export interface RelayConfig {
   databasePool: number;
 }
 
-const _list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const _list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const _flag = (v: string | undefined) => /^(1|true|yes|on)$/i.test((v ?? '').trim());
 
 function _rate(v: string | undefined): RelayConfig['rateLimit'] {
@@ -83,7 +87,9 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     ipHeader: env.WHOPQ_IP_HEADER?.trim().toLowerCase() || 'x-forwarded-for',
     connectionsPerIp: _number(env.WHOPQ_MAX_CONNECTIONS_PER_IP, 64),
     port: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 8787,
-    host: env.HOST?.trim() || (!env.WHOP_API_KEY?.trim() && !(_flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production') ? '127.0.0.1' : '0.0.0.0'),
+    host:
+      env.HOST?.trim() ||
+      (!env.WHOP_API_KEY?.trim() && !(_flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production') ? '127.0.0.1' : '0.0.0.0'),
     dataDir: env.WHOPQ_DATA_DIR?.trim() || './.data',
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
     upstream: env.WHOPQ_UPSTREAM?.trim().toLowerCase() || 'conversions',
@@ -92,7 +98,10 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
-    piiParams: env.WHOPQ_PII_PARAMS?.split(',').map((s) => s.trim()).filter(Boolean) || undefined,
+    piiParams:
+      env.WHOPQ_PII_PARAMS?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) || undefined,
     rateLimit: _rate(env.WHOPQ_RATE_LIMIT),
     forwardConcurrency: _number(env.WHOPQ_FORWARD_CONCURRENCY, 8),
     pauseProbeSeconds: _number(env.WHOPQ_PAUSE_PROBE_SECONDS, 30),
@@ -114,34 +123,52 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   }
   if (config.companies.length === 0) {
     // Anyone could post events for any company, sent with this key; Whop's refusals would pause them.
-    if (config.production) errors.push('WHOP_COMPANY_ID is not set: in production the relay serves only the companies listed there (comma-separated biz_… ids).');
+    if (config.production)
+      errors.push(
+        'WHOP_COMPANY_ID is not set: in production the relay serves only the companies listed there (comma-separated biz_… ids).',
+      );
     else warnings.push('WHOP_COMPANY_ID is not set: events for any company id are accepted.');
   }
   if (config.origins.length === 0) warnings.push('WHOPQ_ORIGINS is not set: pages on any origin may post events.');
-  for (const o of config.origins) if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
-  if (config.production && !config.serverToken) warnings.push('WHOPQ_SERVER_TOKEN is not set: an event_id anyone can guess (an order number) counts for whoever posts it first; set it and send such events from your server with it.');
-  if (config.production && !config.adminToken) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
-  if (!config.production && !config.adminToken && config.apiKey) warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics is open to anyone who can reach the relay.');
+  for (const o of config.origins)
+    if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
+  if (config.production && !config.serverToken)
+    warnings.push(
+      'WHOPQ_SERVER_TOKEN is not set: an event_id anyone can guess (an order number) counts for whoever posts it first; set it and send such events from your server with it.',
+    );
+  if (config.production && !config.adminToken)
+    warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
+  if (!config.production && !config.adminToken && config.apiKey)
+    warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics is open to anyone who can reach the relay.');
   const c = config.forwardConcurrency;
-  if (!Number.isInteger(c) || c < 1 || c > 256) errors.push(`WHOPQ_FORWARD_CONCURRENCY must be a whole number from 1 to 256 (it is ${String(c)}).`);
+  if (!Number.isInteger(c) || c < 1 || c > 256)
+    errors.push(`WHOPQ_FORWARD_CONCURRENCY must be a whole number from 1 to 256 (it is ${String(c)}).`);
   const p = config.pauseProbeSeconds;
-  if (!Number.isFinite(p) || p < 1 || p > 86_400) errors.push(`WHOPQ_PAUSE_PROBE_SECONDS must be a number of seconds from 1 to 86400 (it is ${String(p)}).`);
+  if (!Number.isFinite(p) || p < 1 || p > 86_400)
+    errors.push(`WHOPQ_PAUSE_PROBE_SECONDS must be a number of seconds from 1 to 86400 (it is ${String(p)}).`);
   // It goes into every ingest answer's Set-Cookie: a value a header cannot carry would fail them all.
   if (config.cookieDomain !== undefined && !/^\.?([a-z0-9-]+\.)*[a-z0-9-]+$/i.test(config.cookieDomain)) {
     errors.push(`WHOPQ_COOKIE_DOMAIN ${JSON.stringify(config.cookieDomain)} is not a domain like shop.example.`);
   }
-  if (config.upstream !== 'conversions' && config.upstream !== 'events') errors.push(`WHOPQ_UPSTREAM must be conversions or events (it is ${JSON.stringify(config.upstream)}).`);
+  if (config.upstream !== 'conversions' && config.upstream !== 'events')
+    errors.push(`WHOPQ_UPSTREAM must be conversions or events (it is ${JSON.stringify(config.upstream)}).`);
   if (!config.basePath.startsWith('/')) errors.push('WHOPQ_BASE_PATH must start with /.');
   const perIp = config.connectionsPerIp;
-  if (!Number.isInteger(perIp) || perIp < 1 || perIp > 100_000) errors.push(`WHOPQ_MAX_CONNECTIONS_PER_IP must be a whole number from 1 to 100000 (it is ${String(perIp)}).`);
+  if (!Number.isInteger(perIp) || perIp < 1 || perIp > 100_000)
+    errors.push(`WHOPQ_MAX_CONNECTIONS_PER_IP must be a whole number from 1 to 100000 (it is ${String(perIp)}).`);
   if (!/^[a-z0-9-]+$/.test(config.ipHeader)) errors.push(`WHOPQ_IP_HEADER ${JSON.stringify(config.ipHeader)} is not a header name.`);
-  if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl)) errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
+  if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//i.test(config.databaseUrl))
+    errors.push('WHOPQ_DATABASE_URL must be a postgres:// URL.');
   const mc = config.forwardMaxConcurrency;
-  if (!Number.isInteger(mc) || mc < 1 || mc > 1024) errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY must be a whole number from 1 to 1024 (it is ${String(mc)}).`);
-  else if (Number.isInteger(c) && mc < c) errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY (${mc}) is below WHOPQ_FORWARD_CONCURRENCY (${c}), where forwarding starts.`);
+  if (!Number.isInteger(mc) || mc < 1 || mc > 1024)
+    errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY must be a whole number from 1 to 1024 (it is ${String(mc)}).`);
+  else if (Number.isInteger(c) && mc < c)
+    errors.push(`WHOPQ_FORWARD_MAX_CONCURRENCY (${mc}) is below WHOPQ_FORWARD_CONCURRENCY (${c}), where forwarding starts.`);
   const ft = config.forwardTimeoutSeconds;
-  if (!Number.isFinite(ft) || ft < 1 || ft > 120) errors.push(`WHOPQ_FORWARD_TIMEOUT_SECONDS must be a number of seconds from 1 to 120 (it is ${String(ft)}).`);
+  if (!Number.isFinite(ft) || ft < 1 || ft > 120)
+    errors.push(`WHOPQ_FORWARD_TIMEOUT_SECONDS must be a number of seconds from 1 to 120 (it is ${String(ft)}).`);
   const pool = config.databasePool;
-  if (!Number.isInteger(pool) || pool < 2 || pool > 100) errors.push(`WHOPQ_DATABASE_POOL must be a whole number from 2 to 100 (it is ${String(pool)}).`);
+  if (!Number.isInteger(pool) || pool < 2 || pool > 100)
+    errors.push(`WHOPQ_DATABASE_POOL must be a whole number from 2 to 100 (it is ${String(pool)}).`);
   return { errors, warnings };
 }

@@ -16,13 +16,23 @@ beforeAll(async () => {
   await new Promise((ok) => server.once('listening', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }));
+afterAll(
+  () =>
+    new Promise<void>((done) => {
+      server.closeAllConnections();
+      server.close(() => done());
+    }),
+);
 
 const event = (id: string) => ({ company_id: 'biz_1', event_name: 'lead', event_id: id, action_source: 'website' });
 
 describe('serve()', () => {
   it('posts through real HTTP: socket address as the IP, Set-Cookie headers kept apart', async () => {
-    const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'user-agent': 'serve-test' }, body: JSON.stringify({ events: [{ ...event('e1'), user: { anonymous_id: 'a1' }, context: { fbp: 'fb.1.1700000000000.9' } }] }) });
+    const res = await fetch(`${base}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'user-agent': 'serve-test' },
+      body: JSON.stringify({ events: [{ ...event('e1'), user: { anonymous_id: 'a1' }, context: { fbp: 'fb.1.1700000000000.9' } }] }),
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     expect(res.headers.getSetCookie().map((c) => c.split('=')[0])).toEqual(['wq_aid', '_fbp']);
@@ -34,13 +44,21 @@ describe('serve()', () => {
     await new Promise((ok) => proxied.once('listening', ok));
     try {
       const url = `http://127.0.0.1:${(proxied.address() as AddressInfo).port}/wq/e`;
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify({ ...event('p1'), user: { anonymous_id: 'a1' } }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' },
+        body: JSON.stringify({ ...event('p1'), user: { anonymous_id: 'a1' } }),
+      });
       expect(res.headers.getSetCookie()[0]).toContain('; Secure');
     } finally {
       proxied.closeAllConnections();
       await new Promise((ok) => proxied.close(ok));
     }
-    const direct = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' }, body: JSON.stringify({ ...event('p2'), user: { anonymous_id: 'a1' } }) });
+    const direct = await fetch(`${base}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-forwarded-proto': 'https' },
+      body: JSON.stringify({ ...event('p2'), user: { anonymous_id: 'a1' } }),
+    });
     expect(direct.headers.getSetCookie()[0]).not.toContain('Secure');
   });
 
@@ -49,10 +67,14 @@ describe('serve()', () => {
     expect(declared.status).toBe(413);
     // Chunked (no Content-Length): the limit is found while reading.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      });
+      const req = httpRequest(
+        `${base}/wq/e`,
+        { method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 8; i++) req.write('y'.repeat(1024));
       req.end();
@@ -76,16 +98,23 @@ describe('serve()', () => {
     const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
     await new Promise((ok) => socket.once('connect', ok));
     // Chunked, so the handler is already reading the stream when the client disappears.
-    socket.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"events":[{"com\r\n');
+    socket.write(
+      'POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"events":[{"com\r\n',
+    );
     // Vanish once the server has the request in hand (its body half sent).
     await arrived;
     socket.destroy();
     const deadline = Date.now() + 5000;
     // The handler sees the abort as an unreadable body; poll for that, with a deadline.
-    while (Date.now() < deadline && relay.metrics.get('rejected_total', { reason: 'body_unreadable' }) === 0) await new Promise((ok) => setTimeout(ok, 10));
+    while (Date.now() < deadline && relay.metrics.get('rejected_total', { reason: 'body_unreadable' }) === 0)
+      await new Promise((ok) => setTimeout(ok, 10));
     expect(relay.metrics.get('rejected_total', { reason: 'body_unreadable' })).toBe(1);
     expect((await fetch(`${base}/wq/health`)).status).toBe(200);
-    const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event('e2')) });
+    const res = await fetch(`${base}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(event('e2')),
+    });
     expect(res.status).toBe(200);
     expect(outbox.all().length).toBe(before + 1);
   });
@@ -98,7 +127,11 @@ describe('serve()', () => {
     socket.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 500\r\n\r\n{"events":[');
     await arrived;
     socket.destroy();
-    const res = await fetch(`${base}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(event('e3')) });
+    const res = await fetch(`${base}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(event('e3')),
+    });
     expect(res.status).toBe(200);
     expect(outbox.all().length).toBe(before + 1);
   });
@@ -106,9 +139,21 @@ describe('serve()', () => {
 
 describe('serve() under slow and idle clients (issue 17)', () => {
   const start = async (options: Parameters<typeof serve>[1], relayOptions: Partial<Parameters<typeof createRelay>[0]> = {}) => {
-    const s = serve(createRelay({ outbox: new MemoryOutbox(), rateLimit: false, ...relayOptions }), { port: 0, host: '127.0.0.1', ...options });
+    const s = serve(createRelay({ outbox: new MemoryOutbox(), rateLimit: false, ...relayOptions }), {
+      port: 0,
+      host: '127.0.0.1',
+      ...options,
+    });
     await new Promise((ok) => s.once('listening', ok));
-    return { s, port: (s.address() as AddressInfo).port, stop: () => new Promise<void>((done) => { s.closeAllConnections(); s.close(() => done()); }) };
+    return {
+      s,
+      port: (s.address() as AddressInfo).port,
+      stop: () =>
+        new Promise<void>((done) => {
+          s.closeAllConnections();
+          s.close(() => done());
+        }),
+    };
   };
   /** Opens a raw connection from `from`; resolves with how long until the server closed it (ms), or null past `waitMs`. */
   const lifetime = (port: number, from: string, write: (socket: ReturnType<typeof connect>) => void, waitMs: number) =>
@@ -140,11 +185,16 @@ describe('serve() under slow and idle clients (issue 17)', () => {
   it('closes a body that trickles in past the body deadline', async () => {
     const { port, stop } = await start({ bodyTimeoutMs: 700, requestTimeoutMs: 60_000 });
     try {
-      const slow = await lifetime(port, '127.0.0.1', (s) => {
-        s.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2000\r\n\r\n');
-        const drip = setInterval(() => s.writable && s.write('{'), 100);
-        s.on('close', () => clearInterval(drip));
-      }, 8_000);
+      const slow = await lifetime(
+        port,
+        '127.0.0.1',
+        (s) => {
+          s.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2000\r\n\r\n');
+          const drip = setInterval(() => s.writable && s.write('{'), 100);
+          s.on('close', () => clearInterval(drip));
+        },
+        8_000,
+      );
       expect(slow).not.toBeNull();
       expect(slow!).toBeLessThan(4_000);
     } finally {
@@ -157,16 +207,25 @@ describe('serve() under slow and idle clients (issue 17)', () => {
     const sockets: Array<ReturnType<typeof connect>> = [];
     try {
       let closed = 0;
-      await Promise.all(Array.from({ length: 12 }, () => new Promise<void>((ok) => {
-        const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => ok());
-        s.on('error', () => {});
-        s.on('close', () => closed++);
-        sockets.push(s);
-      })));
+      await Promise.all(
+        Array.from(
+          { length: 12 },
+          () =>
+            new Promise<void>((ok) => {
+              const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => ok());
+              s.on('error', () => {});
+              s.on('close', () => closed++);
+              sockets.push(s);
+            }),
+        ),
+      );
       await new Promise((r) => setTimeout(r, 300));
       expect(closed).toBe(7);
       const res = await new Promise<number>((resolve) => {
-        const req = httpRequest({ host: '127.0.0.1', port, path: '/wq/health', localAddress: '127.0.0.3' }, (r) => (r.resume(), resolve(r.statusCode ?? 0)));
+        const req = httpRequest(
+          { host: '127.0.0.1', port, path: '/wq/health', localAddress: '127.0.0.3' },
+          (r) => (r.resume(), resolve(r.statusCode ?? 0)),
+        );
         req.on('error', () => resolve(0));
         req.end();
       });
@@ -183,12 +242,18 @@ describe('serve() under slow and idle clients (issue 17)', () => {
     try {
       // Chunked bodies are streamed to the relay (not buffered first): the case that held a slot.
       for (let i = 0; i < 4; i++) {
-        const s = connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${10 + i}` }, () => s.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n'));
+        const s = connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${10 + i}` }, () =>
+          s.write('POST /wq/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n'),
+        );
         s.on('error', () => {});
         slow.push(s);
       }
       await new Promise((r) => setTimeout(r, 300));
-      const res = await fetch(`http://127.0.0.1:${port}/wq/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(event('fast-1')) });
+      const res = await fetch(`http://127.0.0.1:${port}/wq/e`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify(event('fast-1')),
+      });
       expect(res.status).toBe(200);
     } finally {
       for (const s of slow) s.destroy();

@@ -57,26 +57,29 @@ export interface ServeOptions {
  */
 function _body(req: IncomingMessage): ReadableStream<Uint8Array> {
   let open = true;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on('data', (chunk: Buffer) => {
-        if (!open) return;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      });
-      req.on('end', () => open && ((open = false), controller.close()));
-      const fail = () => open && ((open = false), controller.error(new Error('request aborted')));
-      req.on('error', fail);
-      req.on('close', () => !req.complete && fail());
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          if (!open) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.on('end', () => open && ((open = false), controller.close()));
+        const fail = () => open && ((open = false), controller.error(new Error('request aborted')));
+        req.on('error', fail);
+        req.on('close', () => !req.complete && fail());
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        open = false;
+        req.pause();
+      },
     },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      open = false;
-      req.pause();
-    },
-  }, { highWaterMark: 4 });
+    { highWaterMark: 4 },
+  );
 }
 
 /** How much of a refused body is read and discarded before the connection is closed. */
@@ -114,9 +117,18 @@ function _buffered(req: IncomingMessage): Promise<Buffer | null> {
 function _url(req: IncomingMessage, trusted: ReturnType<typeof parseCidrs>): string {
   const peer = req.socket.remoteAddress;
   const viaProxy = trusted.length > 0 && !!peer && isTrusted(peer, trusted);
-  const fwdProto = viaProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() : '';
-  const fwdHost = viaProxy ? String(req.headers['x-forwarded-host'] ?? '').split(',')[0]!.trim() : '';
-  const proto = fwdProto === 'https' || fwdProto === 'http' ? fwdProto : (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const fwdProto = viaProxy
+    ? String(req.headers['x-forwarded-proto'] ?? '')
+        .split(',')[0]!
+        .trim()
+    : '';
+  const fwdHost = viaProxy
+    ? String(req.headers['x-forwarded-host'] ?? '')
+        .split(',')[0]!
+        .trim()
+    : '';
+  const proto =
+    fwdProto === 'https' || fwdProto === 'http' ? fwdProto : (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const host = fwdHost || req.headers.host || 'localhost';
   return `${proto}://${host}${req.url ?? '/'}`;
 }
@@ -172,7 +184,11 @@ async function _send(res: ServerResponse, response: Response): Promise<void> {
       const { done, value } = await reader.read();
       if (done) break;
       if (res.destroyed) return void reader.cancel().catch(() => {});
-      if (!res.write(value)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      if (!res.write(value))
+        await new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
     }
     res.end();
   } catch {
@@ -260,7 +276,15 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
     const method = req.method ?? 'GET';
     if (_FETCH_REFUSES.has(method)) {
       // node:http parses TRACE, but `new Request` throws on it: answer here, as for any method the relay does not serve.
-      return _sendPlain(res, plainError(405, whopError(`${method} is not served here.`, 'method_not_allowed'), {}, { allow: 'GET, HEAD, POST, OPTIONS', connection: 'close' }));
+      return _sendPlain(
+        res,
+        plainError(
+          405,
+          whopError(`${method} is not served here.`, 'method_not_allowed'),
+          {},
+          { allow: 'GET, HEAD, POST, OPTIONS', connection: 'close' },
+        ),
+      );
     }
     // A buffered body: a Request built only if the handler reads more than url and method (the
     // relay's ingest route reads the plain view instead). Otherwise a real Request, its body streamed.
@@ -269,7 +293,10 @@ export function serve(handler: FetchHandler, options: ServeOptions = {}): Server
     try {
       response = await handler.fetch(request, { remoteAddress: req.socket.remoteAddress });
     } catch {
-      response = new Response('{"error":{"type":"api_error","message":"Internal error.","code":null,"param":null}}', { status: 500, headers: { 'content-type': 'application/json' } });
+      response = new Response('{"error":{"type":"api_error","message":"Internal error.","code":null,"param":null}}', {
+        status: 500,
+        headers: { 'content-type': 'application/json' },
+      });
     }
     if (res.destroyed) return;
     const plain = req.complete ? lazyState<PlainResponse>(response) : undefined;

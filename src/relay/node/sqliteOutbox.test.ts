@@ -15,7 +15,13 @@ function outbox(options: { dryRun?: boolean; maxBytes?: number; retainMs?: numbe
   return o;
 }
 function event(id: string, received_at = Date.now(), company_id = 'biz_a'): OutboxInput {
-  return { company_id, event_name: 'lead', event_id: id, received_at, body: { company_id, event_id: id, event_name: 'lead', url: 'https://s.example/' } };
+  return {
+    company_id,
+    event_name: 'lead',
+    event_id: id,
+    received_at,
+    body: { company_id, event_id: id, event_name: 'lead', url: 'https://s.example/' },
+  };
 }
 /** Reads the file with a second, independent connection: what is really on disk. */
 function onDisk(): Array<{ event_id: string; state: string }> {
@@ -77,8 +83,11 @@ describe('SqliteOutbox', () => {
       CREATE INDEX events_state ON events (state, received_at);
       CREATE INDEX events_received ON events (received_at);`);
     const t = Date.now() - 10_000;
-    const put = old.prepare('INSERT INTO events (company_id, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, whop_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const body = (id: string, name: string) => JSON.stringify({ company_id: 'biz_a', event_id: id, event_name: name, url: 'https://s.example/' });
+    const put = old.prepare(
+      'INSERT INTO events (company_id, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, whop_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const body = (id: string, name: string) =>
+      JSON.stringify({ company_id: 'biz_a', event_id: id, event_name: name, url: 'https://s.example/' });
     put.run('biz_a', 'old-delivered', body('old-delivered', 'lead'), t, 'delivered', 1, null, null, t + 1, 'conv_1');
     put.run('biz_a', 'old-pending', body('old-pending', 'schedule'), t + 1, 'pending', 0, t + 1, null, null, null);
     put.run('biz_a', 'old-leased', body('old-leased', 'lead'), t + 2, 'pending', 1, t + 60_000, t + 60_000, null, null);
@@ -98,8 +107,17 @@ describe('SqliteOutbox', () => {
     ]);
     expect(recent[2]).toMatchObject({ whop_id: 'conv_1', attempts: 1 });
     // Dedup on the new key: a resend is a duplicate, the same id under another name is new.
-    const resend: OutboxInput = { company_id: 'biz_a', event_name: 'lead', event_id: 'old-delivered', received_at: Date.now(), body: JSON.parse(body('old-delivered', 'lead')) };
-    expect(await o.append([resend, { ...resend, event_name: 'schedule', body: { ...resend.body, event_name: 'schedule' } }])).toEqual([false, true]);
+    const resend: OutboxInput = {
+      company_id: 'biz_a',
+      event_name: 'lead',
+      event_id: 'old-delivered',
+      received_at: Date.now(),
+      body: JSON.parse(body('old-delivered', 'lead')),
+    };
+    expect(await o.append([resend, { ...resend, event_name: 'schedule', body: { ...resend.body, event_name: 'schedule' } }])).toEqual([
+      false,
+      true,
+    ]);
     // The previous process's lease was released: both pending events are due, in their old order.
     expect((await o.claim(Date.now(), 10, 60_000)).map((r) => r.event_id)).toEqual(['old-pending', 'old-leased', 'old-delivered']);
     await o.close();
@@ -124,7 +142,10 @@ describe('SqliteOutbox', () => {
   it('rejects with OutboxUnavailableError and writes nothing of the batch when the disk is full', async () => {
     const o = outbox({ maxBytes: 64 * 1024 });
     await o.append([event('small')]);
-    const big = (id: string): OutboxInput => ({ ...event(id), body: { ...event(id).body, url: `https://s.example/${'x'.repeat(20_000)}` } });
+    const big = (id: string): OutboxInput => ({
+      ...event(id),
+      body: { ...event(id).body, url: `https://s.example/${'x'.repeat(20_000)}` },
+    });
     // Same turn, one group: the batch that cannot fit fails as a whole; the caller whose write fits
     // is not taken down with it (each write is retried alone after a failed group commit).
     const [fits, tooBig] = await Promise.allSettled([o.append([event('g1')]), o.append([big('b1'), big('b2'), big('b3'), big('b4')])]);
@@ -220,9 +241,14 @@ describe('SqliteOutbox', () => {
     const t = Date.now();
     await o.append(Array.from({ length: 100_000 }, (_, i) => event(`e${i}`, t - 100_000 + i)));
     const db = (o as unknown as { _db: Database.Database })._db;
-    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
-    expect(plan("SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8")).toMatch(/USING (COVERING )?INDEX events_due/);
-    expect(plan("SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8")).not.toMatch(/TEMP B-TREE/);
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+    expect(plan("SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8")).toMatch(
+      /USING (COVERING )?INDEX events_due/,
+    );
+    expect(
+      plan("SELECT seq FROM events WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8"),
+    ).not.toMatch(/TEMP B-TREE/);
     expect(plan("SELECT min(next_attempt_at) FROM events WHERE state = 'pending'")).toMatch(/USING COVERING INDEX events_due/);
     expect(plan("SELECT min(received_at) FROM events WHERE state = 'pending'")).toMatch(/USING COVERING INDEX events_state/);
     expect(plan('SELECT state, count(*) FROM events GROUP BY state')).toMatch(/USING COVERING INDEX events_state/);
@@ -239,7 +265,13 @@ describe('issue 17: stats from counters', () => {
     try {
       let box = new SqliteOutbox({ path, retainMs: 0 });
       const now = Date.now();
-      const input = Array.from({ length: 30 }, (_, i) => ({ company_id: 'biz_c', event_name: 'lead', event_id: `c${i}`, received_at: now - (i < 5 ? 40 * 86_400_000 : 0), body: { company_id: 'biz_c', event_name: 'lead' as const, event_id: `c${i}` } }));
+      const input = Array.from({ length: 30 }, (_, i) => ({
+        company_id: 'biz_c',
+        event_name: 'lead',
+        event_id: `c${i}`,
+        received_at: now - (i < 5 ? 40 * 86_400_000 : 0),
+        body: { company_id: 'biz_c', event_name: 'lead' as const, event_id: `c${i}` },
+      }));
       await box.append(input);
       await box.append(input.slice(0, 3)); // duplicates change nothing
       const key = (i: number) => ({ company_id: 'biz_c', event_name: 'lead', event_id: `c${i}` });
@@ -255,7 +287,11 @@ describe('issue 17: stats from counters', () => {
       expect(s.per_minute.reduce((n, [, c]) => n + c, 0)).toBe(25);
       // The counts are kept, not counted per call: rows added behind the outbox's back do not show.
       const raw = new Database(path);
-      raw.prepare("INSERT INTO events (company_id, event_name, event_id, body, received_at, state) VALUES ('biz_c', 'lead', 'behind', '{}', 0, 'pending')").run();
+      raw
+        .prepare(
+          "INSERT INTO events (company_id, event_name, event_id, body, received_at, state) VALUES ('biz_c', 'lead', 'behind', '{}', 0, 'pending')",
+        )
+        .run();
       raw.close();
       expect((await box.stats()).pending).toBe(22);
       await box.close();

@@ -106,8 +106,8 @@ DROP TABLE IF EXISTS event_counts;
 DROP TABLE IF EXISTS event_minutes;
 `;
 
-
-const _COLUMNS = 'company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
+const _COLUMNS =
+  'company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
 
 /**
  * Creates the schema, or brings a store made by an older relay to `_VERSION` in one transaction:
@@ -120,10 +120,12 @@ function _migrate(db: Database.Database): void {
   const columns = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as Array<{ name: string }>).map((c) => c.name);
   db.transaction(() => {
     if (columns.length && !columns.includes('event_name')) {
-      db.exec('ALTER TABLE events RENAME TO events_v1; DROP INDEX IF EXISTS events_due; DROP INDEX IF EXISTS events_state; DROP INDEX IF EXISTS events_received;');
+      db.exec(
+        'ALTER TABLE events RENAME TO events_v1; DROP INDEX IF EXISTS events_due; DROP INDEX IF EXISTS events_state; DROP INDEX IF EXISTS events_received;',
+      );
       db.exec(_TABLE);
       db.exec(
-        "INSERT INTO events (seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, last_error, whop_id) " +
+        'INSERT INTO events (seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, last_error, whop_id) ' +
           "SELECT seq, company_id, coalesce(json_extract(body, '$.event_name'), ''), event_id, body, received_at, state, attempts, next_attempt_at, lease_until, delivered_at, last_error, whop_id FROM events_v1 ORDER BY seq",
       );
       db.exec('DROP TABLE events_v1');

@@ -17,7 +17,12 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 async function oneGroup(execArgv: string[]): Promise<WriterReply[]> {
   const path = join(dir, 'w.db');
   await new SqliteOutbox({ path, retainMs: 0 }).close(); // the schema
-  const config: WriterConfig = { sqlite: createRequire(import.meta.url).resolve('better-sqlite3'), path, dryRun: false, synchronous: 'FULL' };
+  const config: WriterConfig = {
+    sqlite: createRequire(import.meta.url).resolve('better-sqlite3'),
+    path,
+    dryRun: false,
+    synchronous: 'FULL',
+  };
   const worker = new Worker(sqliteWriterSource, { eval: true, workerData: config, execArgv });
   const replies: WriterReply[] = [];
   try {
@@ -27,7 +32,12 @@ async function oneGroup(execArgv: string[]): Promise<WriterReply[]> {
         replies.push(reply);
         if ('ready' in reply) {
           const row = { company_id: 'biz_a', event_name: 'lead', event_id: 'e1', body: '{}', received_at: 1, skipped: null, dropped: null };
-          worker.postMessage({ ops: [{ k: 'append', rows: [row, row] }, { k: 'claim', now: 2, limit: 5, leaseMs: 10 }] });
+          worker.postMessage({
+            ops: [
+              { k: 'append', rows: [row, row] },
+              { k: 'claim', now: 2, limit: 5, leaseMs: 10 },
+            ],
+          });
         } else done();
       });
     });
@@ -56,7 +66,15 @@ it('keeps a plain Node process alive while it awaits writes and close()', async 
   const { execFileSync } = await import('node:child_process');
   const { symlinkSync, writeFileSync } = await import('node:fs');
   const { resolve } = await import('node:path');
-  await build({ entryPoints: [resolve('src/relay/node/sqliteOutbox.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: join(dir, 'outbox.mjs'), logLevel: 'warning' });
+  await build({
+    entryPoints: [resolve('src/relay/node/sqliteOutbox.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: join(dir, 'outbox.mjs'),
+    logLevel: 'warning',
+  });
   symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
   writeFileSync(
     join(dir, 'script.mjs'),

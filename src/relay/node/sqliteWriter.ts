@@ -2,7 +2,18 @@ import type { Outcome } from '../lib/outbox';
 
 /** One write the SQLite writer thread runs inside a group commit. */
 export type WriterOp =
-  | { k: 'append'; rows: Array<{ company_id: string; event_name: string; event_id: string; body: string; received_at: number; skipped: string | null; dropped: string | null }> }
+  | {
+      k: 'append';
+      rows: Array<{
+        company_id: string;
+        event_name: string;
+        event_id: string;
+        body: string;
+        received_at: number;
+        skipped: string | null;
+        dropped: string | null;
+      }>;
+    }
   | { k: 'claim'; now: number; limit: number; leaseMs: number }
   | { k: 'settle'; company_id: string; event_name: string; event_id: string; outcome: Outcome }
   | { k: 'prune'; before: number };
@@ -10,7 +21,9 @@ export type WriterOp =
 /** What the writer thread answers: `ready` once its connection is open, then one `results` per batch, in op order. */
 export type WriterReply =
   | { ready: true }
-  | { results: Array<{ ok: true; value: unknown; delta: Partial<Record<string, number>> } | { ok: false; message: string; code?: string }> };
+  | {
+      results: Array<{ ok: true; value: unknown; delta: Partial<Record<string, number>> } | { ok: false; message: string; code?: string }>;
+    };
 
 /** How the writer thread opens its connection (`workerData`). */
 export interface WriterConfig {

@@ -14,7 +14,9 @@ export function createPostgresHolds(outbox: PostgresOutbox, options: { cacheMs?:
   let cached: { at: number; state: Promise<SharedHoldState> } | null = null;
 
   const load = async (): Promise<SharedHoldState> => {
-    const { rows } = await pool.query<{ scope: string; until_at: string; probe_at: string; reason: string }>(`SELECT scope, until_at, probe_at, reason FROM ${table}`);
+    const { rows } = await pool.query<{ scope: string; until_at: string; probe_at: string; reason: string }>(
+      `SELECT scope, until_at, probe_at, reason FROM ${table}`,
+    );
     const state: SharedHoldState = { holdUntil: 0, paused: [] };
     for (const r of rows) {
       if (r.scope === '*') state.holdUntil = Number(r.until_at);

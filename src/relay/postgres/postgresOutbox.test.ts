@@ -11,7 +11,13 @@ import { POSTGRES_SCHEMA_VERSION } from './postgresSchema';
 
 const open: PostgresOutbox[] = [];
 async function outbox(options: { schema?: string; url?: string; dryRun?: boolean; poolSize?: number } = {}): Promise<PostgresOutbox> {
-  const o = await createPostgresOutbox({ connectionString: options.url ?? inject('postgresUrl'), schema: options.schema ?? schemaName(), poolSize: options.poolSize ?? 3, dryRun: options.dryRun, startupTimeoutMs: 5_000 });
+  const o = await createPostgresOutbox({
+    connectionString: options.url ?? inject('postgresUrl'),
+    schema: options.schema ?? schemaName(),
+    poolSize: options.poolSize ?? 3,
+    dryRun: options.dryRun,
+    startupTimeoutMs: 5_000,
+  });
   open.push(o);
   return o;
 }
@@ -46,16 +52,19 @@ describe('PostgresOutbox', () => {
     const relays = await Promise.all([outbox({ schema }), outbox({ schema }), outbox({ schema })]);
     const t = Date.now();
     const total = 600;
-    for (let i = 0; i < total; i += 100) await relays[i % 3]!.append(Array.from({ length: 100 }, (_, j) => event(`c${i + j}`, t - total + i + j, j % 2 ? 'biz_a' : 'biz_b')));
+    for (let i = 0; i < total; i += 100)
+      await relays[i % 3]!.append(Array.from({ length: 100 }, (_, j) => event(`c${i + j}`, t - total + i + j, j % 2 ? 'biz_a' : 'biz_b')));
     const seen: string[] = [];
-    await Promise.all(relays.map(async (r) => {
-      for (;;) {
-        const batch = await r.claim(Date.now(), 7, 60_000);
-        if (batch.length === 0) return;
-        seen.push(...batch.map((e) => `${e.company_id}/${e.event_id}`));
-        await Promise.all(batch.map((e) => r.settle(e, { kind: 'delivered', at: Date.now(), whop_id: null })));
-      }
-    }));
+    await Promise.all(
+      relays.map(async (r) => {
+        for (;;) {
+          const batch = await r.claim(Date.now(), 7, 60_000);
+          if (batch.length === 0) return;
+          seen.push(...batch.map((e) => `${e.company_id}/${e.event_id}`));
+          await Promise.all(batch.map((e) => r.settle(e, { kind: 'delivered', at: Date.now(), whop_id: null })));
+        }
+      }),
+    );
     expect(seen).toHaveLength(total);
     expect(new Set(seen).size).toBe(total);
     expect(await relays[0]!.stats()).toMatchObject({ pending: 0, delivered: total });
@@ -65,7 +74,9 @@ describe('PostgresOutbox', () => {
     const schema = schemaName();
     await (await outbox({ schema })).close();
     await sql(`UPDATE "${schema}".schema_version SET version = $1`, [POSTGRES_SCHEMA_VERSION + 1]);
-    await expect(createPostgresOutbox({ connectionString: inject('postgresUrl'), schema, startupTimeoutMs: 2_000 })).rejects.toThrow(/newer than this relay/);
+    await expect(createPostgresOutbox({ connectionString: inject('postgresUrl'), schema, startupTimeoutMs: 2_000 })).rejects.toThrow(
+      /newer than this relay/,
+    );
   });
 
   it('migrates once when relays start together', async () => {
@@ -80,9 +91,17 @@ describe('PostgresOutbox', () => {
     for (let i = 0; i < 50_000; i += 5_000) await o.append(Array.from({ length: 5_000 }, (_, j) => event(`e${i + j}`, t - 50_000 + i + j)));
     await sql(`ANALYZE ${o.tables.events}`);
     const plan = async (q: string) => (await sql<{ 'QUERY PLAN': string }>(`EXPLAIN ${q}`)).map((r) => r['QUERY PLAN']).join('\n');
-    expect(await plan(`SELECT seq FROM ${o.tables.events} WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8`)).toMatch(/Index (Only )?Scan using events_due/);
+    expect(
+      await plan(
+        `SELECT seq FROM ${o.tables.events} WHERE state = 'pending' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8`,
+      ),
+    ).toMatch(/Index (Only )?Scan using events_due/);
     expect(await plan(`SELECT min(next_attempt_at) FROM ${o.tables.events} WHERE state = 'pending'`)).toMatch(/events_due/);
-    expect(await plan(`SELECT seq FROM ${o.tables.events} WHERE state = 'pending' AND company_id = 'biz_a' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8`)).toMatch(/Index (Only )?Scan using events_company_due/);
+    expect(
+      await plan(
+        `SELECT seq FROM ${o.tables.events} WHERE state = 'pending' AND company_id = 'biz_a' AND next_attempt_at <= 1 ORDER BY next_attempt_at, seq LIMIT 8`,
+      ),
+    ).toMatch(/Index (Only )?Scan using events_company_due/);
     expect(await plan(`SELECT min(received_at) FROM ${o.tables.events} WHERE state = 'pending'`)).toMatch(/events_pending_received/);
     expect(await plan(`SELECT count(*) FROM ${o.tables.events} WHERE received_at >= ${t}`)).toMatch(/events_received/);
     expect(await plan(`SELECT count(*) FROM ${o.tables.events} WHERE received_at >= ${t}`)).not.toMatch(/Seq Scan/);

@@ -37,7 +37,8 @@ export interface PostgresOutboxOptions {
 const _ROW_OVERHEAD = 160;
 /** Counter slots: each process writes its own, so relays do not wait on one row to count. */
 const _SLOTS = 64;
-const _COLUMNS = 'seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
+const _COLUMNS =
+  'seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
 
 type _Op =
   | { k: 'append'; rows: _NewRow[] }
@@ -167,7 +168,11 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   async settle(key: EventKey, outcome: Outcome): Promise<void> {
-    await this._write<void>({ k: 'settle', key: { company_id: key.company_id, event_name: key.event_name, event_id: key.event_id }, outcome });
+    await this._write<void>({
+      k: 'settle',
+      key: { company_id: key.company_id, event_name: key.event_name, event_id: key.event_id },
+      outcome,
+    });
   }
 
   /** Deletes settled events received before `now - retainMs`, 5,000 a transaction. Resolves with how many. */
@@ -201,15 +206,20 @@ export class PostgresOutbox implements PullOutbox {
     const since = Math.floor((now - 3_600_000) / 60_000) * 60_000;
     // Minutes before the last one are final: counted once and kept, so each call reads about two.
     const from = Math.max(since, this._minutesDoneBefore);
-    const [counts, oldest, minutes] = await this._query(async (c) => [
-      await c.query<{ key: string; n: string }>(`SELECT key, sum(n)::bigint AS n FROM ${this._t.counts} GROUP BY key`),
-      await c.query<{ t: string | null }>(`SELECT min(received_at) AS t FROM ${this._t.events} WHERE state = 'pending'`),
-      await c.query<{ m: string; n: string }>(
-        `SELECT (received_at / 60000) * 60000 AS m, count(*) AS n FROM ${this._t.events} WHERE received_at >= $1 GROUP BY m`,
-        [from],
-      ),
-    ] as const);
-    for (const { key, n } of counts.rows) if (key in stats && key !== 'oldest_pending_at' && key !== 'per_minute') (stats as unknown as Record<string, number>)[key] = Number(n);
+    const [counts, oldest, minutes] = await this._query(
+      async (c) =>
+        [
+          await c.query<{ key: string; n: string }>(`SELECT key, sum(n)::bigint AS n FROM ${this._t.counts} GROUP BY key`),
+          await c.query<{ t: string | null }>(`SELECT min(received_at) AS t FROM ${this._t.events} WHERE state = 'pending'`),
+          await c.query<{ m: string; n: string }>(
+            `SELECT (received_at / 60000) * 60000 AS m, count(*) AS n FROM ${this._t.events} WHERE received_at >= $1 GROUP BY m`,
+            [from],
+          ),
+        ] as const,
+    );
+    for (const { key, n } of counts.rows)
+      if (key in stats && key !== 'oldest_pending_at' && key !== 'per_minute')
+        (stats as unknown as Record<string, number>)[key] = Number(n);
     stats.oldest_pending_at = oldest.rows[0]?.t == null ? null : Number(oldest.rows[0].t);
     const done = thisMinute - 60_000;
     for (const [m] of this._minutes) if (m < since || m >= from) this._minutes.delete(m);
@@ -225,14 +235,18 @@ export class PostgresOutbox implements PullOutbox {
 
   async recent(limit: number): Promise<OutboxRecord[]> {
     this._assertOpen();
-    const { rows } = await this._query((c) => c.query<_Row>(`SELECT ${_COLUMNS} FROM ${this._t.events} ORDER BY seq DESC LIMIT $1`, [limit]));
+    const { rows } = await this._query((c) =>
+      c.query<_Row>(`SELECT ${_COLUMNS} FROM ${this._t.events} ORDER BY seq DESC LIMIT $1`, [limit]),
+    );
     return rows.map(_toRecord);
   }
 
   /** Epoch ms at which the next pending event is due (possibly past), or null when none is pending. */
   async nextDueAt(): Promise<number | null> {
     this._assertOpen();
-    const { rows } = await this._query((c) => c.query<{ t: string | null }>(`SELECT min(next_attempt_at) AS t FROM ${this._t.events} WHERE state = 'pending'`));
+    const { rows } = await this._query((c) =>
+      c.query<{ t: string | null }>(`SELECT min(next_attempt_at) AS t FROM ${this._t.events} WHERE state = 'pending'`),
+    );
     return rows[0]?.t == null ? null : Number(rows[0].t);
   }
 
@@ -258,7 +272,9 @@ export class PostgresOutbox implements PullOutbox {
   private _storedBytes(): Promise<number> {
     const now = Date.now();
     if (!this._bytes || now - this._bytes._at > 250) {
-      const value = this._query((c) => c.query<{ n: string | null }>(`SELECT sum(n)::bigint AS n FROM ${this._t.counts} WHERE key = 'bytes'`)).then((r) => Number(r.rows[0]?.n ?? 0));
+      const value = this._query((c) =>
+        c.query<{ n: string | null }>(`SELECT sum(n)::bigint AS n FROM ${this._t.counts} WHERE key = 'bytes'`),
+      ).then((r) => Number(r.rows[0]?.n ?? 0));
       this._bytes = { _at: now, _value: value };
       value.catch(() => (this._bytes = null));
     }
@@ -294,7 +310,12 @@ export class PostgresOutbox implements PullOutbox {
   private async _commitGroup(group: _Pending[]): Promise<void> {
     let results: unknown[];
     try {
-      results = await this._transaction((c) => this._apply(c, group.map((p) => p._op)));
+      results = await this._transaction((c) =>
+        this._apply(
+          c,
+          group.map((p) => p._op),
+        ),
+      );
     } catch (error) {
       if (group.length === 1 || !_isStatementError(error)) {
         for (const p of group) p._reject(_unavailable(error));
@@ -387,7 +408,9 @@ export class PostgresOutbox implements PullOutbox {
       );
       const fresh = [...new Set(rows.map((r) => r.company_id))].filter((c) => !this._companies.has(c));
       if (fresh.length) {
-        await c.query(`INSERT INTO ${this._t.companies} (company_id) SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING`, [fresh.sort()]);
+        await c.query(`INSERT INTO ${this._t.companies} (company_id) SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING`, [
+          fresh.sort(),
+        ]);
         // Known once this transaction commits; a rolled-back one costs one more upsert next time.
         for (const company of fresh) this._companies.add(company);
       }
@@ -413,7 +436,12 @@ export class PostgresOutbox implements PullOutbox {
       if (op.k === 'claim') results[i] = await this._claimFair(c, op);
     }
 
-    if (settles.length) await this._settleAll(c, settles.map((i) => ops[i] as Extract<_Op, { k: 'settle' }>), delta);
+    if (settles.length)
+      await this._settleAll(
+        c,
+        settles.map((i) => ops[i] as Extract<_Op, { k: 'settle' }>),
+        delta,
+      );
     await this._count(c, delta);
     return results;
   }
@@ -429,7 +457,11 @@ export class PostgresOutbox implements PullOutbox {
        ORDER BY company_id`,
       [op.now],
     );
-    const shares = fairShares(due.map((r) => r.company_id), op.limit, this._turn++);
+    const shares = fairShares(
+      due.map((r) => r.company_id),
+      op.limit,
+      this._turn++,
+    );
     if (shares.length === 0) return [];
     const { rows } = await c.query<_Row & { due: string; o: string }>(
       `UPDATE ${this._t.events} e SET next_attempt_at = $2, lease_until = $2, attempts = e.attempts + 1
@@ -437,18 +469,32 @@ export class PostgresOutbox implements PullOutbox {
              CROSS JOIN LATERAL (SELECT seq, next_attempt_at FROM ${this._t.events}
                WHERE state = 'pending' AND company_id = c.company_id AND next_attempt_at <= $1
                ORDER BY next_attempt_at, seq LIMIT c.n FOR UPDATE SKIP LOCKED) d) d
-       WHERE e.seq = d.seq RETURNING d.due, d.o, ${_COLUMNS.split(', ').map((col) => 'e.' + col).join(', ')}`,
+       WHERE e.seq = d.seq RETURNING d.due, d.o, ${_COLUMNS
+         .split(', ')
+         .map((col) => 'e.' + col)
+         .join(', ')}`,
       [op.now, op.now + op.leaseMs, shares.map((s) => s.company_id), shares.map((s) => s.n)],
     );
     // RETURNING promises no order: each company's in due order, then alternating between them.
     const lists: _Row[][] = shares.map(() => []);
-    for (const row of rows.sort((a, b) => Number(a.due) - Number(b.due) || Number(a.seq) - Number(b.seq))) lists[Number(row.o) - 1]!.push(row);
+    for (const row of rows.sort((a, b) => Number(a.due) - Number(b.due) || Number(a.seq) - Number(b.seq)))
+      lists[Number(row.o) - 1]!.push(row);
     return interleave(lists);
   }
 
   /** Locks the rows settled (in seq order), applies each outcome in order in memory, writes each row once. */
   private async _settleAll(c: PgClient, settles: Array<Extract<_Op, { k: 'settle' }>>, delta: Map<string, number>): Promise<void> {
-    const { rows } = await c.query<{ seq: string; company_id: string; event_name: string; event_id: string; state: OutboxState; next_attempt_at: string | null; delivered_at: string | null; whop_id: string | null; last_error: string | null }>(
+    const { rows } = await c.query<{
+      seq: string;
+      company_id: string;
+      event_name: string;
+      event_id: string;
+      state: OutboxState;
+      next_attempt_at: string | null;
+      delivered_at: string | null;
+      whop_id: string | null;
+      last_error: string | null;
+    }>(
       `SELECT seq, company_id, event_name, event_id, state, next_attempt_at, delivered_at, whop_id, last_error FROM ${this._t.events}
        WHERE (company_id, event_name, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) ORDER BY seq FOR UPDATE`,
       [settles.map((s) => s.key.company_id), settles.map((s) => s.key.event_name), settles.map((s) => s.key.event_id)],
@@ -461,7 +507,13 @@ export class PostgresOutbox implements PullOutbox {
         const before = row.state;
         if (o.kind === 'delivered') {
           if (row.state !== 'pending' && row.state !== 'dead') continue;
-          Object.assign(row, { state: 'delivered', delivered_at: String(o.at), whop_id: o.whop_id, next_attempt_at: null, last_error: null });
+          Object.assign(row, {
+            state: 'delivered',
+            delivered_at: String(o.at),
+            whop_id: o.whop_id,
+            next_attempt_at: null,
+            last_error: null,
+          });
         } else if (o.kind === 'retry') {
           // Only a pending event: a late answer must not revive a delivered or dead one.
           if (row.state !== 'pending') continue;
@@ -483,7 +535,14 @@ export class PostgresOutbox implements PullOutbox {
       `UPDATE ${this._t.events} e SET state = u.state, next_attempt_at = u.next, lease_until = NULL, delivered_at = u.delivered_at, whop_id = u.whop_id, last_error = u.last_error
        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(seq, state, next, delivered_at, whop_id, last_error)
        WHERE e.seq = u.seq`,
-      [list.map((r) => r.seq), list.map((r) => r.state), list.map((r) => r.next_attempt_at), list.map((r) => r.delivered_at), list.map((r) => r.whop_id), list.map((r) => r.last_error)],
+      [
+        list.map((r) => r.seq),
+        list.map((r) => r.state),
+        list.map((r) => r.next_attempt_at),
+        list.map((r) => r.delivered_at),
+        list.map((r) => r.whop_id),
+        list.map((r) => r.last_error),
+      ],
     );
   }
 
@@ -552,7 +611,8 @@ export async function createPostgresOutbox(options: PostgresOutboxOptions): Prom
   return new PostgresOutbox(pool, options);
 }
 
-const _key = (r: { company_id: string; event_name: string; event_id: string }) => r.company_id + '\u0000' + r.event_name + '\u0000' + r.event_id;
+const _key = (r: { company_id: string; event_name: string; event_id: string }) =>
+  r.company_id + '\u0000' + r.event_name + '\u0000' + r.event_id;
 
 function _add(map: Map<string, number>, key: string, n: number): void {
   map.set(key, (map.get(key) ?? 0) + n);

@@ -68,7 +68,9 @@ export async function migratePostgres(client: PgClient, schema: string): Promise
     let version = rows[0]?.version ?? 0;
     if (rows.length === 0) await client.query(`INSERT INTO ${s}.schema_version (version) VALUES (0)`);
     if (version > POSTGRES_SCHEMA_VERSION) {
-      throw new Error(`the database schema ${schema} is at version ${version}, newer than this relay's ${POSTGRES_SCHEMA_VERSION}: upgrade whopq`);
+      throw new Error(
+        `the database schema ${schema} is at version ${version}, newer than this relay's ${POSTGRES_SCHEMA_VERSION}: upgrade whopq`,
+      );
     }
     for (; version < POSTGRES_SCHEMA_VERSION; version++) await client.query(_MIGRATIONS[version]!(s));
     await client.query(`UPDATE ${s}.schema_version SET version = $1`, [version]);

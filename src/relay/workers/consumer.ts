@@ -78,7 +78,10 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
     // Not something ingest wrote (another producer on this queue): keep it for a human, do not retry it.
     logger.error('queue message is not an event', { message_id: message.id });
     try {
-      await options.deadLetters?.send({ ...(event as OutboxInput), error: 'malformed queue message', attempts: 0 }, { contentType: 'json' });
+      await options.deadLetters?.send(
+        { ...(event as OutboxInput), error: 'malformed queue message', attempts: 0 },
+        { contentType: 'json' },
+      );
       message.ack();
     } catch {
       message.retry();
@@ -91,16 +94,20 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
     const ledger = dedupClient(options.dedup, event.company_id);
     const begun = await ledger.begin(key, now(), options.leaseMs ?? 30_000);
     if (begun.go === 'done') return message.ack();
-    if (begun.go === 'busy') return message.retry({ delaySeconds: _seconds(Math.min(begun.waitMs, (options.busyDelaySeconds ?? 2) * 1000)) });
+    if (begun.go === 'busy')
+      return message.retry({ delaySeconds: _seconds(Math.min(begun.waitMs, (options.busyDelaySeconds ?? 2) * 1000)) });
     if (begun.go === 'hold') return await _later(message, options, begun.waitMs);
 
-    const report = await forwardOne({ body: event.body, received_at: event.received_at, attempts: begun.attempts }, {
-      client: options.client,
-      upstream: options.upstream,
-      maxAgeMs: options.maxAgeMs,
-      backoff: options.backoff,
-      now,
-    });
+    const report = await forwardOne(
+      { body: event.body, received_at: event.received_at, attempts: begun.attempts },
+      {
+        client: options.client,
+        upstream: options.upstream,
+        maxAgeMs: options.maxAgeMs,
+        backoff: options.backoff,
+        now,
+      },
+    );
     let outcome: Outcome | PauseSignal = report.outcome;
     const maxAttempts = options.maxAttempts ?? Infinity;
     if (outcome.kind === 'retry' && begun.attempts >= maxAttempts) {
@@ -112,7 +119,8 @@ async function _consumeOne(message: CfMessage<OutboxInput>, options: ConsumerOpt
       await ledger.settle(key, outcome).catch(() => undefined);
       return message.ack();
     }
-    if (outcome.kind === 'dead' || outcome.kind === 'pause') logger.warn(`event ${outcome.kind}`, { ...ids, status: report.status, attempts: begun.attempts });
+    if (outcome.kind === 'dead' || outcome.kind === 'pause')
+      logger.warn(`event ${outcome.kind}`, { ...ids, status: report.status, attempts: begun.attempts });
     if (outcome.kind === 'dead') {
       // Dead-letter first: if that write fails the message is retried and the ledger still says "sending".
       await options.deadLetters?.send({ ...event, error: outcome.error, attempts: begun.attempts }, { contentType: 'json' });

@@ -19,10 +19,15 @@ export interface WorkerRelay {
 // relay keeps state worth keeping between requests (rate-limit buckets, metrics, the bundle's ETag).
 const _relays = new WeakMap<object, WorkerRelay>();
 
-const _list = (value: string | undefined): string[] => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const _list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** WHOPQ_UPSTREAM as the consumer and ingest read it: `events`, else `conversions`. */
-export const workerUpstream = (env: WorkerEnv): Upstream => (env.WHOPQ_UPSTREAM?.trim().toLowerCase() === 'events' ? 'events' : 'conversions');
+export const workerUpstream = (env: WorkerEnv): Upstream =>
+  env.WHOPQ_UPSTREAM?.trim().toLowerCase() === 'events' ? 'events' : 'conversions';
 
 /** The relay core wired to Workers bindings: a `QueueOutbox`, companies and origins from vars. */
 export function createWorkerRelay(env: WorkerEnv): WorkerRelay {

@@ -37,7 +37,11 @@ interface _Counts {
  * What `begin` tells a consumer: send now, drop the message (already settled), come back shortly
  * (another consumer holds the event), or come back when Whop's Retry-After for this company ends.
  */
-export type BeginAnswer = { go: 'send'; attempts: number } | { go: 'done' } | { go: 'busy'; waitMs: number } | { go: 'hold'; waitMs: number };
+export type BeginAnswer =
+  | { go: 'send'; attempts: number }
+  | { go: 'done' }
+  | { go: 'busy'; waitMs: number }
+  | { go: 'hold'; waitMs: number };
 
 /** Ledger entries of delivered/dead events are kept this long, then purged by an alarm (30 days). */
 const _RETENTION_MS = 30 * 24 * 3_600_000;
@@ -70,13 +74,20 @@ export class DedupStore {
     const op = new URL(request.url).pathname.slice(1);
     const input = (await request.json()) as never;
     switch (op) {
-      case 'reserve': return Response.json(await this.reserve(input));
-      case 'confirm': return Response.json(await this.confirm(input));
-      case 'release': return Response.json(await this.release(input));
-      case 'begin': return Response.json(await this.begin(input));
-      case 'settle': return Response.json(await this.settle(input));
-      case 'stats': return Response.json(await this.stats());
-      default: return new Response('unknown op', { status: 404 });
+      case 'reserve':
+        return Response.json(await this.reserve(input));
+      case 'confirm':
+        return Response.json(await this.confirm(input));
+      case 'release':
+        return Response.json(await this.release(input));
+      case 'begin':
+        return Response.json(await this.begin(input));
+      case 'settle':
+        return Response.json(await this.settle(input));
+      case 'stats':
+        return Response.json(await this.stats());
+      default:
+        return new Response('unknown op', { status: 404 });
     }
   }
 
@@ -118,8 +129,9 @@ export class DedupStore {
       if (entry && !lapsed) return false;
       const state: _State = input.skipped?.[i] ? 'skipped' : input.dryRun ? 'dry_run' : 'reserved';
       if (!entry) counts[_bucket(state)!]++;
-      else if (state !== 'reserved') (counts.pending--, counts[_bucket(state)!]++);
-      writes[key] = state === 'reserved' ? { s: state, t: input.now, a: 0, l: input.now + input.leaseMs } : { s: state, t: input.now, a: 0 };
+      else if (state !== 'reserved') counts.pending--, counts[_bucket(state)!]++;
+      writes[key] =
+        state === 'reserved' ? { s: state, t: input.now, a: 0, l: input.now + input.leaseMs } : { s: state, t: input.now, a: 0 };
       return true;
     });
     writes.c = counts;
@@ -193,7 +205,10 @@ export class DedupStore {
   /** Counters and the pause flag, for /ready and /metrics. */
   async stats(): Promise<{ counts: _Counts; paused: { status: number; error: string; at: number } | null }> {
     const storage = this._state.storage;
-    return { counts: { ..._ZERO, ...(await storage.get<_Counts>('c')) }, paused: (await storage.get<{ status: number; error: string; at: number }>('p')) ?? null };
+    return {
+      counts: { ..._ZERO, ...(await storage.get<_Counts>('c')) },
+      paused: (await storage.get<{ status: number; error: string; at: number }>('p')) ?? null,
+    };
   }
 
   /** Applies `next` to each existing entry (null: leave it) and keeps the counters in step. */

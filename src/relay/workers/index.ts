@@ -14,7 +14,17 @@ const worker = {
   async fetch(request: Request, env: WorkerEnv, _ctx?: CfExecutionContext): Promise<Response> {
     if (env.WHOP_API_KEY && !env.WHOP_COMPANY_ID?.trim()) {
       // A Worker is public: without the allowlist anyone could send any company's events with this key.
-      return new Response(JSON.stringify({ error: { type: 'service_unavailable', message: 'WHOP_COMPANY_ID is not set: the relay serves only the companies listed there.', code: 'misconfigured', param: null } }), { status: 503, headers: { 'content-type': 'application/json' } });
+      return new Response(
+        JSON.stringify({
+          error: {
+            type: 'service_unavailable',
+            message: 'WHOP_COMPANY_ID is not set: the relay serves only the companies listed there.',
+            code: 'misconfigured',
+            param: null,
+          },
+        }),
+        { status: 503, headers: { 'content-type': 'application/json' } },
+      );
     }
     const { relay, basePath, refreshPaused } = createWorkerRelay(env);
     if (new URL(request.url).pathname === `${basePath}/ready`) await refreshPaused();

@@ -118,12 +118,17 @@ describe('QueueOutbox', () => {
   });
 
   it('settles a message queued before the identity change under its bare event_id', () => {
-    const legacy = { company_id: 'biz_a', event_id: 'old', body: { company_id: 'biz_a', event_id: 'old', event_name: 'lead' as const }, received_at: 0 };
+    const legacy = {
+      company_id: 'biz_a',
+      event_id: 'old',
+      body: { company_id: 'biz_a', event_id: 'old', event_name: 'lead' as const },
+      received_at: 0,
+    };
     expect(ledgerKey(legacy)).toBe('old');
     expect(ledgerKey(input('old'))).not.toBe('old');
   });
 
-  it('a failed Queue write rejects with OutboxUnavailableError and frees the ids for the browser\'s retry', async () => {
+  it("a failed Queue write rejects with OutboxUnavailableError and frees the ids for the browser's retry", async () => {
     const q = queue();
     const outbox = new QueueOutbox({ queue: q, dedup: namespace(), companies: ['biz_a'] });
     q.failing = true;
@@ -148,7 +153,7 @@ describe('QueueOutbox', () => {
     expect(await outbox.append([input('r2')])).toEqual([false]);
   });
 
-  it('takes batches larger than the storage API\'s 128 keys per call', async () => {
+  it("takes batches larger than the storage API's 128 keys per call", async () => {
     const q = queue();
     const outbox = new QueueOutbox({ queue: q, dedup: namespace(), companies: ['biz_a'] });
     const many = Array.from({ length: 300 }, (_, i) => input(`m${i}`));

@@ -44,10 +44,16 @@ export class QueueOutbox implements Outbox {
       byCompany.set(event.company_id, list);
     });
     const result: boolean[] = events.map(() => false);
-    await Promise.all([...byCompany].map(async ([company, indexes]) => {
-      const fresh = await this._appendCompany(company, indexes.map((i) => events[i]!), now);
-      indexes.forEach((index, k) => (result[index] = fresh[k]!));
-    }));
+    await Promise.all(
+      [...byCompany].map(async ([company, indexes]) => {
+        const fresh = await this._appendCompany(
+          company,
+          indexes.map((i) => events[i]!),
+          now,
+        );
+        indexes.forEach((index, k) => (result[index] = fresh[k]!));
+      }),
+    );
     return result;
   }
 
@@ -93,7 +99,12 @@ export class QueueOutbox implements Outbox {
 
   /** Companies Whop refused (401/403/404) on their last attempt, for readiness. */
   async paused(): Promise<Array<{ company_id: string; reason: string }>> {
-    const all = await Promise.all(this._options.companies.map(async (company_id) => ({ company_id, stats: await dedupClient(this._options.dedup, company_id).stats() })));
+    const all = await Promise.all(
+      this._options.companies.map(async (company_id) => ({
+        company_id,
+        stats: await dedupClient(this._options.dedup, company_id).stats(),
+      })),
+    );
     return all.filter((c) => c.stats.paused).map((c) => ({ company_id: c.company_id, reason: c.stats.paused!.error }));
   }
 

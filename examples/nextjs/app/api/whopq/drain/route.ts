@@ -16,9 +16,13 @@ function authorized(request: Request): boolean {
 }
 
 async function drain(request: Request): Promise<Response> {
-  if (!authorized(request)) return Response.json({ error: { type: 'unauthorized', message: 'Send Authorization: Bearer <CRON_SECRET>.' } }, { status: 401 });
+  if (!authorized(request))
+    return Response.json({ error: { type: 'unauthorized', message: 'Send Authorization: Bearer <CRON_SECRET>.' } }, { status: 401 });
   if (!postgres || !apiKey) {
-    return Response.json({ error: { type: 'not_configured', message: 'Set WHOP_API_KEY and a Postgres URL (DATABASE_URL) to forward.' } }, { status: 503 });
+    return Response.json(
+      { error: { type: 'not_configured', message: 'Set WHOP_API_KEY and a Postgres URL (DATABASE_URL) to forward.' } },
+      { status: 503 },
+    );
   }
   try {
     const store = await postgres.opened();
@@ -36,7 +40,10 @@ async function drain(request: Request): Promise<Response> {
     });
     return Response.json(report);
   } catch (error) {
-    return Response.json({ error: { type: 'unavailable', message: `the event store cannot be reached: ${(error as Error).message}` } }, { status: 503 });
+    return Response.json(
+      { error: { type: 'unavailable', message: `the event store cannot be reached: ${(error as Error).message}` } },
+      { status: 503 },
+    );
   }
 }
 
