@@ -19,6 +19,9 @@ import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
 import { createPostgresOutbox, PostgresOutbox } from '../postgres/postgresOutbox';
 import { createPostgresHolds } from '../postgres/postgresHolds';
+import { createPostgresVisitorStore } from '../postgres/postgresVisitorStore';
+import { createVisitorMemory } from '../lib/visitorMemory';
+import { createSqliteVisitorStore } from './sqliteVisitorStore';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -34,6 +37,8 @@ export interface StartRelayExtras {
   bundlePath?: string;
   /** The pixel's debug build, served at `<basePath>/p.debug.js`. Default: bundlePath with `.debug.js` (dist/whopq.debug.js). */
   debugBundlePath?: string;
+  /** The relay's clock for ingest and visitor memory (tests move it). Default Date.now. */
+  now?: () => number;
 }
 
 /** A started relay: close() stops the server, lets in-flight sends settle and closes the store. */
@@ -98,6 +103,18 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
       throw error;
     }
   }
+  // Visitor memory next to the outbox: its table in Postgres, its own file in the data directory.
+  let memory: ReturnType<typeof createVisitorMemory>;
+  try {
+    memory = createVisitorMemory(
+      outbox instanceof PostgresOutbox ? createPostgresVisitorStore(outbox) : createSqliteVisitorStore(join(config.dataDir, 'visitors.db')),
+      { logger, now: extras.now },
+    );
+  } catch (error) {
+    await outbox.close();
+    unlock();
+    throw error;
+  }
   const metrics = createMetrics();
   const forwarder = config.apiKey
     ? createForwarder({
@@ -157,6 +174,8 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     metrics,
     adminToken: config.adminToken,
     serverTokens: config.serverTokens,
+    visitorMemory: memory,
+    now: extras.now,
     production: config.production,
     inspector,
   });
@@ -208,7 +227,9 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once`
         : '  mode: holding — events are stored until WHOP_API_KEY is set',
   );
-  print(`  ingest:  POST ${url}${base}/e`);
+  print(
+    `  ingest:  POST ${url}${base}/e   server events: POST ${url}${base}/s${config.serverTokens.length ? '' : ' (set WHOPQ_SERVER_TOKENS)'}`,
+  );
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
@@ -236,6 +257,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         });
         try {
           await forwarder?.stop();
+          await memory.close().catch(() => {});
           await outbox.close();
         } finally {
           unlock();
