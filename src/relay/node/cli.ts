@@ -75,7 +75,9 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken, config.serverToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
+  const secrets = [config.apiKey, config.adminToken, ...config.serverTokens, _urlPassword(config.databaseUrl)].filter(
+    (s): s is string => !!s,
+  );
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
   let outbox: SqliteOutbox | PostgresOutbox;
@@ -174,7 +176,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     logger,
     metrics,
     adminToken: config.adminToken,
-    serverToken: config.serverToken,
+    serverTokens: config.serverTokens,
     production: config.production,
     inspector,
   });
@@ -336,7 +338,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
   WHOPQ_PII_PARAMS           query parameters removed from stored URLs, comma list (email, phone, token, …)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
-  WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
+  WHOPQ_SERVER_TOKENS        bearer tokens of the server endpoint POST /wq/s, comma list (WHOPQ_SERVER_TOKEN: one)
   WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token (also NODE_ENV=production)
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at the start (8); grows while Whop answers fast

@@ -27,8 +27,8 @@ export interface RelayConfig {
   upstream: string;
   /** WHOPQ_ADMIN_TOKEN: protects /metrics and the inspector. */
   adminToken?: string;
-  /** WHOPQ_SERVER_TOKEN: server-side ingest with `Authorization: Bearer` keeps caller-chosen event_ids (see RelayOptions.serverToken). */
-  serverToken?: string;
+  /** WHOPQ_SERVER_TOKENS (comma list) and WHOPQ_SERVER_TOKEN: bearer tokens of the server endpoint `/s` (RelayOptions.serverTokens). */
+  serverTokens: string[];
   /** WHOPQ_PRODUCTION=1|true: no dry-run without a key, metrics/inspector only with a token. */
   production: boolean;
   /** WHOPQ_BASE_PATH, default /wq. */
@@ -94,7 +94,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
     upstream: env.WHOPQ_UPSTREAM?.trim().toLowerCase() || 'conversions',
     adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
-    serverToken: env.WHOPQ_SERVER_TOKEN?.trim() || undefined,
+    serverTokens: [...new Set([..._list(env.WHOPQ_SERVER_TOKENS), env.WHOPQ_SERVER_TOKEN?.trim() ?? ''])].filter(Boolean),
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
@@ -132,9 +132,9 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   if (config.origins.length === 0) warnings.push('WHOPQ_ORIGINS is not set: pages on any origin may post events.');
   for (const o of config.origins)
     if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
-  if (config.production && !config.serverToken)
+  if (config.production && config.serverTokens.length === 0)
     warnings.push(
-      'WHOPQ_SERVER_TOKEN is not set: an event_id anyone can guess (an order number) counts for whoever posts it first; set it and send such events from your server with it.',
+      'WHOPQ_SERVER_TOKENS is not set: the server endpoint /s refuses every request, and an event_id anyone can guess (an order number) counts for whoever posts it first; set it and send such events from your server with it.',
     );
   if (config.production && !config.adminToken)
     warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
