@@ -166,20 +166,27 @@ export function createVisitorMemory(store: VisitorStore, options: VisitorMemoryO
     async recall(company_id, keys) {
       const named = await visitorKeys(keys);
       if (named.length === 0) return null;
-      const stored = await store.get(
-        company_id,
-        named.map(([, k]) => k),
-      );
       let record: VisitorRecord | null = null;
       const matched: string[] = [];
-      for (const [kind, key] of named) {
-        const id = company_id + '\u0000' + key;
-        for (const r of [stored.get(key), inFlight.get(id)?.record, pending.get(id)?.record]) {
-          if (!r) continue;
-          record = record ? mergeRecords(record, r) : { ...r, c: { ...r.c }, b: r.b && { ...r.b } };
-          if (!matched.includes(kind)) matched.push(kind);
+      const fold = async (list: Array<[string, string]>) => {
+        const stored = await store.get(
+          company_id,
+          list.map(([, k]) => k),
+        );
+        for (const [kind, key] of list) {
+          const id = company_id + '\u0000' + key;
+          for (const r of [stored.get(key), inFlight.get(id)?.record, pending.get(id)?.record]) {
+            if (!r) continue;
+            record = record ? mergeRecords(record, r) : { ...r, c: { ...r.c }, b: r.b && { ...r.b } };
+            if (kind && !matched.includes(kind)) matched.push(kind);
+          }
         }
-      }
+      };
+      await fold(named);
+      // An email or phone record holds what the events naming it carried; the browser's own record
+      // (its landing page, the page views before the visitor identified) is under its anonymous id.
+      const aid = (record as VisitorRecord | null)?.aid;
+      if (aid && !keys.anonymous_id) await fold([['', 'a:' + aid]]);
       return record && pruneRecord(record, now()) ? { record, matched } : null;
     },
     async forget(anonymousId) {

@@ -21,6 +21,9 @@ import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
 import { createPostgresOutbox, PostgresOutbox } from '../postgres/postgresOutbox';
 import { createPostgresHolds } from '../postgres/postgresHolds';
+import { createPostgresVisitorStore } from '../postgres/postgresVisitorStore';
+import { createVisitorMemory } from '../lib/visitorMemory';
+import { createSqliteVisitorStore } from './sqliteVisitorStore';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -36,6 +39,8 @@ export interface StartRelayExtras {
   bundlePath?: string;
   /** The pixel's debug build, served at `<basePath>/p.debug.js`. Default: bundlePath with `.debug.js` (dist/whopq.debug.js). */
   debugBundlePath?: string;
+  /** The relay's clock for ingest and visitor memory (tests move it). Default Date.now. */
+  now?: () => number;
 }
 
 /** A started relay: close() stops the server, lets in-flight sends settle and closes the store. */
@@ -99,6 +104,18 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
       unlock();
       throw error;
     }
+  }
+  // Visitor memory next to the outbox: its table in Postgres, its own file in the data directory.
+  let memory: ReturnType<typeof createVisitorMemory>;
+  try {
+    memory = createVisitorMemory(
+      outbox instanceof PostgresOutbox ? createPostgresVisitorStore(outbox) : createSqliteVisitorStore(join(config.dataDir, 'visitors.db')),
+      { logger, now: extras.now },
+    );
+  } catch (error) {
+    await outbox.close();
+    unlock();
+    throw error;
   }
   const metrics = createMetrics();
   // Keep-alive sockets for every send the adaptive limit may have in flight.
@@ -177,6 +194,8 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     metrics,
     adminToken: config.adminToken,
     serverTokens: config.serverTokens,
+    visitorMemory: memory,
+    now: extras.now,
     production: config.production,
     inspector,
   });
@@ -228,7 +247,9 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once`
         : '  mode: holding — events are stored until WHOP_API_KEY is set',
   );
-  print(`  ingest:  POST ${url}${base}/e`);
+  print(
+    `  ingest:  POST ${url}${base}/e   server events: POST ${url}${base}/s${config.serverTokens.length ? '' : ' (set WHOPQ_SERVER_TOKENS)'}`,
+  );
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
@@ -257,6 +278,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         try {
           await forwarder?.stop();
           transport?.close();
+          await memory.close().catch(() => {});
           await outbox.close();
         } finally {
           unlock();

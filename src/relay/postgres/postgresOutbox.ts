@@ -97,7 +97,7 @@ const _RETRYABLE = new Set(['40P01', '40001']);
  */
 export class PostgresOutbox implements PullOutbox {
   private _pool: PgPool;
-  private _t: { events: string; counts: string; holds: string; companies: string };
+  private _t: { events: string; counts: string; holds: string; companies: string; visitors: string };
   /** Companies this process knows are in the companies table. */
   private _companies = new Set<string>();
   private _turn = 0;
@@ -121,7 +121,7 @@ export class PostgresOutbox implements PullOutbox {
   constructor(pool: PgPool, options: PostgresOutboxOptions) {
     this._pool = pool;
     const s = quoteIdent(options.schema ?? 'whopq');
-    this._t = { events: `${s}.events`, counts: `${s}.counts`, holds: `${s}.holds`, companies: `${s}.companies` };
+    this._t = { events: `${s}.events`, counts: `${s}.counts`, holds: `${s}.holds`, companies: `${s}.companies`, visitors: `${s}.visitors` };
     this._dryRun = options.dryRun ?? false;
     this._maxBytes = options.maxBytes;
     this._retainMs = options.retainMs ?? 30 * 24 * 3_600_000;
@@ -139,7 +139,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Qualified table names. */
-  get tables(): { events: string; counts: string; holds: string; companies: string } {
+  get tables(): { events: string; counts: string; holds: string; companies: string; visitors: string } {
     return this._t;
   }
 
