@@ -10,8 +10,10 @@ import type { Upstream } from '../lib/forwardOne';
 import { realInstance } from '../lib/lazyInstance';
 import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
+import { createWhopClient } from '../lib/whopClient';
 import { runDemo } from './demo';
 import { lockDataDir } from './lockDataDir';
+import { createNodeFetch } from './nodeFetch';
 import { packageVersion } from './packageVersion';
 import { parseCommandLine, type CommandSpec } from './parseCommandLine';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
@@ -121,11 +123,19 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     throw error;
   }
   const metrics = createMetrics();
+  // Keep-alive sockets for every send the adaptive limit may have in flight.
+  const transport = config.apiKey ? createNodeFetch({ maxSockets: config.forwardMaxConcurrency }) : null;
   const forwarder = config.apiKey
     ? createForwarder({
         outbox,
         apiKey: config.apiKey,
         baseURL: config.baseURL,
+        client: createWhopClient({
+          apiKey: config.apiKey,
+          baseURL: config.baseURL,
+          timeoutMs: config.forwardTimeoutSeconds * 1000,
+          fetch: transport!.fetch,
+        }),
         upstream: _upstream(config),
         concurrency: config.forwardConcurrency,
         maxConcurrency: config.forwardMaxConcurrency,
@@ -137,6 +147,16 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined,
       })
     : null;
+  if (forwarder) {
+    metrics.gauge('forward_concurrency', 'Sends to Whop allowed in flight now (the adaptive limit).', () => [
+      { value: forwarder.status().concurrency ?? 0 },
+    ]);
+    metrics.gauge(
+      'forward_in_flight',
+      'Events claimed and not yet settled (sent to Whop, or waiting for their outcome to be stored).',
+      () => [{ value: forwarder.status().inFlight ?? 0 }],
+    );
+  }
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
   let bundle: Uint8Array | undefined;
@@ -273,6 +293,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         });
         try {
           await forwarder?.stop();
+          transport?.close();
           await memory.close().catch(() => {});
           await outbox.close();
         } finally {
