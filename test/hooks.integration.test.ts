@@ -203,6 +203,8 @@ describe('Calendly webhook', () => {
     }
     expect((await outbox.recent(1000)).length).toBe(before);
     expect(await storedIds()).not.toContain('https://api.calendly.com/scheduled_events/CCCCCCCCCCCCCCCC/invitees/INVITEE0000000002');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^whopq_hooks_refused_total\{reason="invalid_signature",source="calendly"\} 6$/m);
     // Neither the key nor the body reached a log line.
     expect(logs.join('\n')).not.toContain(CALENDLY_KEY);
     expect(logs.join('\n')).not.toContain('jane.doe');
