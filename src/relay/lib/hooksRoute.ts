@@ -47,7 +47,10 @@ interface _Vendor {
 export function createHooksRoute(config: HooksRouteConfig): (request: Request, vendor: string) => Promise<Response> {
   const { metrics, logger, company } = config;
   metrics.describe('hooks_refused_total', 'Webhook requests refused (signature, body, event), by vendor and reason; nothing was stored.');
-  metrics.describe('hooks_ignored_total', 'Webhook deliveries acknowledged without an event (another event type, a reschedule), by vendor.');
+  metrics.describe(
+    'hooks_ignored_total',
+    'Webhook deliveries acknowledged without an event (another event type, a reschedule), by vendor.',
+  );
   const vendors = new Map<string, _Vendor>();
   if (config.calendlySigningKey) {
     const verify = calendlyVerifier(config.calendlySigningKey, config.calendlyToleranceSeconds ?? CALENDLY_TOLERANCE_S);
