@@ -80,9 +80,14 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken, ...config.serverTokens, _urlPassword(config.databaseUrl)].filter(
-    (s): s is string => !!s,
-  );
+  const secrets = [
+    config.apiKey,
+    config.adminToken,
+    ...config.serverTokens,
+    config.calendlySigningKey,
+    config.typeformSecret,
+    _urlPassword(config.databaseUrl),
+  ].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
   let outbox: SqliteOutbox | PostgresOutbox;
@@ -198,6 +203,15 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     now: extras.now,
     production: config.production,
     inspector,
+    hooks:
+      config.hooksCompany && (config.calendlySigningKey || config.typeformSecret)
+        ? {
+            company: config.hooksCompany,
+            calendlySigningKey: config.calendlySigningKey,
+            typeformSecret: config.typeformSecret,
+            typeformEvents: config.typeformEvents,
+          }
+        : undefined,
   });
   const base = config.basePath.replace(/\/+$/, '');
   const handler = {
@@ -250,6 +264,8 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   print(
     `  ingest:  POST ${url}${base}/e   server events: POST ${url}${base}/s${config.serverTokens.length ? '' : ' (set WHOPQ_SERVER_TOKENS)'}`,
   );
+  const hooks = [config.calendlySigningKey && 'calendly', config.typeformSecret && 'typeform'].filter(Boolean);
+  if (hooks.length) print(`  hooks:   ${hooks.map((h) => `POST ${url}${base}/hooks/${h}`).join('   ')} (for ${config.hooksCompany})`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
