@@ -107,6 +107,8 @@ export interface FakeWhop {
   setEcho(on: boolean): void;
   /** event_ids accepted more than once. */
   duplicates(): string[];
+  /** TCP connections accepted since the start or the last reset (keep-alive reuse shows as few). */
+  connections(): number;
   /** event_ids sent to /events more than once (Whop counts them once; the relay should not resend). */
   eventDuplicates(): string[];
   /** Clears records and returns to mode `ok`. */
@@ -324,6 +326,8 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
     });
   });
 
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -361,7 +365,9 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
       }
       return [...seen].filter(([, n]) => n > 1).map(([k]) => (JSON.parse(k) as string[])[2]!);
     },
+    connections: () => connections,
     reset() {
+      connections = 0;
       requests.length = 0;
       conversions.length = 0;
       events.length = 0;

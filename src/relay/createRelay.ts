@@ -3,6 +3,7 @@ import { bearerTokens } from './lib/bearerTokens';
 import { parseCidrs } from './lib/clientIp';
 import { createIngest } from './lib/createIngest';
 import { createForgetRoute } from './lib/forgetRoute';
+import { createHooksRoute, type HooksOptions } from './lib/hooksRoute';
 import { createIngestRoute } from './lib/ingestRoute';
 import { lazyState, realInstance } from './lib/lazyInstance';
 import { silentLogger, type Logger } from './lib/logger';
@@ -105,6 +106,8 @@ export interface RelayOptions {
   production?: boolean;
   /** Handler for `<basePath>/inspect*` (the event inspector). Default none (404). */
   inspector?: (request: Request) => Promise<Response>;
+  /** Signed Calendly and Typeform webhooks at `<basePath>/hooks/<vendor>` (docs/SERVER.md#webhooks-calendly-and-typeform). Default none (404). */
+  hooks?: HooksOptions;
 }
 
 /** The relay: a Fetch handler. `conn.remoteAddress` is the socket peer (the adapter's job). */
@@ -134,7 +137,7 @@ function _sameToken(given: string | null, token: string): boolean {
 /**
  * Creates the relay handler. Runtime-neutral (Request/Response and Web Crypto only): the Node
  * adapter, Workers, Bun and Deno all mount the same object. Routes, under `basePath`: `POST /e`
- * (ingest), `POST /s` (server events), `POST /forget`, `GET /p.js`, `/health`, `/ready`, `/metrics`, `/inspect*` (docs/PROTOCOL.md).
+ * (ingest), `POST /s` (server events), `POST /forget`, `POST /hooks/calendly` and `/hooks/typeform` (signed webhooks), `GET /p.js`, `/health`, `/ready`, `/metrics`, `/inspect*` (docs/PROTOCOL.md).
  */
 export function createRelay(options: RelayOptions): Relay {
   const base = (options.basePath ?? '/wq').replace(/\/+$/, '');
@@ -215,6 +218,10 @@ export function createRelay(options: RelayOptions): Relay {
     logger,
   });
 
+  const hooks = options.hooks
+    ? createHooksRoute({ ...options.hooks, accept: acceptServerEvents, maxBodyBytes: options.maxBodyBytes ?? 65_536, metrics, logger, now })
+    : null;
+
   const route = async (request: Request, url: URL, conn?: { remoteAddress?: string }): Promise<Response> => {
     const path = url.pathname.slice(base.length);
     const method = request.method;
@@ -235,6 +242,8 @@ export function createRelay(options: RelayOptions): Relay {
         ? lazyResponse(await server(plain, conn?.remoteAddress))
         : toResponse(await server(plainFromRequest(request), conn?.remoteAddress));
     }
+    // Signatures are checked over the raw bytes, so the hooks read the real Request's body.
+    if (path.startsWith('/hooks/')) return hooks ? hooks(realInstance(request), path.slice(7)) : _notFound();
     // The inspector is the caller's code: it gets a Request the Fetch classes accept, never the lazy one.
     if (path.startsWith('/inspect')) return options.inspector ? options.inspector(realInstance(request)) : _notFound();
     if (method !== 'GET' && method !== 'HEAD')

@@ -2,6 +2,7 @@
 // The Node server and CLI live in `./node` (they import node:*).
 export { createRelay } from './createRelay';
 export type { Relay, RelayOptions } from './createRelay';
+export type { HooksOptions } from './lib/hooksRoute';
 export { MemoryOutbox } from './lib/memoryOutbox';
 export type { MemoryOutboxOptions } from './lib/memoryOutbox';
 export { OutboxUnavailableError } from './lib/outbox';

@@ -44,10 +44,13 @@ describe('calendlyEvent', () => {
     expect('event' in bad && bad.event.context).toBeUndefined();
   });
 
-  it('acknowledges other events without one, refuses a body with no payload or invitee uri', () => {
+  it('acknowledges other events and reschedules without one, refuses a body with no payload or invitee uri', () => {
     const canceled = fixture();
     canceled.event = 'invitee.canceled';
     expect(calendlyEvent(canceled, 'biz_1')).toHaveProperty('ignored');
+    const moved = fixture();
+    moved.payload.old_invitee = 'https://api.calendly.com/scheduled_events/CCCCCCCCCCCCCCCC/invitees/AAAAAAAAAAAAAAAA';
+    expect(calendlyEvent(moved, 'biz_1')).toHaveProperty('ignored', expect.stringMatching(/reschedule/));
     expect(calendlyEvent({ event: 'invitee.created' }, 'biz_1')).toHaveProperty('error.param', 'payload');
     expect(calendlyEvent([], 'biz_1')).toHaveProperty('error');
     const noUri = fixture();

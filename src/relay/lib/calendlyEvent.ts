@@ -15,7 +15,8 @@ const _TRACKING = [..._UTMS, 'salesforce_uuid'] as const;
 /**
  * A Calendly webhook body as the relay's event: `invitee.created` becomes a `schedule` named by the
  * invitee's email (and the anonymous id its tracking carried), with the invitee's URI as event_id so
- * Calendly's retries and a replay count once. Other subscribed events are acknowledged and dropped.
+ * Calendly's retries and a replay count once. A reschedule (`old_invitee` set) and other subscribed
+ * events are acknowledged and dropped.
  * Payload: https://developer.calendly.com/api-docs/overview/webhooks (the Invitee resource).
  */
 export function calendlyEvent(body: unknown, companyId: string): HookResult {
@@ -23,6 +24,8 @@ export function calendlyEvent(body: unknown, companyId: string): HookResult {
     return { error: whopError('Not a Calendly webhook body (no payload).', 'parameter_invalid', 'payload') };
   if (body.event !== 'invitee.created') return { ignored: `Calendly ${String(body.event).slice(0, 64)}: not a booking` };
   const p = body.payload;
+  // A reschedule is the same booking moved: the first invitee.created already counted it.
+  if (text(p.old_invitee)) return { ignored: 'Calendly invitee.created for a reschedule: the booking was counted when first made' };
   const uri = text(p.uri);
   if (!uri) return { error: whopError('The invitee has no uri to identify the booking by.', 'parameter_missing', 'payload.uri') };
 

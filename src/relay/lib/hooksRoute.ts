@@ -1,3 +1,4 @@
+import type { AcceptServerEvents, ServerAcceptResult } from './acceptServerEvents';
 import { calendlyEvent } from './calendlyEvent';
 import { calendlyVerifier, CALENDLY_TOLERANCE_S, type Verdict } from './calendlyVerifier';
 import type { HookResult } from './hookResult';
@@ -23,14 +24,9 @@ export interface HooksOptions {
   typeformEvents?: Readonly<Record<string, string>>;
 }
 
-/** The relay's entry point for events a server vouches for (`acceptServerEvents`), as far as webhooks use it. */
-export type HookAccept = (
-  events: readonly unknown[],
-  options: { source: string },
-) => Promise<{ accepted: number; duplicates: number; rejected: ReadonlyArray<{ index: number; error: WhopErrorBody }> }>;
-
 export interface HooksRouteConfig extends HooksOptions {
-  accept: HookAccept;
+  /** The relay's entry point for events a server vouches for (the memory fills them, the outbox keeps them). */
+  accept: AcceptServerEvents;
   maxBodyBytes: number;
   metrics: Metrics;
   logger: Logger;
@@ -50,6 +46,11 @@ interface _Vendor {
  */
 export function createHooksRoute(config: HooksRouteConfig): (request: Request, vendor: string) => Promise<Response> {
   const { metrics, logger, company } = config;
+  metrics.describe('hooks_refused_total', 'Webhook requests refused (signature, body, event), by vendor and reason; nothing was stored.');
+  metrics.describe(
+    'hooks_ignored_total',
+    'Webhook deliveries acknowledged without an event (another event type, a reschedule), by vendor.',
+  );
   const vendors = new Map<string, _Vendor>();
   if (config.calendlySigningKey) {
     const verify = calendlyVerifier(config.calendlySigningKey, config.calendlyToleranceSeconds ?? CALENDLY_TOLERANCE_S);
@@ -100,7 +101,7 @@ export function createHooksRoute(config: HooksRouteConfig): (request: Request, v
       return jsonResponse(200, { accepted: 0, duplicates: 0, ignored: result.ignored });
     }
     if ('error' in result) return refuse(400, result.error);
-    let answer: Awaited<ReturnType<HookAccept>>;
+    let answer: ServerAcceptResult;
     try {
       answer = await config.accept([result.event], { source: name });
     } catch (error) {

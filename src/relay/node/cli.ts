@@ -10,8 +10,10 @@ import type { Upstream } from '../lib/forwardOne';
 import { realInstance } from '../lib/lazyInstance';
 import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
+import { createWhopClient } from '../lib/whopClient';
 import { runDemo } from './demo';
 import { lockDataDir } from './lockDataDir';
+import { createNodeFetch } from './nodeFetch';
 import { packageVersion } from './packageVersion';
 import { parseCommandLine, type CommandSpec } from './parseCommandLine';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
@@ -78,9 +80,14 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken, ...config.serverTokens, _urlPassword(config.databaseUrl)].filter(
-    (s): s is string => !!s,
-  );
+  const secrets = [
+    config.apiKey,
+    config.adminToken,
+    ...config.serverTokens,
+    config.calendlySigningKey,
+    config.typeformSecret,
+    _urlPassword(config.databaseUrl),
+  ].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
   let outbox: SqliteOutbox | PostgresOutbox;
@@ -116,11 +123,19 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     throw error;
   }
   const metrics = createMetrics();
+  // Keep-alive sockets for every send the adaptive limit may have in flight.
+  const transport = config.apiKey ? createNodeFetch({ maxSockets: config.forwardMaxConcurrency }) : null;
   const forwarder = config.apiKey
     ? createForwarder({
         outbox,
         apiKey: config.apiKey,
         baseURL: config.baseURL,
+        client: createWhopClient({
+          apiKey: config.apiKey,
+          baseURL: config.baseURL,
+          timeoutMs: config.forwardTimeoutSeconds * 1000,
+          fetch: transport!.fetch,
+        }),
         upstream: _upstream(config),
         concurrency: config.forwardConcurrency,
         maxConcurrency: config.forwardMaxConcurrency,
@@ -132,6 +147,16 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined,
       })
     : null;
+  if (forwarder) {
+    metrics.gauge('forward_concurrency', 'Sends to Whop allowed in flight now (the adaptive limit).', () => [
+      { value: forwarder.status().concurrency ?? 0 },
+    ]);
+    metrics.gauge(
+      'forward_in_flight',
+      'Events claimed and not yet settled (sent to Whop, or waiting for their outcome to be stored).',
+      () => [{ value: forwarder.status().inFlight ?? 0 }],
+    );
+  }
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
   let bundle: Uint8Array | undefined;
@@ -178,6 +203,15 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     now: extras.now,
     production: config.production,
     inspector,
+    hooks:
+      config.hooksCompany && (config.calendlySigningKey || config.typeformSecret)
+        ? {
+            company: config.hooksCompany,
+            calendlySigningKey: config.calendlySigningKey,
+            typeformSecret: config.typeformSecret,
+            typeformEvents: config.typeformEvents,
+          }
+        : undefined,
   });
   const base = config.basePath.replace(/\/+$/, '');
   const handler = {
@@ -230,6 +264,8 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   print(
     `  ingest:  POST ${url}${base}/e   server events: POST ${url}${base}/s${config.serverTokens.length ? '' : ' (set WHOPQ_SERVER_TOKENS)'}`,
   );
+  const hooks = [config.calendlySigningKey && 'calendly', config.typeformSecret && 'typeform'].filter(Boolean);
+  if (hooks.length) print(`  hooks:   ${hooks.map((h) => `POST ${url}${base}/hooks/${h}`).join('   ')} (for ${config.hooksCompany})`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
@@ -257,6 +293,7 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         });
         try {
           await forwarder?.stop();
+          transport?.close();
           await memory.close().catch(() => {});
           await outbox.close();
         } finally {
