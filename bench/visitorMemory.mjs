@@ -43,7 +43,11 @@ export async function visitorMemoryBench({ quick = false, visitors, lookups } = 
   const dir = mkdtempSync(join(tmpdir(), 'whopq-visitors-bench-'));
   const now = Date.now();
   const rssBefore = process.memoryUsage().rss;
-  const memory = createVisitorMemory(createSqliteVisitorStore(join(dir, 'visitors.db')), { now: () => now, maxEntries: 3 * n, flushMs: 50 });
+  const memory = createVisitorMemory(createSqliteVisitorStore(join(dir, 'visitors.db')), {
+    now: () => now,
+    maxEntries: 3 * n,
+    flushMs: 50,
+  });
   try {
     // Fill: what ingest does per accepted browser event (remember, not awaited), flushed in batches.
     const rememberUs = [];
@@ -99,7 +103,16 @@ export async function visitorMemoryBench({ quick = false, visitors, lookups } = 
       `${num(n)} visitors remembered in SQLite (\`visitors.db\`, WAL), a third also by hashed email: ${num(rows)} records, written in ${num(fillSeconds, 1)} s through \`createVisitorMemory\` (batches of 5,000). Lookups: ${num(probes)} random visitors each way, the store warm.`,
       '',
       table(
-        ['store', 'records', 'on disk', 'bytes/record', 'process RSS growth', 'remember() on the ingest path p50 / p99', 'lookup by anonymous id p50 / p99', 'lookup by email p50 / p99'],
+        [
+          'store',
+          'records',
+          'on disk',
+          'bytes/record',
+          'process RSS growth',
+          'remember() on the ingest path p50 / p99',
+          'lookup by anonymous id p50 / p99',
+          'lookup by email p50 / p99',
+        ],
         [
           [
             'SQLite',
