@@ -231,7 +231,7 @@ export async function drainAcrossTwo({ pg, createPostgresOutbox, quick }) {
     const postmaster = await postmasterPid(store.pool);
     const pgCpuBefore = postgresCpuSeconds(postmaster);
     const started = Date.now();
-    relays.push(await relay(env), await relay(env));
+    relays.push(...(await Promise.all([relay(env), relay(env)])));
     const deadline = started + (quick ? 90_000 : 240_000);
     let quietDone = null;
     let busyDone = null;
@@ -361,6 +361,7 @@ export async function drainAcrossTwo({ pg, createPostgresOutbox, quick }) {
       maxLimit,
       meanInFlight,
       heldMs,
+      progress,
     };
   } finally {
     await Promise.all(relays.map((r) => r.stop()));

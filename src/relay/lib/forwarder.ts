@@ -103,9 +103,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const client = options.client ?? createWhopClient({ apiKey: options.apiKey, baseURL: options.baseURL, timeoutMs });
   const holds = options.holds;
 
-  // Every claimed event until settled; `sending` of them are still waiting for Whop (or about to send).
   const inFlight = new Set<Promise<void>>();
-  let sending = 0;
   const paused = new Map<string, _Pause>();
   // Final outcomes Whop already gave but the outbox could not record (a full disk refuses even the
   // small write that marks a row delivered). Remembered so the event is recorded, not sent again,
@@ -140,8 +138,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       do {
         pumpAgain = false;
         await syncHolds();
-        while (running && room() > 0 && Date.now() >= holdUntil) {
-          const batch = await outbox.claim(Date.now(), room(), leaseMs);
+        while (running && inFlight.size < limiter.limit() && Date.now() >= holdUntil) {
+          const batch = await outbox.claim(Date.now(), limiter.limit() - inFlight.size, leaseMs);
           if (!running) {
             // Stopped while claiming: hand the leases back at once instead of letting them lapse.
             await Promise.all(
@@ -203,7 +201,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   /** Arms the single wake-up timer for the next due event (or the idle poll), never a busy loop. */
   async function sleep(): Promise<void> {
-    if (!running || room() <= 0) return; // a finishing send wakes us
+    if (!running || inFlight.size >= limiter.limit()) return; // a finishing send wakes us
     const now = Date.now();
     let at = now + idlePollMs;
     if (outbox.nextDueAt) {
@@ -226,18 +224,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     timer.unref?.();
   }
 
-  /**
-   * Events that may be claimed now. The limit counts sends waiting for Whop; an answered event
-   * waiting for its settle to commit frees its slot (the outbox group-commits settles), up to as
-   * many settling again, so claims keep the limit busy while the database records answers.
-   */
-  function room(): number {
-    const limit = limiter.limit();
-    return Math.min(limit - sending, 2 * limit - inFlight.size);
-  }
-
   function track(task: Promise<void>): void {
-    sending++;
     inFlight.add(task);
     void task.finally(() => {
       inFlight.delete(task);
@@ -245,20 +232,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     });
   }
 
-  /** The send of a tracked event is over (answered, or not sent at all): its slot is free. */
-  function sent(): void {
-    sending--;
-    wake();
-  }
-
   async function handle(record: OutboxRecord): Promise<void> {
     const { company_id, event_id } = record;
     let probe: _Pause | undefined;
-    let open = true;
-    const done = () => {
-      if (open) sent();
-      open = false;
-    };
     try {
       const known = unrecorded.get(_key(record));
       if (known) {
@@ -311,25 +287,20 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         pause._deferred = false;
       }
       const report = await forwardOne(record, { client, upstream: options.upstream, maxAgeMs: options.maxAgeMs, backoff: options.backoff });
-      // What the answer says about load and waiting applies before its slot goes to the next claim.
-      if (report.latencyMs > 0) {
-        metrics?.observe('upstream_latency_seconds', report.latencyMs / 1000);
-        limiter.observe({ status: report.status, latencyMs: report.latencyMs });
-      }
-      if (report.retryAfterMs != null) holdUntil = Math.max(holdUntil, report.outcome.at + report.retryAfterMs);
-      done();
       await settle(record, report);
     } catch (error) {
       // The event stays leased and comes back when the lease lapses; a failed probe must not block later ones.
       if (probe) probe._probing = false;
       log.error('forwarder: could not settle an event', { company_id, event_id, error: (error as Error).message });
-    } finally {
-      done();
     }
   }
 
   async function settle(record: OutboxRecord, report: ForwardReport): Promise<void> {
     const { company_id, event_id } = record;
+    if (report.latencyMs > 0) {
+      metrics?.observe('upstream_latency_seconds', report.latencyMs / 1000);
+      limiter.observe({ status: report.status, latencyMs: report.latencyMs });
+    }
     let { outcome } = report;
     if (outcome.kind === 'pause' && outcome.status !== 401 && suspects.has(company_id + ' ' + event_id)) {
       // Refused again after another event of the company went through: it is this event Whop refuses.

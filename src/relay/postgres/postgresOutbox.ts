@@ -40,10 +40,13 @@ const _SLOTS = 64;
 const _COLUMNS =
   'seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
 
-type _Op =
-  | { k: 'append'; rows: _NewRow[] }
-  | { k: 'claim'; now: number; limit: number; leaseMs: number }
-  | { k: 'settle'; key: EventKey; outcome: Outcome };
+type _Op = { k: 'append'; rows: _NewRow[] } | { k: 'settle'; key: EventKey; outcome: Outcome };
+
+interface _Claim {
+  now: number;
+  limit: number;
+  leaseMs: number;
+}
 
 interface _NewRow {
   company_id: string;
@@ -106,6 +109,8 @@ export class PostgresOutbox implements PullOutbox {
   private _maxBytes: number | undefined;
   private _retainMs: number;
   private _queue: _Pending[] = [];
+  /** The claim running now, if any (claims take turns). */
+  private _claiming: Promise<void> = Promise.resolve();
   private _inFlight = false;
   private _scheduled = false;
   private _closed = false;
@@ -162,9 +167,16 @@ export class PostgresOutbox implements PullOutbox {
     return this._write<boolean[]>({ k: 'append', rows });
   }
 
+  /**
+   * Claims run one at a time on their own connection, each statement committing by itself, beside
+   * the group commit of appends and settles: a claim never waits for a group of settles, nor a
+   * settle (whose wait is the window in which a kill makes an answered event go out again) for a claim.
+   */
   async claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]> {
-    const rows = await this._write<_Row[]>({ k: 'claim', now, limit, leaseMs });
-    return rows.map(_toRecord);
+    this._assertOpen();
+    const claimed = this._claiming.then(() => this._query((c) => this._claimFair(c, { now, limit, leaseMs })));
+    this._claiming = claimed.then(_noop, _noop);
+    return (await claimed).map(_toRecord);
   }
 
   async settle(key: EventKey, outcome: Outcome): Promise<void> {
@@ -262,6 +274,7 @@ export class PostgresOutbox implements PullOutbox {
     this._closing ??= (async () => {
       if (this._pruneTimer) clearInterval(this._pruneTimer);
       if (this._inFlight || this._queue.length) await new Promise<void>((done) => this._idleWaiters.push(done));
+      await this._claiming;
       this._listeners.clear();
       await this._pool.end().catch(() => {});
     })();
@@ -309,13 +322,14 @@ export class PostgresOutbox implements PullOutbox {
 
   private async _commitGroup(group: _Pending[]): Promise<void> {
     let results: unknown[];
+    const ops = group.map((p) => p._op);
+    // Settles alone (the forwarder's steady state), one per event: one statement, one round trip.
+    const settles = ops.every((op) => op.k === 'settle') ? (ops as Array<Extract<_Op, { k: 'settle' }>>) : null;
     try {
-      results = await this._transaction((c) =>
-        this._apply(
-          c,
-          group.map((p) => p._op),
-        ),
-      );
+      if (settles && new Set(settles.map((op) => _key(op.key))).size === settles.length) {
+        await this._transaction((c) => this._settleStatement(c, settles), true);
+        results = ops.map(() => undefined);
+      } else results = await this._transaction((c) => this._apply(c, ops));
     } catch (error) {
       if (group.length === 1 || !_isStatementError(error)) {
         for (const p of group) p._reject(_unavailable(error));
@@ -333,18 +347,19 @@ export class PostgresOutbox implements PullOutbox {
     if (appended && !this._dryRun) for (const listener of this._listeners) listener();
   }
 
-  /** Runs `work` in one transaction, again (up to 3 times) after a deadlock. */
-  private async _transaction<T>(work: (c: PgClient) => Promise<T>): Promise<T> {
+  /** Runs `work` in one transaction (or, `single`, as one statement), again (up to 3 times) after a deadlock. */
+  private async _transaction<T>(work: (c: PgClient) => Promise<T>, single = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this._connect();
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
+        // One statement commits by itself: no BEGIN and COMMIT round trips.
+        if (!single) await client.query('BEGIN');
         const value = await work(client);
-        await client.query('COMMIT');
+        if (!single) await client.query('COMMIT');
         return value;
       } catch (error) {
-        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        if (!single) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         if (attempt < 3 && _RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
         throw error;
       } finally {
@@ -380,7 +395,7 @@ export class PostgresOutbox implements PullOutbox {
     const delta = new Map<string, number>();
     const appends: number[] = [];
     const settles: number[] = [];
-    ops.forEach((op, i) => (op.k === 'append' ? appends : op.k === 'settle' ? settles : []).push(i));
+    ops.forEach((op, i) => (op.k === 'append' ? appends : settles).push(i));
 
     if (appends.length) {
       // First occurrence of each identity in the group, in arrival order (seq is the order of receipt).
@@ -428,14 +443,6 @@ export class PostgresOutbox implements PullOutbox {
       }
     }
 
-    ops.forEach((op, i) => {
-      if (op.k === 'claim') results[i] = null; // filled below, in order
-    });
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.k === 'claim') results[i] = await this._claimFair(c, op);
-    }
-
     if (settles.length)
       await this._settleAll(
         c,
@@ -450,7 +457,7 @@ export class PostgresOutbox implements PullOutbox {
    * Round-robin between companies (fairClaim): the companies with due events (one index probe
    * each), then each one's share, oldest first, skipping rows another relay is claiming.
    */
-  private async _claimFair(c: PgClient, op: Extract<_Op, { k: 'claim' }>): Promise<_Row[]> {
+  private async _claimFair(c: PgClient, op: _Claim): Promise<_Row[]> {
     const { rows: due } = await c.query<{ company_id: string }>(
       `SELECT company_id FROM ${this._t.companies} c WHERE EXISTS
          (SELECT 1 FROM ${this._t.events} e WHERE e.state = 'pending' AND e.company_id = c.company_id AND e.next_attempt_at <= $1)
@@ -546,6 +553,52 @@ export class PostgresOutbox implements PullOutbox {
     );
   }
 
+  /**
+   * Settles of distinct events as one statement: locks the rows (in seq order), applies each
+   * outcome where the state allows it (as `_settleAll` does) and adds the state changes to this
+   * process's counter slot.
+   */
+  private async _settleStatement(c: PgClient, settles: Array<Extract<_Op, { k: 'settle' }>>): Promise<void> {
+    const o = settles.map((s) => s.outcome);
+    await c.query(
+      `WITH u AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+           AS u(c, n, i, kind, at, next, whop_id, err)),
+       old AS (
+         SELECT e.seq, e.state, u.kind, u.at, u.next, u.whop_id, u.err FROM ${this._t.events} e
+         JOIN u ON e.company_id = u.c AND e.event_name = u.n AND e.event_id = u.i
+         WHERE CASE WHEN u.kind = 'delivered' THEN e.state IN ('pending', 'dead') ELSE e.state = 'pending' END
+         ORDER BY e.seq FOR UPDATE OF e),
+       upd AS (
+         UPDATE ${this._t.events} e SET
+           state = CASE o.kind WHEN 'retry' THEN e.state ELSE o.kind END,
+           next_attempt_at = CASE o.kind WHEN 'retry' THEN o.next END,
+           lease_until = NULL,
+           delivered_at = CASE o.kind WHEN 'delivered' THEN o.at ELSE e.delivered_at END,
+           whop_id = CASE o.kind WHEN 'delivered' THEN o.whop_id ELSE e.whop_id END,
+           last_error = CASE o.kind WHEN 'delivered' THEN NULL ELSE o.err END
+         FROM old o WHERE e.seq = o.seq
+         RETURNING o.state AS before, e.state AS after),
+       delta AS (
+         SELECT k, sum(d)::bigint AS d FROM (
+           SELECT before AS k, -1 AS d FROM upd WHERE before <> after
+           UNION ALL SELECT after, 1 FROM upd WHERE before <> after) x GROUP BY k)
+       INSERT INTO ${this._t.counts} (slot, key, n) SELECT $9, k, d FROM delta WHERE d <> 0 ORDER BY k
+       ON CONFLICT (slot, key) DO UPDATE SET n = ${this._t.counts}.n + excluded.n`,
+      [
+        settles.map((s) => s.key.company_id),
+        settles.map((s) => s.key.event_name),
+        settles.map((s) => s.key.event_id),
+        o.map((x) => x.kind),
+        o.map((x) => x.at),
+        o.map((x) => (x.kind === 'retry' ? x.next_attempt_at : null)),
+        o.map((x) => (x.kind === 'delivered' ? x.whop_id : null)),
+        o.map((x) => (x.kind === 'delivered' ? null : x.error)),
+        this._slot,
+      ],
+    );
+  }
+
   /** Adds this transaction's count changes to this process's slot. */
   private async _count(c: PgClient, delta: Map<string, number>): Promise<void> {
     const keys = [...delta.keys()].filter((k) => delta.get(k) !== 0).sort();
@@ -610,6 +663,8 @@ export async function createPostgresOutbox(options: PostgresOutboxOptions): Prom
   }
   return new PostgresOutbox(pool, options);
 }
+
+const _noop = () => {};
 
 const _key = (r: { company_id: string; event_name: string; event_id: string }) =>
   r.company_id + '\u0000' + r.event_name + '\u0000' + r.event_id;
