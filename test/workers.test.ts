@@ -14,6 +14,7 @@ import { startFakeWhop, type FakeWhop } from './fakeWhop';
 const COMPANY = 'biz_workers1';
 const ORIGIN = 'https://shop.example';
 const ADMIN_TOKEN = 'tok_workers_admin_5e1';
+const SERVER_TOKEN = 'tok_workers_server_8c3';
 const queueLog: string[] = [];
 
 /** Keeps Miniflare's log lines (queue batch results, retries) for the assertions, printing only errors. */
@@ -108,6 +109,17 @@ beforeAll(async () => {
         queueProducers: { WHOPQ_QUEUE: 'whopq-events', WHOPQ_DLQ: 'whopq-dead' },
         queueConsumers: { 'whopq-events': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30, deadLetterQueue: 'whopq-dead' } },
         durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
+      },
+      {
+        // Server events and visitor memory (a Durable Object per company).
+        name: 'relay-memory',
+        modules: true,
+        script,
+        compatibilityDate: '2025-07-18',
+        bindings: { WHOP_API_KEY: whop.apiKey, WHOP_API_BASE_URL: whop.url, WHOP_COMPANY_ID: COMPANY, WHOPQ_SERVER_TOKENS: SERVER_TOKEN },
+        queueProducers: { WHOPQ_QUEUE: 'whopq-events-memory' },
+        queueConsumers: { 'whopq-events-memory': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30 } },
+        durableObjects: { WHOPQ_DEDUP: 'DedupStore', WHOPQ_VISITORS: 'VisitorMemoryStore' },
       },
       {
         // The same relay forwarding to Whop's Events API (WHOPQ_UPSTREAM=events).
@@ -371,5 +383,52 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
       expect(sent(id)[0]!.request.errors).toEqual([]);
       expect(delivered(id)).toEqual([]);
     }
+  });
+
+  it('visitor memory in a Durable Object: a server event naming only the email gets the browser’s click; /forget forgets it', async () => {
+    const worker = await mf.getWorker('relay-memory');
+    const page = {
+      ...event('d1e2f3a4b5c60718293a4b5c6d7e8f91'),
+      event_name: 'page',
+      url: `${ORIGIN}/landing?fbclid=IwAR_workers&utm_source=meta`,
+    };
+    const lead = { ...event('d1e2f3a4b5c60718293a4b5c6d7e8f92'), user: { anonymous_id: 'anon-mem', email: 'mem@example.com' } };
+    const browser = await worker.fetch(`${ORIGIN}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'cf-connecting-ip': '203.0.113.8', 'user-agent': 'Mozilla/5.0 (workers memory)' },
+      body: JSON.stringify({ events: [{ ...page, user: { anonymous_id: 'anon-mem' } }, lead] }),
+    });
+    expect(await browser.json()).toMatchObject({ accepted: 2 });
+    const server = async (event_id: string, token = SERVER_TOKEN) => {
+      const res = await worker.fetch(`${ORIGIN}/wq/s`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          company_id: COMPANY,
+          event_name: 'schedule',
+          event_id,
+          event_time: new Date().toISOString(),
+          user: { email: 'mem@example.com' },
+        }),
+      });
+      return { status: res.status, body: (await res.json()) as { filled?: Array<{ fields: string[] }> } };
+    };
+    expect((await server('workers-booking-0', 'wrong')).status).toBe(401);
+    const first = await server('workers-booking-1');
+    expect(first.status).toBe(200);
+    expect(first.body.filled?.[0]?.fields).toEqual(expect.arrayContaining(['context.fbclid', 'context.utm_source', 'context.ip_address']));
+    await until(() => delivered('workers-booking-1').length === 1, 'the filled schedule at Whop');
+    expect(delivered('workers-booking-1')[0]!.body.context).toMatchObject({
+      fbclid: 'IwAR_workers',
+      utm_source: 'meta',
+      ip_address: '203.0.113.8',
+      user_agent: 'Mozilla/5.0 (workers memory)',
+    });
+    const forget = await worker.fetch(`${ORIGIN}/wq/forget`, { method: 'POST', body: '{"anonymous_id":"anon-mem"}' });
+    expect(forget.status).toBe(204);
+    const after = await server('workers-booking-2');
+    expect(after.body.filled).toBeUndefined();
+    await until(() => delivered('workers-booking-2').length === 1, 'the unfilled schedule at Whop');
+    expect(delivered('workers-booking-2')[0]!.body.context?.fbclid).toBeUndefined();
   });
 });

@@ -20,12 +20,18 @@ export interface VisitorRecord {
   b?: Record<string, string>;
   ip?: string;
   ua?: string;
-  /** The landing URL: the page of the latest event that brought a click or a touch. */
+  /** The landing page (no query, no fragment) of the latest event that brought a click or a touch. */
   u?: string;
   /** The anonymous id of the browser that wrote it (what `/forget` forgets by). */
   aid?: string;
   /** Epoch ms of the latest event folded in. */
   at: number;
+}
+
+/** The landing page without its query (the clicks and UTMs in it are kept apart) and fragment: less to store, less to leak. */
+function _page(url: string): string {
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
 }
 
 /** A record of one browser event: `clicks` the request's click model (real click times), `landing` whether the event brought one. */
@@ -39,7 +45,7 @@ export function recordOf(event: RelayEvent, clicks: ClickModel, at: number, land
   }
   if (ctx.ip_address) rec.ip = ctx.ip_address;
   if (ctx.user_agent) rec.ua = ctx.user_agent;
-  if (landing && event.url) rec.u = event.url;
+  if (landing && event.url) rec.u = _page(event.url);
   const aid = event.user?.anonymous_id;
   if (aid) rec.aid = aid;
   return rec;

@@ -25,6 +25,10 @@ export interface WorkerEnv {
    * WHOPQ_ADMIN_TOKEN`. Unset: /wq/metrics answers 404 (a Worker is always on the public internet).
    */
   WHOPQ_ADMIN_TOKEN?: string;
+  /** The `VisitorMemoryStore` Durable Object namespace: visitor memory for server events (docs/SERVER.md). Unset: no memory. */
+  WHOPQ_VISITORS?: CfDurableObjectNamespace;
+  /** Bearer tokens of the server endpoint `/wq/s`, comma-separated (secrets: `wrangler secret put WHOPQ_SERVER_TOKENS`). */
+  WHOPQ_SERVER_TOKENS?: string;
   /** Where the relay is mounted. Default `/wq`. */
   WHOPQ_BASE_PATH?: string;
   /** The registrable domain for the relay's cookies (a relay on a subdomain). Default host-only. */
