@@ -148,6 +148,10 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
       })
     : null;
   if (forwarder) {
+    metrics.describe(
+      'outcome_store_seconds',
+      "From Whop's answer until the outbox has stored it: a crash in this window sends that event again (Whop dedups it).",
+    );
     metrics.gauge('forward_concurrency', 'Sends to Whop allowed in flight now (the adaptive limit).', () => [
       { value: forwarder.status().concurrency ?? 0 },
     ]);

@@ -42,6 +42,14 @@ const _COLUMNS =
 
 type _Op = { k: 'append'; rows: _NewRow[] } | { k: 'settle'; key: EventKey; outcome: Outcome };
 
+interface _Lane {
+  _queue: _Pending[];
+  _inFlight: boolean;
+  _scheduled: boolean;
+  /** The counter slot its transactions add to. */
+  _slot: number;
+}
+
 interface _Claim {
   now: number;
   limit: number;
@@ -89,7 +97,8 @@ const _RETRYABLE = new Set(['40P01', '40001']);
  * The outbox in Postgres, shared by any number of relay processes (and serverless functions).
  *
  * Writes queued in one event-loop turn, or while the previous group was committing, share one
- * transaction and one commit (group commit); each caller resolves after that COMMIT, which with
+ * transaction and one commit (group commit; appends and settles each in a lane of their own, claims
+ * one at a time beside them); each caller resolves after that COMMIT, which with
  * Postgres' default `synchronous_commit` is on disk. Claims take due rows with `FOR UPDATE SKIP
  * LOCKED` and lease them by moving `next_attempt_at` past the lease: a relay that dies mid-send
  * leaves rows that fall due again when the lease lapses, for any relay to take. Counts live in
@@ -108,11 +117,16 @@ export class PostgresOutbox implements PullOutbox {
   private _slot = Math.floor(Math.random() * _SLOTS);
   private _maxBytes: number | undefined;
   private _retainMs: number;
-  private _queue: _Pending[] = [];
+  /**
+   * Appends (ingest) and settles (the forwarder) are group-committed in lanes of their own, each
+   * counting in its own slot: a settle never waits for a group of appends, nor an append for settles.
+   */
+  private _lanes: Record<_Op['k'], _Lane> = {
+    append: { _queue: [], _inFlight: false, _scheduled: false, _slot: this._slot },
+    settle: { _queue: [], _inFlight: false, _scheduled: false, _slot: (this._slot + 1) % _SLOTS },
+  };
   /** The claim running now, if any (claims take turns). */
   private _claiming: Promise<void> = Promise.resolve();
-  private _inFlight = false;
-  private _scheduled = false;
   private _closed = false;
   private _closing: Promise<void> | null = null;
   private _idleWaiters: Array<() => void> = [];
@@ -273,7 +287,7 @@ export class PostgresOutbox implements PullOutbox {
     this._closed = true;
     this._closing ??= (async () => {
       if (this._pruneTimer) clearInterval(this._pruneTimer);
-      if (this._inFlight || this._queue.length) await new Promise<void>((done) => this._idleWaiters.push(done));
+      if (!this._idle()) await new Promise<void>((done) => this._idleWaiters.push(done));
       await this._claiming;
       this._listeners.clear();
       await this._pool.end().catch(() => {});
@@ -296,47 +310,52 @@ export class PostgresOutbox implements PullOutbox {
 
   private _write<T>(op: _Op): Promise<T> {
     if (this._closed) return Promise.reject(new OutboxUnavailableError('outbox is closed'));
+    const lane = this._lanes[op.k];
     return new Promise<T>((resolve, reject) => {
-      this._queue.push({ _op: op, _resolve: resolve as (value: never) => void, _reject: reject });
-      this._schedule();
+      lane._queue.push({ _op: op, _resolve: resolve as (value: never) => void, _reject: reject });
+      this._schedule(lane);
     });
   }
 
-  /** A group leaves at the end of the event-loop turn when none is committing, else when that one is done. */
-  private _schedule(): void {
-    if (this._scheduled || this._inFlight || this._queue.length === 0) return;
-    this._scheduled = true;
+  private _idle(): boolean {
+    return Object.values(this._lanes).every((lane) => !lane._inFlight && lane._queue.length === 0);
+  }
+
+  /** A lane's group leaves at the end of the event-loop turn when none of it is committing, else when that one is done. */
+  private _schedule(lane: _Lane): void {
+    if (lane._scheduled || lane._inFlight || lane._queue.length === 0) return;
+    lane._scheduled = true;
     setImmediate(() => {
-      this._scheduled = false;
-      if (this._inFlight || this._queue.length === 0) return;
-      const group = this._queue;
-      this._queue = [];
-      this._inFlight = true;
-      void this._commitGroup(group).finally(() => {
-        this._inFlight = false;
-        if (this._queue.length) this._schedule();
-        else for (const waiter of this._idleWaiters.splice(0)) waiter();
+      lane._scheduled = false;
+      if (lane._inFlight || lane._queue.length === 0) return;
+      const group = lane._queue;
+      lane._queue = [];
+      lane._inFlight = true;
+      void this._commitGroup(group, lane._slot).finally(() => {
+        lane._inFlight = false;
+        if (lane._queue.length) this._schedule(lane);
+        else if (this._idle()) for (const waiter of this._idleWaiters.splice(0)) waiter();
       });
     });
   }
 
-  private async _commitGroup(group: _Pending[]): Promise<void> {
+  private async _commitGroup(group: _Pending[], slot: number): Promise<void> {
     let results: unknown[];
     const ops = group.map((p) => p._op);
     // Settles alone (the forwarder's steady state), one per event: one statement, one round trip.
     const settles = ops.every((op) => op.k === 'settle') ? (ops as Array<Extract<_Op, { k: 'settle' }>>) : null;
     try {
       if (settles && new Set(settles.map((op) => _key(op.key))).size === settles.length) {
-        await this._transaction((c) => this._settleStatement(c, settles), true);
+        await this._transaction((c) => this._settleStatement(c, settles, slot), true);
         results = ops.map(() => undefined);
-      } else results = await this._transaction((c) => this._apply(c, ops));
+      } else results = await this._transaction((c) => this._apply(c, ops, slot));
     } catch (error) {
       if (group.length === 1 || !_isStatementError(error)) {
         for (const p of group) p._reject(_unavailable(error));
         return;
       }
       // Rolled back: nothing of this group was written. Alone, each op meets only its own error.
-      await Promise.all(group.map((p) => this._commitGroup([p])));
+      await Promise.all(group.map((p) => this._commitGroup([p], slot)));
       return;
     }
     let appended = false;
@@ -390,7 +409,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Every op of a group, in few statements: one INSERT for all appends, one lock + one UPDATE for all settles. */
-  private async _apply(c: PgClient, ops: _Op[]): Promise<unknown[]> {
+  private async _apply(c: PgClient, ops: _Op[], slot: number): Promise<unknown[]> {
     const results: unknown[] = new Array(ops.length);
     const delta = new Map<string, number>();
     const appends: number[] = [];
@@ -449,7 +468,7 @@ export class PostgresOutbox implements PullOutbox {
         settles.map((i) => ops[i] as Extract<_Op, { k: 'settle' }>),
         delta,
       );
-    await this._count(c, delta);
+    await this._count(c, delta, slot);
     return results;
   }
 
@@ -558,7 +577,7 @@ export class PostgresOutbox implements PullOutbox {
    * outcome where the state allows it (as `_settleAll` does) and adds the state changes to this
    * process's counter slot.
    */
-  private async _settleStatement(c: PgClient, settles: Array<Extract<_Op, { k: 'settle' }>>): Promise<void> {
+  private async _settleStatement(c: PgClient, settles: Array<Extract<_Op, { k: 'settle' }>>, slot: number): Promise<void> {
     const o = settles.map((s) => s.outcome);
     await c.query(
       `WITH u AS (
@@ -594,20 +613,20 @@ export class PostgresOutbox implements PullOutbox {
         o.map((x) => (x.kind === 'retry' ? x.next_attempt_at : null)),
         o.map((x) => (x.kind === 'delivered' ? x.whop_id : null)),
         o.map((x) => (x.kind === 'delivered' ? null : x.error)),
-        this._slot,
+        slot,
       ],
     );
   }
 
-  /** Adds this transaction's count changes to this process's slot. */
-  private async _count(c: PgClient, delta: Map<string, number>): Promise<void> {
+  /** Adds this transaction's count changes to one of this process's slots. */
+  private async _count(c: PgClient, delta: Map<string, number>, slot = this._slot): Promise<void> {
     const keys = [...delta.keys()].filter((k) => delta.get(k) !== 0).sort();
     if (keys.length === 0) return;
     if (this._bytes && delta.has('bytes')) this._bytes = null;
     await c.query(
       `INSERT INTO ${this._t.counts} (slot, key, n) SELECT $1, u.k, u.n FROM unnest($2::text[], $3::bigint[]) AS u(k, n)
        ON CONFLICT (slot, key) DO UPDATE SET n = ${this._t.counts}.n + excluded.n`,
-      [this._slot, keys, keys.map((k) => delta.get(k)!)],
+      [slot, keys, keys.map((k) => delta.get(k)!)],
     );
   }
 
