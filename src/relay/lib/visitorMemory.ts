@@ -102,20 +102,24 @@ export function createVisitorMemory(store: VisitorStore, options: VisitorMemoryO
   // Started by the first write, not here: Workers allow no timers while a module is loading.
   let pruner: ReturnType<typeof setInterval> | null = null;
 
+  const stopTimer = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
   const flush = (): Promise<void> => {
-    if (timer) clearTimeout(timer), (timer = null);
+    stopTimer();
     flushing = flushing.then(async () => {
       await Promise.allSettled([...hashing]);
-      if (timer) clearTimeout(timer), (timer = null);
+      stopTimer();
       if (pending.size === 0) return;
       inFlight = pending;
       pending = new Map();
       try {
         const byCompany = new Map<string, VisitorRow[]>();
         for (const row of inFlight.values()) {
-          let list = byCompany.get(row.company_id);
-          if (!list) byCompany.set(row.company_id, (list = []));
-          list.push(row);
+          const list = byCompany.get(row.company_id);
+          if (list) list.push(row);
+          else byCompany.set(row.company_id, [row]);
         }
         const rows: VisitorRow[] = [];
         for (const [company, list] of byCompany) {
@@ -192,7 +196,13 @@ export function createVisitorMemory(store: VisitorStore, options: VisitorMemoryO
     async forget(anonymousId) {
       await Promise.allSettled([...hashing]);
       let n = 0;
-      for (const map of [pending, inFlight]) for (const [id, row] of map) if (row.record.aid === anonymousId) map.delete(id), n++;
+      for (const map of [pending, inFlight]) {
+        for (const [id, row] of map) {
+          if (row.record.aid !== anonymousId) continue;
+          map.delete(id);
+          n++;
+        }
+      }
       await flushing;
       return n + (await store.forget(anonymousId));
     },
