@@ -27,7 +27,8 @@ export interface TrackProps {
 /** A track's event fields before company, id and context are added. */
 export type Draft = Pick<Conversion, 'event_name' | 'custom_name' | 'value' | 'currency' | 'product_id' | 'plan_id'>;
 
-const PROPS = ['value', 'currency', 'product_id', 'plan_id'];
+// `title` and `resumed`: a page view's (the pixel's own `page` events).
+const PROPS = ['value', 'currency', 'product_id', 'plan_id', 'title', 'resumed'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object';
 

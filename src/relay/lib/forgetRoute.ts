@@ -1,3 +1,4 @@
+import { cookieDomainFor } from './cookieDomainFor';
 import { expireCookies, IDENTIFIER_COOKIES } from './cookies';
 import { corsPolicy, preflight, withCors } from './corsPolicy';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
@@ -6,7 +7,7 @@ import { whopError } from './whopError';
 /**
  * `POST <basePath>/forget` (docs/PROTOCOL.md): answers 204 with `Set-Cookie` headers expiring every
  * cookie whopq and its relay may set (`wq_c`, `wq_aid`, `_fbp`), host-only and on the configured
- * cookie domain, so a consent revoke or a reset leaves none behind, `HttpOnly` ones included (which
+ * cookie domain (else the pixel's hint, see cookieDomainFor), so a consent revoke or a reset leaves none behind, `HttpOnly` ones included (which
  * the page cannot delete itself). The body (text/plain or empty) is not read. Same origin rules as
  * ingest.
  */
@@ -22,7 +23,8 @@ export function createForgetRoute(config: {
     if (request.method !== 'POST') return plainError(405, whopError('Use POST.', 'method_not_allowed'), {}, { allow: 'POST, OPTIONS' });
     if (!cors.allowed(origin, url)) return plainError(403, whopError('This origin may not send here.', 'origin_not_allowed'));
     const headers: Array<[string, string]> = [['cache-control', 'no-store']];
-    for (const c of expireCookies(IDENTIFIER_COOKIES, url.protocol === 'https:', config.cookieDomain)) headers.push(['set-cookie', c]);
+    for (const c of expireCookies(IDENTIFIER_COOKIES, url.protocol === 'https:', cookieDomainFor(config.cookieDomain, url)))
+      headers.push(['set-cookie', c]);
     return withCors({ status: 204, headers, body: null }, cors.corsOrigin(origin, url));
   };
 }
