@@ -112,7 +112,7 @@ export function createWhopq(): Whopq {
    * The relay's endpoint `p`, told the cookie domain the pixel uses: without one configured the relay
    * sets its cookies (`wq_c` above all) there too, so every host name of the site shares them.
    */
-  const relay = (p: string) => base() + p + '?d=' + domain();
+  const relay = (p: string) => base() + p + '?d=' + (domain() || '');
 
   /**
    * Forgets the visitor here and at the relay (its HttpOnly `wq_c`, its host-only copies): the
