@@ -320,7 +320,7 @@ test('?whopq_debug=1 loads the debug build, which says each step in plain words'
   await expect.poll(() => accepted(site).filter((e) => e.event_name == 'lead').length).toBe(2);
   await expect.poll(() => logs.filter((l) => l.startsWith('[whopq] delivered')).length).toBeGreaterThan(0);
   expect(logs.some((l) => l.startsWith('[whopq] queued page for biz_e2eTest'))).toBe(true);
-  expect(logs.some((l) => l.startsWith('[whopq] queued lead for biz_e2eTest'))).toBe(true);
+  await expect.poll(() => logs.some((l) => l.startsWith('[whopq] queued lead for biz_e2eTest'))).toBe(true);
   expect(logs.filter((l) => l.includes('currency has a bad value "xyz": the relay repairs it or leaves it out'))).toHaveLength(1);
 });
 

@@ -74,7 +74,9 @@ export function draftEvent(name: unknown, props: unknown): Draft | string | fals
   }
   if (__DEBUG__) {
     check(p || {}, PROPS, 'track property');
-    EVENT_NAMES.includes(name as never) || log('"' + name + '" is not one of the six /conversions names: the relay sends it as custom');
+    EVENT_NAMES.includes(name as never) ||
+      name == 'page' ||
+      log('"' + name + '" is not one of the six /conversions names: the relay sends it there as custom');
   }
   return { ...p, event_name: name } as Draft;
 }
