@@ -89,11 +89,16 @@ export async function buildRelay() {
     sourcemap: true,
   };
   // index: the runtime-neutral handler (`whopq/relay`); node: the Node server pieces (`whopq/relay/node`);
-  // cli: the `whopq` command. Shared code goes to chunks next to them (dist/relay/, where cli finds ../whopq.js).
+  // cli: the `whopq` command; server: `whopq/server`. Shared code goes to chunks next to them (dist/relay/, where cli finds ../whopq.js).
   await build({
     ...shared,
     splitting: true,
-    entryPoints: { index: 'src/relay/index.ts', node: 'src/relay/node/index.ts', cli: 'src/relay/node/cli.ts' },
+    entryPoints: {
+      index: 'src/relay/index.ts',
+      node: 'src/relay/node/index.ts',
+      cli: 'src/relay/node/cli.ts',
+      server: 'src/relay/server/index.ts',
+    },
     outdir: 'dist/relay',
   });
   execFileSync(

@@ -7,7 +7,7 @@
 //   npm run bench -- redirect ingest      # chosen sections, prints only
 //   npm run bench -- --no-build           # measure dist/ as it is (default: build it first)
 //
-// Sections: bundle, main-thread, vitals, redirect, ingest, forwarder, postgres.
+// Sections: bundle, main-thread, vitals, redirect, ingest, forwarder, postgres, memory.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -17,6 +17,7 @@ import { postgresScale } from './postgresScale.mjs';
 import { mainThread } from './mainThread.mjs';
 import { redirectDelivery } from './redirectDelivery.mjs';
 import { relayIngest } from './relayIngest.mjs';
+import { visitorMemoryBench } from './visitorMemory.mjs';
 import { webVitals } from './webVitals.mjs';
 import { launchBrowser } from './lib/launchBrowser.mjs';
 
@@ -28,6 +29,7 @@ const SECTIONS = {
   ingest: relayIngest,
   forwarder: forwarderDrain,
   postgres: postgresScale,
+  memory: visitorMemoryBench,
 };
 
 const args = process.argv.slice(2);

@@ -107,6 +107,13 @@ export interface FakeWhop {
   setEcho(on: boolean): void;
   /** event_ids accepted more than once. */
   duplicates(): string[];
+  /**
+   * /conversions as Whop counts them: one conversion per (company_id, event_name, event_id), each
+   * key (JSON of the three) with how many POSTs of it were accepted. A resend is counted once.
+   */
+  counted(): Map<string, number>;
+  /** TCP connections accepted since the start or the last reset (keep-alive reuse shows as few). */
+  connections(): number;
   /** event_ids sent to /events more than once (Whop counts them once; the relay should not resend). */
   eventDuplicates(): string[];
   /** Clears records and returns to mode `ok`. */
@@ -324,6 +331,8 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
     });
   });
 
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -344,6 +353,14 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
     setEcho(on) {
       echo = on;
     },
+    counted() {
+      const seen = new Map<string, number>();
+      for (const c of conversions) {
+        const key = JSON.stringify([c.body.company_id, c.body.event_name, c.body.event_id]);
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      return seen;
+    },
     duplicates() {
       const seen = new Map<string, number>();
       for (const c of conversions) {
@@ -361,7 +378,9 @@ export async function startFakeWhop(options: FakeWhopOptions = {}): Promise<Fake
       }
       return [...seen].filter(([, n]) => n > 1).map(([k]) => (JSON.parse(k) as string[])[2]!);
     },
+    connections: () => connections,
     reset() {
+      connections = 0;
       requests.length = 0;
       conversions.length = 0;
       events.length = 0;

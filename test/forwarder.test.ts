@@ -233,17 +233,21 @@ describe('forwarder', () => {
 
   it('feeds delivered, retried, dead-lettered and latency to metrics', async () => {
     const counts: Record<string, number> = {};
-    const latencies: number[] = [];
+    const observed: Record<string, number[]> = {};
     const metrics = {
       inc: (name: string) => void (counts[name] = (counts[name] ?? 0) + 1),
-      observe: (_name: string, value: number) => void latencies.push(value),
+      observe: (name: string, value: number) => void (observed[name] ??= []).push(value),
     };
     whop.setMode((req, n) => (n === 1 ? '500' : req.body?.event_id === 'evt_1' ? '400' : 'ok'));
     await outbox.append(events(2));
     start({ metrics, concurrency: 1 });
     await drained({ delivered: 1, dead: 1 });
     expect(counts).toEqual({ retried_total: 1, delivered_total: 1, dead_lettered_total: 1 });
-    expect(latencies).toHaveLength(3);
+    // Each of the three answers: how long Whop took, and how long until its outcome was stored.
+    expect(Object.keys(observed).sort()).toEqual(['outcome_store_seconds', 'upstream_latency_seconds']);
+    expect(observed.upstream_latency_seconds).toHaveLength(3);
+    expect(observed.outcome_store_seconds).toHaveLength(3);
+    for (const s of observed.outcome_store_seconds!) expect(s).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -1,6 +1,7 @@
 // The Next.js route example (examples/nextjs/app/wq/[...path]/route.ts), called the way Next.js
 // calls it: its exported GET/POST/OPTIONS with a `Request`, no server. It imports `whopq/relay`, the
 // package's built relay (dist/relay, from `npm run build`), with the example's MemoryOutbox.
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Conversion } from '../src/shared/conversion';
@@ -115,5 +116,26 @@ describe('Next.js route handler example', () => {
     expect((await post(proxied, [event('next-ip-3')], { 'x-forwarded-for': 'not-an-ip' })).status).toBe(200);
     expect([ipOf('next-ip-1'), ipOf('next-ip-2'), ipOf('next-ip-3')]).toEqual(['203.0.113.7', '203.0.113.8', null]);
     delete process.env.WHOPQ_IP_HEADER;
+  });
+
+  it('with WHOPQ_TYPEFORM_SECRET, POST /wq/hooks/typeform stores a signed response once and refuses an unsigned one', async () => {
+    const secret = 'next_typeform_secret';
+    const { route: hooked, outbox: hookedOutbox } = await loadRoute({ VERCEL: '', WHOPQ_TYPEFORM_SECRET: secret });
+    const raw = readFileSync(new URL('./fixtures/typeform-form-response.json', import.meta.url), 'utf8');
+    const send = (signature?: string) =>
+      hooked.POST(
+        new Request(`${SITE}/wq/hooks/typeform`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(signature ? { 'typeform-signature': signature } : {}) },
+          body: raw,
+        }),
+      );
+    expect((await send()).status).toBe(401);
+    const signature = `sha256=${createHmac('sha256', secret).update(raw).digest('base64')}`;
+    expect(await (await send(signature)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await (await send(signature)).json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    const stored = hookedOutbox.all().filter((r) => r.event_name === 'lead' && r.company_id === COMPANY);
+    expect(stored.map((r) => r.event_id)).toEqual(['9d2e4f6a8b0c1d3e5f7a9b1c3d5e7f90']);
+    delete process.env.WHOPQ_TYPEFORM_SECRET;
   });
 });

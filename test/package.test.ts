@@ -169,6 +169,7 @@ describe('the packed package', () => {
       'package/dist/whopq.js',
       'package/dist/relay/cli.js',
       'package/dist/relay/node.js',
+      'package/dist/relay/server.js',
       'package/demo/index.html',
     ]) {
       expect(list).toContain(f);
@@ -205,6 +206,7 @@ describe('the packed package', () => {
         `import { init, track } from 'whopq';
 import { createRelay, MemoryOutbox, type Relay } from 'whopq/relay';
 import { serve, startRelay, relayConfigFromEnv, SqliteOutbox, type RunningRelay } from 'whopq/relay/node';
+import { sendConversion, type SendResult } from 'whopq/server';
 
 init('biz_x');
 track('lead', { value: 1, currency: 'usd' });
@@ -212,9 +214,10 @@ const relay: Relay = createRelay({ outbox: new MemoryOutbox() });
 const server = serve(relay, { port: 0 });
 const running: Promise<RunningRelay> = startRelay(relayConfigFromEnv({}), { print: () => {} });
 const outbox = new SqliteOutbox({ path: ':memory:' });
+const sent: Promise<SendResult> = sendConversion({ company_id: 'biz_x', event_name: 'lead' }, { relayUrl: 'https://x.example/wq', token: 't' });
 // @ts-expect-error: the types are real, not any
 const wrong: number = relay;
-export { server, running, outbox, wrong };
+export { server, running, outbox, sent, wrong };
 `,
       );
       const module = resolution === 'bundler' ? 'esnext' : resolution;
@@ -272,7 +275,7 @@ export { server, running, outbox, wrong };
         [
           '--input-type=module',
           '-e',
-          "const { createRelay, MemoryOutbox } = await import('whopq/relay'); await import('whopq/relay/node'); console.log(typeof createRelay(new Object({ outbox: new MemoryOutbox() })).fetch)",
+          "const { createRelay, MemoryOutbox } = await import('whopq/relay'); await import('whopq/relay/node'); await import('whopq/server'); console.log(typeof createRelay(new Object({ outbox: new MemoryOutbox() })).fetch)",
         ],
         { cwd: pkg.app, encoding: 'utf8' },
       );

@@ -3,6 +3,8 @@
 // on 127.0.0.1, a DedupStore Durable Object keeps event_ids, and a second Worker drains the
 // dead-letter queue into a local recorder. Queue outcomes are read from Miniflare's own log lines
 // ("QUEUE <name> <acked>/<total>"), so no test reaches into the Worker's internals.
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Log, LogLevel, Miniflare } from 'miniflare';
@@ -14,6 +16,8 @@ import { startFakeWhop, type FakeWhop } from './fakeWhop';
 const COMPANY = 'biz_workers1';
 const ORIGIN = 'https://shop.example';
 const ADMIN_TOKEN = 'tok_workers_admin_5e1';
+const SERVER_TOKEN = 'tok_workers_server_8c3';
+const CALENDLY_KEY = 'calendly_workers_key_2c6';
 const queueLog: string[] = [];
 
 /** Keeps Miniflare's log lines (queue batch results, retries) for the assertions, printing only errors. */
@@ -108,6 +112,23 @@ beforeAll(async () => {
         queueProducers: { WHOPQ_QUEUE: 'whopq-events', WHOPQ_DLQ: 'whopq-dead' },
         queueConsumers: { 'whopq-events': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30, deadLetterQueue: 'whopq-dead' } },
         durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
+      },
+      {
+        // Server events and visitor memory (a Durable Object per company).
+        name: 'relay-memory',
+        modules: true,
+        script,
+        compatibilityDate: '2025-07-18',
+        bindings: {
+          WHOP_API_KEY: whop.apiKey,
+          WHOP_API_BASE_URL: whop.url,
+          WHOP_COMPANY_ID: COMPANY,
+          WHOPQ_SERVER_TOKENS: SERVER_TOKEN,
+          WHOPQ_CALENDLY_SIGNING_KEY: CALENDLY_KEY,
+        },
+        queueProducers: { WHOPQ_QUEUE: 'whopq-events-memory' },
+        queueConsumers: { 'whopq-events-memory': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30 } },
+        durableObjects: { WHOPQ_DEDUP: 'DedupStore', WHOPQ_VISITORS: 'VisitorMemoryStore' },
       },
       {
         // The same relay forwarding to Whop's Events API (WHOPQ_UPSTREAM=events).
@@ -371,5 +392,87 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
       expect(sent(id)[0]!.request.errors).toEqual([]);
       expect(delivered(id)).toEqual([]);
     }
+  });
+
+  it('visitor memory in a Durable Object: a server event naming only the email gets the browser’s click; /forget forgets it', async () => {
+    const worker = await mf.getWorker('relay-memory');
+    const page = {
+      ...event('d1e2f3a4b5c60718293a4b5c6d7e8f91'),
+      event_name: 'page',
+      url: `${ORIGIN}/landing?fbclid=IwAR_workers&utm_source=meta`,
+    };
+    const lead = { ...event('d1e2f3a4b5c60718293a4b5c6d7e8f92'), user: { anonymous_id: 'anon-mem', email: 'mem@example.com' } };
+    const browser = await worker.fetch(`${ORIGIN}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'cf-connecting-ip': '203.0.113.8', 'user-agent': 'Mozilla/5.0 (workers memory)' },
+      body: JSON.stringify({ events: [{ ...page, user: { anonymous_id: 'anon-mem' } }, lead] }),
+    });
+    expect(await browser.json()).toMatchObject({ accepted: 2 });
+    const server = async (event_id: string, token = SERVER_TOKEN) => {
+      const res = await worker.fetch(`${ORIGIN}/wq/s`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          company_id: COMPANY,
+          event_name: 'schedule',
+          event_id,
+          event_time: new Date().toISOString(),
+          user: { email: 'mem@example.com' },
+        }),
+      });
+      return { status: res.status, body: (await res.json()) as { filled?: Array<{ fields: string[] }> } };
+    };
+    expect((await server('workers-booking-0', 'wrong')).status).toBe(401);
+    const first = await server('workers-booking-1');
+    expect(first.status).toBe(200);
+    expect(first.body.filled?.[0]?.fields).toEqual(expect.arrayContaining(['context.fbclid', 'context.utm_source', 'context.ip_address']));
+    await until(() => delivered('workers-booking-1').length === 1, 'the filled schedule at Whop');
+    expect(delivered('workers-booking-1')[0]!.body.context).toMatchObject({
+      fbclid: 'IwAR_workers',
+      utm_source: 'meta',
+      ip_address: '203.0.113.8',
+      user_agent: 'Mozilla/5.0 (workers memory)',
+    });
+    const forget = await worker.fetch(`${ORIGIN}/wq/forget`, { method: 'POST', body: '{"anonymous_id":"anon-mem"}' });
+    expect(forget.status).toBe(204);
+    const after = await server('workers-booking-2');
+    expect(after.body.filled).toBeUndefined();
+    await until(() => delivered('workers-booking-2').length === 1, 'the unfilled schedule at Whop');
+    expect(delivered('workers-booking-2')[0]!.body.context?.fbclid).toBeUndefined();
+  });
+
+  it('a signed Calendly booking (Web Crypto HMAC in workerd) reaches Whop once with the browser’s click; a bad signature is refused', async () => {
+    const worker = await mf.getWorker('relay-memory');
+    const aid = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+    const visit = await worker.fetch(`${ORIGIN}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'cf-connecting-ip': '203.0.113.9' },
+      body: JSON.stringify({
+        events: [
+          {
+            ...event('c0ffee00c0ffee00c0ffee00c0ffee01'),
+            event_name: 'page',
+            url: `${ORIGIN}/?fbclid=IwAR_cal`,
+            user: { anonymous_id: aid },
+          },
+        ],
+      }),
+    });
+    expect(visit.status).toBe(200);
+    const booking = JSON.parse(readFileSync(new URL('./fixtures/calendly-invitee-created.json', import.meta.url), 'utf8'));
+    booking.payload.created_at = new Date().toISOString();
+    booking.payload.uri = 'https://api.calendly.com/scheduled_events/WORKERS/invitees/WORKERS1';
+    booking.payload.tracking = { utm_content: `wq_aid.${aid}` };
+    const raw = JSON.stringify(booking);
+    const t = Math.floor(Date.now() / 1000);
+    const hook = (signature: string) =>
+      worker.fetch(`${ORIGIN}/wq/hooks/calendly`, { method: 'POST', headers: { 'calendly-webhook-signature': signature }, body: raw });
+    expect((await hook(`t=${t},v1=${createHmac('sha256', 'wrong').update(`${t}.${raw}`).digest('hex')}`)).status).toBe(401);
+    const signature = `t=${t},v1=${createHmac('sha256', CALENDLY_KEY).update(`${t}.${raw}`).digest('hex')}`;
+    expect(await (await hook(signature)).json()).toMatchObject({ accepted: 1, filled: [{ matched: ['anonymous_id'] }] });
+    expect(await (await hook(signature)).json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    const uri = 'https://api.calendly.com/scheduled_events/WORKERS/invitees/WORKERS1';
+    await until(() => delivered(uri).length === 1, 'the booking at Whop');
+    expect(delivered(uri)[0]!.body).toMatchObject({ event_name: 'schedule', context: { fbclid: 'IwAR_cal' } });
   });
 });

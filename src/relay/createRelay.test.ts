@@ -949,13 +949,23 @@ describe('caller-chosen event_ids (issue 17 row 11)', () => {
     const attack = await relay.fetch(post(order('anon-attacker', 0)), { remoteAddress: '198.51.100.66' });
     expect(await attack.json()).toMatchObject({ accepted: 1 });
     const real = await relay.fetch(
-      post(order('anon-buyer', 99), { headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }),
+      post(order('anon-buyer', 99), {
+        url: 'http://shop.example/wq/s',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      }),
       { remoteAddress: '10.0.0.5' },
     );
-    expect(await real.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect(await real.json()).toMatchObject({ accepted: 1, duplicates: 0, rejected: [] });
     const ids = outbox.all().map((r) => [r.event_id, r.body.value]);
     expect(ids).toContainEqual(['order-1001', 99]);
     expect(ids).toContainEqual([expect.stringMatching(/^order-1001\.v[0-9a-f]{8}$/), 0]);
+  });
+
+  it('the browser endpoint scopes a guessable id even with the server token: only /s keeps ids', async () => {
+    const { outbox, relay } = setup({ serverToken: TOKEN });
+    const res = await relay.fetch(post(order('anon-buyer', 5), { headers: { authorization: `Bearer ${TOKEN}` } }), { remoteAddress: PEER });
+    expect(await res.json()).toMatchObject({ accepted: 1 });
+    expect(outbox.all()[0]!.event_id).toMatch(/^order-1001\.v[0-9a-f]{8}$/);
   });
 
   it('a visitor’s own resends still dedup, pixel ids stay as they are, and a wrong token counts as none', async () => {

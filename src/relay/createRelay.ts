@@ -1,6 +1,9 @@
+import { createServerAcceptor, type AcceptServerEvents } from './lib/acceptServerEvents';
+import { bearerTokens } from './lib/bearerTokens';
 import { parseCidrs } from './lib/clientIp';
 import { createIngest } from './lib/createIngest';
 import { createForgetRoute } from './lib/forgetRoute';
+import { createHooksRoute, type HooksOptions } from './lib/hooksRoute';
 import { createIngestRoute } from './lib/ingestRoute';
 import { lazyState, realInstance } from './lib/lazyInstance';
 import { silentLogger, type Logger } from './lib/logger';
@@ -8,7 +11,10 @@ import { createMetrics, type Metrics } from './lib/metrics';
 import type { Upstream } from './lib/forwardOne';
 import type { Outbox } from './lib/outbox';
 import { lazyResponse, plainFromRequest, toResponse, type PlainRequest } from './lib/plainExchange';
+import { createMemoryVisitorStore } from './lib/memoryVisitorStore';
 import { createRateLimiter, type RateLimitOptions } from './lib/rateLimiter';
+import { createServerRoute } from './lib/serverRoute';
+import { createVisitorMemory, type VisitorMemory } from './lib/visitorMemory';
 import { serveBundle, type BundleSource } from './lib/serveBundle';
 import { createStatusRoutes } from './lib/statusRoutes';
 import { watchAppends } from './lib/watchAppends';
@@ -75,18 +81,33 @@ export interface RelayOptions {
   /** Metrics registry (share it with the forwarder). Default a new one. */
   metrics?: Metrics;
   /**
-   * Token of the authenticated server endpoint: a `POST <basePath>/e` with `Authorization: Bearer
-   * <serverToken>` keeps its event_ids as sent; any other request's guessable ids (not the pixel's
-   * random ones) are scoped to their visitor, so nobody can claim an order id before your server
-   * sends it (`scopeEventIds`). Default none: every id is kept as sent, first write wins.
+   * Tokens of the authenticated server endpoint `POST <basePath>/s` (docs/SERVER.md): a request
+   * with `Authorization: Bearer <one of them>` may send events with their own IP, user agent and
+   * event_ids, filled from visitor memory. With any set, the browser endpoint's guessable ids (not
+   * the pixel's random ones) are scoped to their visitor (`scopeEventIds`). Default none: `/s`
+   * refuses every request, and every browser id is kept as sent.
    */
+  serverTokens?: readonly string[];
+  /** One server token (kept for older configurations); joins `serverTokens`. */
   serverToken?: string;
+  /** Per-token token bucket on `/s` (429 + Retry-After), or false. Default 100/s, burst 500. */
+  serverRateLimit?: RateLimitOptions | false;
+  /**
+   * What the relay remembers of each visitor for server events (`createVisitorMemory` over a store:
+   * SQLite and Postgres on Node, a Durable Object on Workers), or false for none. Default: in memory,
+   * 100,000 records.
+   */
+  visitorMemory?: VisitorMemory | false;
+  /** The clock for ingest and visitor memory (tests move it). Default Date.now. */
+  now?: () => number;
   /** Token for /metrics (and what the caller gives the inspector): `Authorization: Bearer` or `?token=`. Default none. */
   adminToken?: string;
   /** Production: /metrics is served only with an adminToken. Default false. */
   production?: boolean;
   /** Handler for `<basePath>/inspect*` (the event inspector). Default none (404). */
   inspector?: (request: Request) => Promise<Response>;
+  /** Signed Calendly and Typeform webhooks at `<basePath>/hooks/<vendor>` (docs/SERVER.md#webhooks-calendly-and-typeform). Default none (404). */
+  hooks?: HooksOptions;
 }
 
 /** The relay: a Fetch handler. `conn.remoteAddress` is the socket peer (the adapter's job). */
@@ -94,6 +115,14 @@ export interface Relay {
   fetch(request: Request, conn?: { remoteAddress?: string }): Promise<Response>;
   /** The registry /metrics renders (the forwarder may feed the same one). */
   readonly metrics: Metrics;
+  /**
+   * Stores events a server sent, as `POST <basePath>/s` does once the token is checked:
+   * `acceptServerEvents(events, { source })` → per-event results (`ServerAcceptResult`). For routes
+   * that authenticate their own way (signed webhooks). Rejects when the store cannot write.
+   */
+  readonly acceptServerEvents: AcceptServerEvents;
+  /** The visitor memory, or null when off. */
+  readonly visitorMemory: VisitorMemory | null;
 }
 
 const _notFound = () => errorResponse(404, whopError('Not found', null, null, 'not_found'));
@@ -108,7 +137,7 @@ function _sameToken(given: string | null, token: string): boolean {
 /**
  * Creates the relay handler. Runtime-neutral (Request/Response and Web Crypto only): the Node
  * adapter, Workers, Bun and Deno all mount the same object. Routes, under `basePath`: `POST /e`
- * (ingest), `GET /p.js`, `/health`, `/ready`, `/metrics`, `/inspect*` (docs/PROTOCOL.md).
+ * (ingest), `POST /s` (server events), `POST /forget`, `POST /hooks/calendly` and `/hooks/typeform` (signed webhooks), `GET /p.js`, `/health`, `/ready`, `/metrics`, `/inspect*` (docs/PROTOCOL.md).
  */
 export function createRelay(options: RelayOptions): Relay {
   const base = (options.basePath ?? '/wq').replace(/\/+$/, '');
@@ -121,6 +150,12 @@ export function createRelay(options: RelayOptions): Relay {
   const debugBundle = options.debugBundle === undefined ? null : serveBundle(options.debugBundle);
   const { adminToken, production = false } = options;
   const companies = options.companies?.length ? new Set(options.companies) : null;
+  const now = options.now ?? Date.now;
+  const serverTokens = [...(options.serverTokens ?? []), ...(options.serverToken ? [options.serverToken] : [])].filter(Boolean);
+  const memory =
+    options.visitorMemory === false
+      ? null
+      : (options.visitorMemory ?? createVisitorMemory(createMemoryVisitorStore(), { maxEntries: 100_000, now, logger }));
   // Ingest writes through the watcher, so /ready can tell a store that refuses writes (a full disk).
   const writes = watchAppends(options.outbox);
   const status = createStatusRoutes({
@@ -139,7 +174,7 @@ export function createRelay(options: RelayOptions): Relay {
     limiter,
     maxInFlight: options.maxInFlight ?? 1024,
     maxBodyBytes: options.maxBodyBytes ?? 65_536,
-    serverToken: options.serverToken || undefined,
+    scopeIds: serverTokens.length > 0,
     metrics,
     logger,
     ingest: createIngest({
@@ -153,10 +188,39 @@ export function createRelay(options: RelayOptions): Relay {
       retryAfter: 5,
       metrics,
       logger,
+      now,
+      memory,
     }),
   });
 
-  const forget = createForgetRoute({ origins, cookieDomain: options.cookieDomain });
+  const forget = createForgetRoute({ origins, cookieDomain: options.cookieDomain, memory, logger });
+  // The server endpoint and the webhooks store through this: the browser's path, a server's rules.
+  const acceptServerEvents = createServerAcceptor({
+    outbox: writes.outbox,
+    companies,
+    piiParams: options.piiParams?.length ? options.piiParams : undefined,
+    upstream: options.upstream ?? 'conversions',
+    memory,
+    metrics,
+    logger,
+    now,
+  });
+  const server = createServerRoute({
+    check: bearerTokens(serverTokens),
+    accept: acceptServerEvents,
+    tokenLimiter: options.serverRateLimit === false ? null : createRateLimiter({ perSecond: 100, burst: 500, ...options.serverRateLimit }),
+    ipLimiter: limiter,
+    trusted,
+    ipHeader: options.ipHeader,
+    maxBodyBytes: options.maxBodyBytes ?? 65_536,
+    maxBatch: options.maxBatch ?? 50,
+    metrics,
+    logger,
+  });
+
+  const hooks = options.hooks
+    ? createHooksRoute({ ...options.hooks, accept: acceptServerEvents, maxBodyBytes: options.maxBodyBytes ?? 65_536, metrics, logger, now })
+    : null;
 
   const route = async (request: Request, url: URL, conn?: { remoteAddress?: string }): Promise<Response> => {
     const path = url.pathname.slice(base.length);
@@ -170,8 +234,16 @@ export function createRelay(options: RelayOptions): Relay {
     }
     if (path === '/forget') {
       const plain = lazyState<PlainRequest>(request);
-      return plain ? lazyResponse(forget(plain, url)) : toResponse(forget(plainFromRequest(request), url));
+      return plain ? lazyResponse(await forget(plain, url)) : toResponse(await forget(plainFromRequest(request), url));
     }
+    if (path === '/s') {
+      const plain = lazyState<PlainRequest>(request);
+      return plain
+        ? lazyResponse(await server(plain, conn?.remoteAddress))
+        : toResponse(await server(plainFromRequest(request), conn?.remoteAddress));
+    }
+    // Signatures are checked over the raw bytes, so the hooks read the real Request's body.
+    if (path.startsWith('/hooks/')) return hooks ? hooks(realInstance(request), path.slice(7)) : _notFound();
     // The inspector is the caller's code: it gets a Request the Fetch classes accept, never the lazy one.
     if (path.startsWith('/inspect')) return options.inspector ? options.inspector(realInstance(request)) : _notFound();
     if (method !== 'GET' && method !== 'HEAD')
@@ -206,6 +278,8 @@ export function createRelay(options: RelayOptions): Relay {
 
   return {
     metrics,
+    acceptServerEvents,
+    visitorMemory: memory,
     async fetch(request, conn) {
       let url: URL;
       try {

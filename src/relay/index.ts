@@ -2,6 +2,7 @@
 // The Node server and CLI live in `./node` (they import node:*).
 export { createRelay } from './createRelay';
 export type { Relay, RelayOptions } from './createRelay';
+export type { HooksOptions } from './lib/hooksRoute';
 export { MemoryOutbox } from './lib/memoryOutbox';
 export type { MemoryOutboxOptions } from './lib/memoryOutbox';
 export { OutboxUnavailableError } from './lib/outbox';
@@ -11,6 +12,12 @@ export { createPostgresOutbox, PostgresOutbox } from './postgres/postgresOutbox'
 export type { PostgresOutboxOptions } from './postgres/postgresOutbox';
 export { createPostgresHolds } from './postgres/postgresHolds';
 export type { SharedHolds, SharedHoldState } from './lib/sharedHolds';
+export type { AcceptServerEvents, ServerAcceptResult, ServerEventResult } from './lib/acceptServerEvents';
+export { createVisitorMemory, sha256Hex, visitorKeys } from './lib/visitorMemory';
+export type { VisitorKeys, VisitorMemory, VisitorMemoryOptions, VisitorRow, VisitorStore } from './lib/visitorMemory';
+export type { VisitorRecord } from './lib/visitorRecord';
+export { createMemoryVisitorStore } from './lib/memoryVisitorStore';
+export { createPostgresVisitorStore } from './postgres/postgresVisitorStore';
 export { createMetrics } from './lib/metrics';
 export type { GaugeReader, Metrics } from './lib/metrics';
 export { createLogger, silentLogger } from './lib/logger';

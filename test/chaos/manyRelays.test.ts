@@ -1,10 +1,11 @@
 // Many `whopq relay` processes on one Postgres outbox under load, as behind a load balancer: one is
 // SIGKILLed and restarted, another killed for good; then the database itself is restarted mid-load.
 // Clients post like the pixel (keep their copy, resend until a final answer) and, like a load
-// balancer, move on to another relay when one does not answer. Every acknowledged event must reach
-// the fake Whop; an event may reach it twice only when its send was in flight at a kill, or was
-// answered by Whop while the database could not record the answer (the same event_id, which Whop
-// deduplicates); each duplicate is checked against those moments.
+// balancer, move on to another relay when one does not answer. Whop counts one conversion per
+// (company_id, event_name, event_id): every acknowledged event must be counted exactly once, and
+// nothing else. A raw POST may reach Whop twice only when its send was in flight at a kill, or was
+// answered by Whop while the database could not record the answer (the same key, which Whop
+// deduplicates); each such resend is checked against those moments and bounded.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFakeWhop, type FakeWhop } from '../fakeWhop';
 import { startTestPostgres, type TestPostgres } from '../postgres/testPostgres';
@@ -73,6 +74,24 @@ async function postToAny(
   return 0;
 }
 
+/** The keys Whop counts, one per event, sorted. */
+const keysOf = (events: ChaosEvent[]) => events.map((e) => JSON.stringify([e.company_id, e.event_name, e.event_id])).sort();
+
+/**
+ * Mean time (ms) from Whop's answer until the relays stored it, over the relays given: the window
+ * in which a kill sends an answered event again.
+ */
+async function outcomeStoreMs(relays: RelayChild[]): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  for (const r of relays) {
+    const text = await (await fetch(`${r.base}/metrics`)).text();
+    sum += Number(/^whopq_outcome_store_seconds_sum (\S+)$/m.exec(text)?.[1] ?? 0);
+    count += Number(/^whopq_outcome_store_seconds_count (\S+)$/m.exec(text)?.[1] ?? 0);
+  }
+  return count ? (sum / count) * 1000 : NaN;
+}
+
 /** Duplicates not explained by a window in which an answered send could go unrecorded. */
 function unexplained(windows: Array<[number, number]>): string[] {
   const byId = new Map<string, number[]>();
@@ -130,9 +149,11 @@ it(KILL_NAME, { timeout: FULL ? 300_000 : 90_000 }, async () => {
     100,
   );
   for (const r of alive) outputs.push(r.output());
+  const storeMs = await outcomeStoreMs(alive);
   await Promise.all(alive.map((r) => r.kill()));
   const t = tally(whop, ids);
   const odd = unexplained(kills);
+  const counted = whop.counted();
   recordScenario({
     scenario: KILL_NAME,
     group: 'fault',
@@ -140,11 +161,13 @@ it(KILL_NAME, { timeout: FULL ? 300_000 : 90_000 }, async () => {
     delivered: t.delivered,
     duplicated: t.duplicated,
     lost: t.lost,
-    notes: `${acked.size} acknowledged across 3 relays; ${t.duplicated} resent after a kill (sent as the process died; Whop dedups the event_id), ${odd.length} otherwise; client saw ${JSON.stringify(seen)}`,
+    notes: `${acked.size} acknowledged across 3 relays; Whop counts ${counted.size} conversions (one per event_name and event_id); ${t.duplicated} raw POSTs resent after a kill (in flight as the process died; Whop counts them once), ${odd.length} otherwise; an answer waited ${storeMs.toFixed(1)} ms on average to be stored; client saw ${JSON.stringify(seen)}`,
   });
   expect(kills).toHaveLength(2);
   expect(refused).toBe(0);
   expect(acked.size).toBe(TOTAL);
+  // As Whop counts: every acknowledged event exactly once, nothing else.
+  expect([...counted.keys()].sort()).toEqual(keysOf(events));
   expect({ lost: t.lost, unexplained: odd, unexpected: t.unexpected }).toEqual({ lost: 0, unexplained: [], unexpected: 0 });
   // At most the sends in flight at each kill (the forwarder's concurrency, 8) can come back.
   expect(t.duplicated).toBeLessThanOrEqual(kills.length * 8);
@@ -199,6 +222,7 @@ it(DB_NAME, { timeout: FULL ? 300_000 : 90_000 }, async () => {
   await Promise.all(relays.map((r) => r.kill()));
   const t = tally(whop, ids);
   const odd = unexplained([down]);
+  const counted = whop.counted();
   recordScenario({
     scenario: DB_NAME,
     group: 'fault',
@@ -206,13 +230,14 @@ it(DB_NAME, { timeout: FULL ? 300_000 : 90_000 }, async () => {
     delivered: t.delivered,
     duplicated: t.duplicated,
     lost: t.lost,
-    notes: `${acked.size} acknowledged; /ready while down ${readyWhileDown.join(',')}; ${t.duplicated} resent (answered while the database was down), ${odd.length} otherwise; client saw ${JSON.stringify(seen)}`,
+    notes: `${acked.size} acknowledged; Whop counts ${counted.size} conversions; /ready while down ${readyWhileDown.join(',')}; ${t.duplicated} raw POSTs resent (answered while the database was down), ${odd.length} otherwise; client saw ${JSON.stringify(seen)}`,
   });
   expect(refused).toBe(0);
   expect(acked.size).toBe(TOTAL);
   expect(seen[503] ?? 0).toBeGreaterThan(0);
   expect(readyWhileDown).toEqual([503, 503, 503]);
   expect(readyAfter).toEqual([200, 200, 200]);
+  expect([...counted.keys()].sort()).toEqual(keysOf(events));
   expect({ lost: t.lost, unexplained: odd, unexpected: t.unexpected }).toEqual({ lost: 0, unexplained: [], unexpected: 0 });
   for (const out of outputs) expect(out).not.toContain(KEY);
 });

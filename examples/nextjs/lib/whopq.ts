@@ -44,6 +44,11 @@ const dryRun = !postgres || !apiKey;
 const bundlePath = process.env.WHOPQ_BUNDLE_PATH || 'node_modules/whopq/dist/whopq.js';
 let bundle: Promise<Buffer> | undefined;
 
+// Signed webhooks at /wq/hooks/calendly and /wq/hooks/typeform once their secret is set (docs/SERVER.md).
+const calendlySigningKey = process.env.WHOPQ_CALENDLY_SIGNING_KEY || undefined;
+const typeformSecret = process.env.WHOPQ_TYPEFORM_SECRET || undefined;
+const hooksCompany = process.env.WHOPQ_HOOKS_COMPANY || (companies.length === 1 ? companies[0] : undefined);
+
 export const relay = createRelay({
   outbox,
   companies,
@@ -61,4 +66,5 @@ export const relay = createRelay({
   hasApiKey: !!apiKey,
   production: process.env.NODE_ENV === 'production',
   adminToken: process.env.WHOPQ_ADMIN_TOKEN || undefined,
+  hooks: hooksCompany && (calendlySigningKey || typeformSecret) ? { company: hooksCompany, calendlySigningKey, typeformSecret } : undefined,
 });

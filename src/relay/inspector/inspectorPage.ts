@@ -120,7 +120,7 @@ var toggle=function(){open[key]=!open[key];render(last);var again=tb.querySelect
 tr.addEventListener('click',toggle);tr.addEventListener('keydown',function(ev){if(ev.key==='Enter'||ev.key===' '){ev.preventDefault();toggle()}});tb.appendChild(tr);
 if(open[key]){var u=e.user||{};tb.appendChild(el('tr',{'class':'detail'},[el('td',{colspan:'6'},[el('div',{'class':'cols'},[
 el('div',null,[el('h3',{text:'Event'}),kv({event_id:e.event_id,event_time:e.event_time,url:e.url,referrer_url:e.referrer_url,value:e.value,currency:e.currency,attempts:e.attempts,whop_id:e.whop_id,last_error:e.last_error}),
-(e.dropped||[]).length?el('h3',{text:'Repaired or left out'}):null,(e.dropped||[]).length?kv(e.dropped.reduce(function(o,d){o[d.param]=d.message;return o},{})):null]),
+(e.dropped||[]).length?el('h3',{text:'Repaired, left out or filled'}):null,(e.dropped||[]).length?kv(e.dropped.reduce(function(o,d){o[d.param]=d.message;return o},{})):null]),
 el('div',null,[el('h3',{text:'Context'}),kv(ctx)]),
 el('div',null,[el('h3',{text:'User'}),kv(u)])])])]))}});
 colorize(document)}

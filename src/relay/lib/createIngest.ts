@@ -1,5 +1,5 @@
 import { cookieDomainFor } from './cookieDomainFor';
-import { cleanUrl, DEFAULT_PII_PARAMS, piiMatcher } from './cleanUrl';
+import { DEFAULT_PII_PARAMS, piiMatcher } from './cleanUrl';
 import {
   CLICK_COOKIE_MAX_AGE_S,
   clicksOf,
@@ -13,15 +13,16 @@ import { COOKIE_SAFE, MAX_COOKIE_AGE, parseCookies, serializeCookie } from './co
 import { enrichEvent } from './enrichEvent';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { KNOWN_PARAMS, normalizeEvent } from './normalizeEvent';
-import { OutboxUnavailableError, type EventRepair, type Outbox, type OutboxInput } from './outbox';
+import { KNOWN_PARAMS } from './normalizeEvent';
+import { OutboxUnavailableError, type Outbox, type OutboxInput } from './outbox';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import { BodyTooLargeError } from './readBody';
-import { PAGE_EVENT, type RelayEvent } from './relayEvent';
+import { outboxInput, parseBatch, prepareEvents, refusedBatch } from './prepareEvents';
+import type { RelayEvent } from './relayEvent';
+import type { VisitorMemory } from './visitorMemory';
+import { recordOf } from './visitorRecord';
 import { sameSiteRequest } from './sameSiteRequest';
 import type { Upstream } from './forwardOne';
-import { conversionLeftOut } from './toConversion';
-import { eventLeftOut } from './toEvent';
 import { whopError, type WhopErrorBody } from './whopError';
 
 export interface IngestConfig {
@@ -39,11 +40,10 @@ export interface IngestConfig {
   retryAfter: number;
   metrics: Metrics;
   logger: Logger;
-}
-
-interface _Rejected {
-  index: number;
-  error: WhopErrorBody;
+  /** The clock (tests move it). Default Date.now. */
+  now?: () => number;
+  /** Remembers each visitor's context for server events (`visitorMemory`), after the write, off the answer's path. */
+  memory?: VisitorMemory | null;
 }
 
 const _TYPES = new Set(['text/plain', 'application/json']);
@@ -96,84 +96,28 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       // The client went away or sent a broken stream: nothing to answer that it would read.
       return refuse(400, whopError('The request body could not be read.', 'body_unreadable'));
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return refuse(400, whopError('The body is not valid JSON.', 'invalid_json'));
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      return refuse(400, whopError('The body must be {"events":[…]} or one event object.', 'parameter_invalid'));
-    }
-    let events: unknown[];
-    if (Object.prototype.hasOwnProperty.call(parsed, 'events')) {
-      // Other keys beside `events` are ignored: no event is lost for what the envelope carried.
-      const list = (parsed as { events: unknown }).events;
-      if (!Array.isArray(list)) return refuse(400, whopError('events must be an array.', 'parameter_invalid', 'events'));
-      if (list.length === 0) return refuse(400, whopError('events is empty.', 'parameter_missing', 'events'));
-      if (list.length > config.maxBatch)
-        return refuse(400, whopError(`At most ${config.maxBatch} events a batch.`, 'batch_too_large', 'events'));
-      events = list;
-    } else {
-      events = [parsed];
-    }
+    const batch = parseBatch(text, config.maxBatch);
+    if (batch.error) return refuse(400, batch.error);
+    const events = batch.events;
     metrics.inc('received_total', undefined, events.length);
 
-    const now = Date.now();
-    const rejected: _Rejected[] = [];
-    const dropped: Array<EventRepair & { index: number }> = [];
-    const good: Array<{ _index: number; _event: RelayEvent; _dropped: EventRepair[] }> = [];
-    events.forEach((raw, index) => {
-      const result = normalizeEvent(raw, now);
-      if (result.error) return rejected.push({ index, error: result.error });
-      const e = result.event;
-      if (config.companies && !config.companies.has(e.company_id)) {
-        return rejected.push({
-          index,
-          error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id'),
-        });
-      }
-      for (const f of result.dropped) dropped.push({ index, ...f });
-      good.push({ _index: index, _event: e, _dropped: result.dropped });
-    });
+    const now = config.now?.() ?? Date.now();
+    const { good, rejected, dropped } = prepareEvents(events, now, config.companies, isPii);
     for (const r of rejected) metrics.inc('rejected_total', { reason: r.error.code ?? r.error.type });
     if (good.length === 0) {
-      const first = rejected[0]!;
-      // Every event was for a company this relay does not serve: that is a permission refusal.
-      const status = rejected.every((r) => r.error.code === 'company_not_allowed') ? 403 : 400;
-      return plainError(
-        status,
-        events.length === 1
-          ? first.error
-          : whopError(`All ${events.length} events were rejected; see rejected.`, first.error.code, first.error.param),
-        { rejected },
-      );
+      const refused = refusedBatch(events.length, rejected);
+      return plainError(refused.status, refused.error, { rejected });
     }
 
     const cookies = parseCookies(request.header('cookie'));
-    // URLs as stored and forwarded: no fragment, no parameter that looks like personal data.
-    for (const g of good) {
-      for (const key of ['url', 'referrer_url'] as const) {
-        const v = g._event[key];
-        if (typeof v !== 'string' || (!v.includes('#') && !v.includes('?'))) continue;
-        const cleaned = cleanUrl(v, isPii);
-        g._event[key] = cleaned.url;
-        if (cleaned.removed.length) {
-          const repair = {
-            param: key,
-            message: `Query parameter${cleaned.removed.length > 1 ? 's' : ''} ${cleaned.removed.map((n) => JSON.stringify(n.slice(0, 40))).join(', ')} removed (personal data or a secret).`,
-          };
-          g._dropped.push(repair);
-          dropped.push({ index: g._index, ...repair });
-        }
-      }
-    }
     // Server-set attribution: the clicks of these events (context and URL) folded, oldest first,
     // into the relay's own cookie, which then fills what each event lacks.
     const clickCookie = cookies.get('wq_c');
     const clicks = parseClickCookie(clickCookie);
     const times = new Map(good.map((g) => [g, Date.parse(g._event.event_time!)]));
-    for (const g of [...good].sort((a, b) => times.get(a)! - times.get(b)!)) mergeClicks(clicks, clicksOf(g._event), times.get(g)!);
+    const landing = new Set<RelayEvent>();
+    for (const g of [...good].sort((a, b) => times.get(a)! - times.get(b)!))
+      if (mergeClicks(clicks, clicksOf(g._event), times.get(g)!)) landing.add(g._event);
     pruneClicks(clicks, now);
     const facts = { ip, userAgent: request.header('user-agent'), cookies, acceptLanguage: request.header('accept-language') };
     const leftOut: string[] = [];
@@ -183,19 +127,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       // `_fbc` cookie says, which fills only a Meta click the model has none of.
       for (const field of fillClicks(_event, clicks, times.get(g)!)) metrics.inc('clicks_filled_total', { field });
       const body = enrichEvent(_event, facts);
-      if (!body.event_id) body.event_id = crypto.randomUUID();
-      const input: OutboxInput = {
-        company_id: body.company_id,
-        event_name: body.event_name,
-        event_id: body.event_id,
-        body,
-        received_at: now,
-      };
-      if (_dropped.length) input.dropped = _dropped;
-      if (config.upstream === 'events') eventLeftOut(body, leftOut);
-      else if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
-      else conversionLeftOut(body, leftOut);
-      return input;
+      return outboxInput(body, _dropped, now, config.upstream, leftOut);
     });
 
     let fresh: boolean[];
@@ -217,6 +149,17 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     }
     const accepted = fresh.filter(Boolean).length;
     const duplicates = fresh.length - accepted;
+    const memory = config.memory;
+    if (memory && accepted) {
+      inputs.forEach((input, i) => {
+        const body = input.body;
+        const user = body.user;
+        if (!fresh[i] || !(user?.anonymous_id || user?.email || user?.phone)) return;
+        memory
+          .remember(body.company_id, user, recordOf(body, clicks, Date.parse(body.event_time!), landing.has(body)))
+          .catch((error) => logger.warn('ingest: visitor memory failed', { error: String((error as Error)?.name ?? error) }));
+      });
+    }
     metrics.inc('accepted_total', undefined, accepted);
     if (duplicates) metrics.inc('duplicates_total', undefined, duplicates);
     for (const d of dropped) metrics.inc('dropped_fields_total', { param: _label(d.param) });

@@ -48,7 +48,8 @@ export interface ForwarderOptions {
   logger?: Logger;
   /**
    * Counts `delivered_total`, `retried_total{reason}`, `dead_lettered_total{reason}`,
-   * `forward_paused_total{status}` and observes `upstream_latency_seconds`. Share the relay's registry.
+   * `forward_paused_total{status}` and observes `upstream_latency_seconds` and `outcome_store_seconds`
+   * (Whop's answer to its outcome stored). Share the relay's registry.
    */
   metrics?: Pick<Metrics, 'inc' | 'observe'>;
   /** Replaces the @whop/sdk client (another transport, e.g. in a different runtime). */
@@ -362,7 +363,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       await holds?.hold(holdUntil).catch(() => {});
     }
     try {
+      const answered = Date.now();
       await outbox.settle(record, outcome);
+      // The window in which a crash sends an answered event again (it is not yet recorded).
+      if (report.latencyMs > 0) metrics?.observe('outcome_store_seconds', (Date.now() - answered) / 1000);
     } catch (error) {
       if (outcome.kind !== 'retry') {
         unrecorded.set(_key(record), outcome);

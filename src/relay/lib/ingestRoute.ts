@@ -18,8 +18,8 @@ export interface IngestRouteConfig {
   maxInFlight: number;
   /** The body limit `ingest` applies: the body is read within it before an in-flight slot is taken. */
   maxBodyBytes: number;
-  /** When set, only a request with `Authorization: Bearer <serverToken>` keeps guessable event_ids as sent (`scopeEventIds`). */
-  serverToken?: string;
+  /** Guessable event_ids are scoped to their visitor (`scopeEventIds`): the relay has server tokens, so only `/s` keeps them. */
+  scopeIds: boolean;
   ingest: ReturnType<typeof createIngest>;
   metrics: Metrics;
   logger: Logger;
@@ -87,7 +87,7 @@ export function createIngestRoute(
     // adapter's deadlines bound), never the capacity other visitors' events need.
     let body = request.text(config.maxBodyBytes);
     await body.catch(() => {});
-    if (config.serverToken && !_bearer(request.header('authorization'), config.serverToken)) {
+    if (config.scopeIds) {
       body = body.then((text) => scopeEventIds(text, ip));
       await body.catch(() => {});
     }
@@ -111,12 +111,4 @@ export function createIngestRoute(
       inFlight--;
     }
   };
-}
-
-/** Whether an Authorization header carries `token` as a bearer token (constant time in the token). */
-function _bearer(header: string | null, token: string): boolean {
-  const given = header && /^bearer /i.test(header) ? header.slice(7).trim() : '';
-  let diff = given.length ^ token.length;
-  for (let i = 0; i < token.length; i++) diff |= (given.charCodeAt(i) || 0) ^ token.charCodeAt(i);
-  return diff === 0;
 }

@@ -9,9 +9,14 @@ export class BodyTooLargeError extends Error {
  * passes the limit, so a client cannot make the relay buffer more than `maxBytes`.
  */
 export async function readBody(request: Request, maxBytes: number): Promise<string> {
+  return decodeUtf8(await readBodyBytes(request, maxBytes));
+}
+
+/** The body's bytes as sent, within the same limit as `readBody` (what a signature is computed over). */
+export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(request.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLargeError();
-  if (!request.body) return '';
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -25,14 +30,14 @@ export async function readBody(request: Request, maxBytes: number): Promise<stri
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return decodeUtf8(chunks[0]!);
+  if (chunks.length === 1) return chunks[0] as Uint8Array<ArrayBuffer>;
   const all = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {
     all.set(chunk, at);
     at += chunk.byteLength;
   }
-  return decodeUtf8(all);
+  return all;
 }
 
 const _decoder = new TextDecoder();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeWhop, type FakeWhop } from '../../../test/fakeWhop';
-import { createWhopClient } from './whopClient';
+import { createNodeFetch, type NodeFetch } from '../node/nodeFetch';
+import { createWhopClient as createClient, type WhopClientOptions } from './whopClient';
 
 let whop: FakeWhop;
 beforeAll(async () => {
@@ -17,7 +18,17 @@ const body = JSON.stringify({
   context: { ip_address: '203.0.113.9' },
 });
 
-describe('createWhopClient', () => {
+// The same behaviour over the global fetch (Workers, Next.js) and the Node relay's node:http transport.
+describe.each([
+  ['global fetch', null],
+  ['node:http keep-alive', createNodeFetch],
+] as const)('createWhopClient over %s', (_name, transport) => {
+  let node: NodeFetch | undefined;
+  beforeAll(() => {
+    node = transport?.();
+  });
+  afterAll(() => node?.close());
+  const createWhopClient = (options: WhopClientOptions) => createClient({ ...options, fetch: node?.fetch });
   it('POSTs the body byte for byte with the bearer key and returns Whop’s id', async () => {
     const answer = await createWhopClient({ apiKey: 'k_live_secret', baseURL: whop.url }).createConversion(body);
     expect(answer).toEqual({ kind: 'ok', status: 200, id: whop.conversions[0]!.id });
@@ -102,5 +113,25 @@ describe('createWhopClient', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('never follows a redirect on /conversions either', async () => {
+    const other = await startFakeWhop({ apiKey: 'k_live_secret' });
+    try {
+      whop.setMode(() => ({ status: 308, headers: { location: `${other.url}/conversions` } }));
+      expect(await createWhopClient({ apiKey: 'k_live_secret', baseURL: whop.url }).createConversion(body)).toMatchObject({
+        kind: 'http',
+        status: 308,
+      });
+      expect(other.requests).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('sends over a few kept-alive connections, not one per request', async () => {
+    const client = createWhopClient({ apiKey: 'k_live_secret', baseURL: whop.url });
+    for (let i = 0; i < 20; i++) expect(await client.createConversion(body)).toMatchObject({ kind: 'ok' });
+    expect(whop.connections()).toBeLessThanOrEqual(2);
   });
 });

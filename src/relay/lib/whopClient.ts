@@ -8,6 +8,8 @@ export interface WhopClientOptions {
   baseURL?: string;
   /** Per-request timeout (ms). Default 10_000. */
   timeoutMs?: number;
+  /** The transport the SDK sends with. Default the global fetch; on Node the relay passes `createNodeFetch`'s. It must not follow redirects. */
+  fetch?: typeof fetch;
 }
 
 /** What Whop (or the network) answered to one `POST /conversions` or `POST /events`. */
@@ -58,6 +60,7 @@ export function createWhopClient(options: WhopClientOptions): WhopClient {
     // Never follow a redirect: the body would go to another host and its 200 would count as
     // delivered. A 3xx is an error the outbox retries.
     fetchOptions: { redirect: 'manual' },
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const secret = options.apiKey;
   return {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -297,5 +298,59 @@ describe('issue 17: startup checks', () => {
     expect(printed.join('\n')).toMatch(/inspector is off/);
     const port = (relay.server.address() as { port: number }).port;
     expect((await fetch(`http://127.0.0.1:${port}/wq/inspect`)).status).toBe(404);
+  });
+});
+
+describe('webhooks', () => {
+  it('read their secrets, event names and company, and say what is missing or wrong', () => {
+    const one = relayConfigFromEnv({
+      WHOP_COMPANY_ID: 'biz_a',
+      WHOPQ_CALENDLY_SIGNING_KEY: ' ck ',
+      WHOPQ_TYPEFORM_EVENTS: 'lT4Z3j=submit_application, x9=lead',
+    });
+    expect(one).toMatchObject({
+      calendlySigningKey: 'ck',
+      hooksCompany: 'biz_a',
+      typeformEvents: { lT4Z3j: 'submit_application', x9: 'lead' },
+    });
+    expect(configProblems(one).errors).toEqual([]);
+    const errors = (env: Record<string, string>) => configProblems(relayConfigFromEnv(env)).errors.join('\n');
+    expect(errors({ WHOP_COMPANY_ID: 'biz_a,biz_b', WHOPQ_TYPEFORM_SECRET: 's' })).toMatch(/WHOPQ_HOOKS_COMPANY is not set/);
+    expect(errors({ WHOP_COMPANY_ID: 'biz_a,biz_b', WHOPQ_TYPEFORM_SECRET: 's', WHOPQ_HOOKS_COMPANY: 'biz_b' })).toBe('');
+    expect(errors({ WHOP_COMPANY_ID: 'biz_a', WHOPQ_TYPEFORM_SECRET: 's', WHOPQ_HOOKS_COMPANY: 'biz_c' })).toMatch(
+      /is not one of WHOP_COMPANY_ID/,
+    );
+    expect(errors({ WHOPQ_TYPEFORM_EVENTS: 'lT4Z3j=purchase' })).toMatch(/WHOPQ_TYPEFORM_EVENTS entry "lT4Z3j=purchase"/);
+    expect(errors({ WHOPQ_TYPEFORM_EVENTS: 'lT4Z3j' })).toMatch(/WHOPQ_TYPEFORM_EVENTS entry/);
+  });
+
+  it('serve /wq/hooks/calendly once its key is set, never printing or logging the key', async () => {
+    const key = 'calendly_cli_key_5d41';
+    const printed: string[] = [];
+    const logged: string[] = [];
+    const log = (...args: unknown[]) => logged.push(JSON.stringify(args));
+    const relay = await startRelay(
+      {
+        ...relayConfigFromEnv({ WHOP_COMPANY_ID: 'biz_h', WHOPQ_CALENDLY_SIGNING_KEY: key }),
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: tmp(),
+      },
+      { print: (l) => printed.push(l), logger: { info: log, warn: log, error: log } },
+    );
+    running.push(relay);
+    expect(printed.join('\n')).toMatch(/hooks: {3}POST http:\/\/127\.0\.0\.1:\d+\/wq\/hooks\/calendly \(for biz_h\)/);
+    const raw = readFileSync(new URL('../../../test/fixtures/calendly-invitee-created.json', import.meta.url), 'utf8');
+    const t = Math.floor(Date.now() / 1000);
+    const post = (vendor: string, headers: Record<string, string>) =>
+      fetch(`${relay.url}/wq/hooks/${vendor}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
+    const signed = await post('calendly', {
+      'calendly-webhook-signature': `t=${t},v1=${createHmac('sha256', key).update(`${t}.${raw}`).digest('hex')}`,
+    });
+    expect(await signed.json()).toMatchObject({ accepted: 1 });
+    expect((await relay.outbox.recent(5)).map((r) => [r.event_name, r.company_id, r.state])).toEqual([['schedule', 'biz_h', 'dry_run']]);
+    expect((await post('calendly', {})).status).toBe(401);
+    expect((await post('typeform', {})).status).toBe(404);
+    expect(printed.join('\n') + logged.join('\n')).not.toContain(key);
   });
 });

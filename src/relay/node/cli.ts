@@ -10,8 +10,10 @@ import type { Upstream } from '../lib/forwardOne';
 import { realInstance } from '../lib/lazyInstance';
 import { createLogger, type Logger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
+import { createWhopClient } from '../lib/whopClient';
 import { runDemo } from './demo';
 import { lockDataDir } from './lockDataDir';
+import { createNodeFetch } from './nodeFetch';
 import { packageVersion } from './packageVersion';
 import { parseCommandLine, type CommandSpec } from './parseCommandLine';
 import { configProblems, relayConfigFromEnv, type RelayConfig } from './relayConfig';
@@ -19,6 +21,9 @@ import { serve } from './serve';
 import { SqliteOutbox } from './sqliteOutbox';
 import { createPostgresOutbox, PostgresOutbox } from '../postgres/postgresOutbox';
 import { createPostgresHolds } from '../postgres/postgresHolds';
+import { createPostgresVisitorStore } from '../postgres/postgresVisitorStore';
+import { createVisitorMemory } from '../lib/visitorMemory';
+import { createSqliteVisitorStore } from './sqliteVisitorStore';
 
 export { configProblems, relayConfigFromEnv, serve };
 export type { RelayConfig };
@@ -34,6 +39,8 @@ export interface StartRelayExtras {
   bundlePath?: string;
   /** The pixel's debug build, served at `<basePath>/p.debug.js`. Default: bundlePath with `.debug.js` (dist/whopq.debug.js). */
   debugBundlePath?: string;
+  /** The relay's clock for ingest and visitor memory (tests move it). Default Date.now. */
+  now?: () => number;
 }
 
 /** A started relay: close() stops the server, lets in-flight sends settle and closes the store. */
@@ -73,7 +80,14 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
   }
   if (errors.length) throw new Error(errors.join('\n'));
 
-  const secrets = [config.apiKey, config.adminToken, config.serverToken, _urlPassword(config.databaseUrl)].filter((s): s is string => !!s);
+  const secrets = [
+    config.apiKey,
+    config.adminToken,
+    ...config.serverTokens,
+    config.calendlySigningKey,
+    config.typeformSecret,
+    _urlPassword(config.databaseUrl),
+  ].filter((s): s is string => !!s);
   const logger = extras.logger ?? createLogger({ secrets });
   const dryRun = !config.apiKey && !config.production;
   let outbox: SqliteOutbox | PostgresOutbox;
@@ -96,12 +110,32 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
       throw error;
     }
   }
+  // Visitor memory next to the outbox: its table in Postgres, its own file in the data directory.
+  let memory: ReturnType<typeof createVisitorMemory>;
+  try {
+    memory = createVisitorMemory(
+      outbox instanceof PostgresOutbox ? createPostgresVisitorStore(outbox) : createSqliteVisitorStore(join(config.dataDir, 'visitors.db')),
+      { logger, now: extras.now },
+    );
+  } catch (error) {
+    await outbox.close();
+    unlock();
+    throw error;
+  }
   const metrics = createMetrics();
+  // Keep-alive sockets for every send the adaptive limit may have in flight.
+  const transport = config.apiKey ? createNodeFetch({ maxSockets: config.forwardMaxConcurrency }) : null;
   const forwarder = config.apiKey
     ? createForwarder({
         outbox,
         apiKey: config.apiKey,
         baseURL: config.baseURL,
+        client: createWhopClient({
+          apiKey: config.apiKey,
+          baseURL: config.baseURL,
+          timeoutMs: config.forwardTimeoutSeconds * 1000,
+          fetch: transport!.fetch,
+        }),
         upstream: _upstream(config),
         concurrency: config.forwardConcurrency,
         maxConcurrency: config.forwardMaxConcurrency,
@@ -113,6 +147,20 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         holds: outbox instanceof PostgresOutbox ? createPostgresHolds(outbox) : undefined,
       })
     : null;
+  if (forwarder) {
+    metrics.describe(
+      'outcome_store_seconds',
+      "From Whop's answer until the outbox has stored it: a crash in this window sends that event again (Whop dedups it).",
+    );
+    metrics.gauge('forward_concurrency', 'Sends to Whop allowed in flight now (the adaptive limit).', () => [
+      { value: forwarder.status().concurrency ?? 0 },
+    ]);
+    metrics.gauge(
+      'forward_in_flight',
+      'Events claimed and not yet settled (sent to Whop, or waiting for their outcome to be stored).',
+      () => [{ value: forwarder.status().inFlight ?? 0 }],
+    );
+  }
 
   const bundlePath = extras.bundlePath ?? _defaultBundle();
   let bundle: Uint8Array | undefined;
@@ -154,9 +202,20 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
     logger,
     metrics,
     adminToken: config.adminToken,
-    serverToken: config.serverToken,
+    serverTokens: config.serverTokens,
+    visitorMemory: memory,
+    now: extras.now,
     production: config.production,
     inspector,
+    hooks:
+      config.hooksCompany && (config.calendlySigningKey || config.typeformSecret)
+        ? {
+            company: config.hooksCompany,
+            calendlySigningKey: config.calendlySigningKey,
+            typeformSecret: config.typeformSecret,
+            typeformEvents: config.typeformEvents,
+          }
+        : undefined,
   });
   const base = config.basePath.replace(/\/+$/, '');
   const handler = {
@@ -206,7 +265,11 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         ? `  mode: forwarding to ${config.baseURL}/${_upstream(config)} for ${config.companies.length ? config.companies.join(', ') : 'any company'}, ${config.forwardConcurrency} to ${config.forwardMaxConcurrency} at once`
         : '  mode: holding — events are stored until WHOP_API_KEY is set',
   );
-  print(`  ingest:  POST ${url}${base}/e`);
+  print(
+    `  ingest:  POST ${url}${base}/e   server events: POST ${url}${base}/s${config.serverTokens.length ? '' : ' (set WHOPQ_SERVER_TOKENS)'}`,
+  );
+  const hooks = [config.calendlySigningKey && 'calendly', config.typeformSecret && 'typeform'].filter(Boolean);
+  if (hooks.length) print(`  hooks:   ${hooks.map((h) => `POST ${url}${base}/hooks/${h}`).join('   ')} (for ${config.hooksCompany})`);
   print(`  pixel:   ${url}${base}/p.js`);
   print(`  health:  ${url}${base}/health   ready: ${url}${base}/ready   metrics: ${url}${base}/metrics`);
   if (inspector) print(`  inspect: ${url}${base}/inspect${config.adminToken ? '?token=…' : ''}`);
@@ -234,6 +297,8 @@ export async function startRelay(config: RelayConfig, extras: StartRelayExtras =
         });
         try {
           await forwarder?.stop();
+          transport?.close();
+          await memory.close().catch(() => {});
           await outbox.close();
         } finally {
           unlock();
@@ -315,7 +380,7 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_COOKIE_DOMAIN        registrable domain for the relay's cookies (host-only)
   WHOPQ_PII_PARAMS           query parameters removed from stored URLs, comma list (email, phone, token, …)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
-  WHOPQ_SERVER_TOKEN         server-side ingest (Bearer) keeps its event_ids; others' guessable ids are scoped
+  WHOPQ_SERVER_TOKENS        bearer tokens of the server endpoint POST /wq/s, comma list (WHOPQ_SERVER_TOKEN: one)
   WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token (also NODE_ENV=production)
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at the start (8); grows while Whop answers fast

@@ -1,3 +1,5 @@
+import { EVENT_NAMES } from '../../shared/conversion';
+
 /** Everything `whopq relay` needs, as read from the environment. */
 export interface RelayConfig {
   /** WHOP_API_KEY. Absent: dry-run (unless production). */
@@ -27,8 +29,8 @@ export interface RelayConfig {
   upstream: string;
   /** WHOPQ_ADMIN_TOKEN: protects /metrics and the inspector. */
   adminToken?: string;
-  /** WHOPQ_SERVER_TOKEN: server-side ingest with `Authorization: Bearer` keeps caller-chosen event_ids (see RelayOptions.serverToken). */
-  serverToken?: string;
+  /** WHOPQ_SERVER_TOKENS (comma list) and WHOPQ_SERVER_TOKEN: bearer tokens of the server endpoint `/s` (RelayOptions.serverTokens). */
+  serverTokens: string[];
   /** WHOPQ_PRODUCTION=1|true: no dry-run without a key, metrics/inspector only with a token. */
   production: boolean;
   /** WHOPQ_BASE_PATH, default /wq. */
@@ -53,6 +55,14 @@ export interface RelayConfig {
   databaseSchema: string;
   /** WHOPQ_DATABASE_POOL: most Postgres connections per relay process, 2–100. Default 4. */
   databasePool: number;
+  /** WHOPQ_CALENDLY_SIGNING_KEY: serves `POST <basePath>/hooks/calendly` (docs/SERVER.md). Unset: that route is 404. */
+  calendlySigningKey?: string;
+  /** WHOPQ_TYPEFORM_SECRET: serves `POST <basePath>/hooks/typeform`. Unset: that route is 404. */
+  typeformSecret?: string;
+  /** WHOPQ_TYPEFORM_EVENTS: `<form id>=<event name>` comma list (e.g. `lT4Z3j=submit_application`); other forms send `lead`. */
+  typeformEvents: Record<string, string>;
+  /** WHOPQ_HOOKS_COMPANY: the company webhook events belong to. Default: WHOP_COMPANY_ID when it lists one. */
+  hooksCompany?: string;
 }
 
 const _list = (v: string | undefined) =>
@@ -94,7 +104,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
     upstream: env.WHOPQ_UPSTREAM?.trim().toLowerCase() || 'conversions',
     adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
-    serverToken: env.WHOPQ_SERVER_TOKEN?.trim() || undefined,
+    serverTokens: [...new Set([..._list(env.WHOPQ_SERVER_TOKENS), env.WHOPQ_SERVER_TOKEN?.trim() ?? ''])].filter(Boolean),
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
@@ -110,6 +120,12 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     databaseUrl: env.WHOPQ_DATABASE_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
     databaseSchema: env.WHOPQ_DATABASE_SCHEMA?.trim() || 'whopq',
     databasePool: _number(env.WHOPQ_DATABASE_POOL, 4),
+    calendlySigningKey: env.WHOPQ_CALENDLY_SIGNING_KEY?.trim() || undefined,
+    typeformSecret: env.WHOPQ_TYPEFORM_SECRET?.trim() || undefined,
+    typeformEvents: Object.fromEntries(
+      _list(env.WHOPQ_TYPEFORM_EVENTS).map((pair) => [pair.split('=')[0]!.trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
+    ),
+    hooksCompany: env.WHOPQ_HOOKS_COMPANY?.trim() || (_list(env.WHOP_COMPANY_ID).length === 1 ? _list(env.WHOP_COMPANY_ID)[0] : undefined),
   };
 }
 
@@ -132,9 +148,9 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   if (config.origins.length === 0) warnings.push('WHOPQ_ORIGINS is not set: pages on any origin may post events.');
   for (const o of config.origins)
     if (!/^https?:\/\/[^/]+$/i.test(o)) errors.push(`WHOPQ_ORIGINS entry ${JSON.stringify(o)} is not an origin like https://shop.example.`);
-  if (config.production && !config.serverToken)
+  if (config.production && config.serverTokens.length === 0)
     warnings.push(
-      'WHOPQ_SERVER_TOKEN is not set: an event_id anyone can guess (an order number) counts for whoever posts it first; set it and send such events from your server with it.',
+      'WHOPQ_SERVER_TOKENS is not set: the server endpoint /s refuses every request, and an event_id anyone can guess (an order number) counts for whoever posts it first; set it and send such events from your server with it.',
     );
   if (config.production && !config.adminToken)
     warnings.push('WHOPQ_ADMIN_TOKEN is not set: /metrics and the inspector are off in production.');
@@ -170,5 +186,18 @@ export function configProblems(config: RelayConfig): { errors: string[]; warning
   const pool = config.databasePool;
   if (!Number.isInteger(pool) || pool < 2 || pool > 100)
     errors.push(`WHOPQ_DATABASE_POOL must be a whole number from 2 to 100 (it is ${String(pool)}).`);
+  if (config.calendlySigningKey || config.typeformSecret) {
+    if (!config.hooksCompany)
+      errors.push(
+        'WHOPQ_HOOKS_COMPANY is not set: webhooks need the company their events belong to (set it, or list one WHOP_COMPANY_ID).',
+      );
+    else if (config.companies.length && !config.companies.includes(config.hooksCompany))
+      errors.push(`WHOPQ_HOOKS_COMPANY ${JSON.stringify(config.hooksCompany)} is not one of WHOP_COMPANY_ID.`);
+  }
+  for (const [form, name] of Object.entries(config.typeformEvents))
+    if (!form || !(EVENT_NAMES as readonly string[]).includes(name))
+      errors.push(
+        `WHOPQ_TYPEFORM_EVENTS entry ${JSON.stringify(`${form}=${name}`)} is not <form id>=<event name> with one of ${EVENT_NAMES.join(', ')}.`,
+      );
   return { errors, warnings };
 }

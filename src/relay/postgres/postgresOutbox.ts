@@ -40,10 +40,21 @@ const _SLOTS = 64;
 const _COLUMNS =
   'seq, company_id, event_name, event_id, body, received_at, state, attempts, next_attempt_at, delivered_at, last_error, whop_id, dropped';
 
-type _Op =
-  | { k: 'append'; rows: _NewRow[] }
-  | { k: 'claim'; now: number; limit: number; leaseMs: number }
-  | { k: 'settle'; key: EventKey; outcome: Outcome };
+type _Op = { k: 'append'; rows: _NewRow[] } | { k: 'settle'; key: EventKey; outcome: Outcome };
+
+interface _Lane {
+  _queue: _Pending[];
+  _inFlight: boolean;
+  _scheduled: boolean;
+  /** The counter slot its transactions add to. */
+  _slot: number;
+}
+
+interface _Claim {
+  now: number;
+  limit: number;
+  leaseMs: number;
+}
 
 interface _NewRow {
   company_id: string;
@@ -86,7 +97,8 @@ const _RETRYABLE = new Set(['40P01', '40001']);
  * The outbox in Postgres, shared by any number of relay processes (and serverless functions).
  *
  * Writes queued in one event-loop turn, or while the previous group was committing, share one
- * transaction and one commit (group commit); each caller resolves after that COMMIT, which with
+ * transaction and one commit (group commit; appends and settles each in a lane of their own, claims
+ * one at a time beside them); each caller resolves after that COMMIT, which with
  * Postgres' default `synchronous_commit` is on disk. Claims take due rows with `FOR UPDATE SKIP
  * LOCKED` and lease them by moving `next_attempt_at` past the lease: a relay that dies mid-send
  * leaves rows that fall due again when the lease lapses, for any relay to take. Counts live in
@@ -97,7 +109,7 @@ const _RETRYABLE = new Set(['40P01', '40001']);
  */
 export class PostgresOutbox implements PullOutbox {
   private _pool: PgPool;
-  private _t: { events: string; counts: string; holds: string; companies: string };
+  private _t: { events: string; counts: string; holds: string; companies: string; visitors: string };
   /** Companies this process knows are in the companies table. */
   private _companies = new Set<string>();
   private _turn = 0;
@@ -105,9 +117,16 @@ export class PostgresOutbox implements PullOutbox {
   private _slot = Math.floor(Math.random() * _SLOTS);
   private _maxBytes: number | undefined;
   private _retainMs: number;
-  private _queue: _Pending[] = [];
-  private _inFlight = false;
-  private _scheduled = false;
+  /**
+   * Appends (ingest) and settles (the forwarder) are group-committed in lanes of their own, each
+   * counting in its own slot: a settle never waits for a group of appends, nor an append for settles.
+   */
+  private _lanes: Record<_Op['k'], _Lane> = {
+    append: { _queue: [], _inFlight: false, _scheduled: false, _slot: this._slot },
+    settle: { _queue: [], _inFlight: false, _scheduled: false, _slot: (this._slot + 1) % _SLOTS },
+  };
+  /** The claim running now, if any (claims take turns). */
+  private _claiming: Promise<void> = Promise.resolve();
   private _closed = false;
   private _closing: Promise<void> | null = null;
   private _idleWaiters: Array<() => void> = [];
@@ -121,7 +140,7 @@ export class PostgresOutbox implements PullOutbox {
   constructor(pool: PgPool, options: PostgresOutboxOptions) {
     this._pool = pool;
     const s = quoteIdent(options.schema ?? 'whopq');
-    this._t = { events: `${s}.events`, counts: `${s}.counts`, holds: `${s}.holds`, companies: `${s}.companies` };
+    this._t = { events: `${s}.events`, counts: `${s}.counts`, holds: `${s}.holds`, companies: `${s}.companies`, visitors: `${s}.visitors` };
     this._dryRun = options.dryRun ?? false;
     this._maxBytes = options.maxBytes;
     this._retainMs = options.retainMs ?? 30 * 24 * 3_600_000;
@@ -139,7 +158,7 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Qualified table names. */
-  get tables(): { events: string; counts: string; holds: string; companies: string } {
+  get tables(): { events: string; counts: string; holds: string; companies: string; visitors: string } {
     return this._t;
   }
 
@@ -162,9 +181,16 @@ export class PostgresOutbox implements PullOutbox {
     return this._write<boolean[]>({ k: 'append', rows });
   }
 
+  /**
+   * Claims run one at a time on their own connection, each statement committing by itself, beside
+   * the group commit of appends and settles: a claim never waits for a group of settles, nor a
+   * settle (whose wait is the window in which a kill makes an answered event go out again) for a claim.
+   */
   async claim(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]> {
-    const rows = await this._write<_Row[]>({ k: 'claim', now, limit, leaseMs });
-    return rows.map(_toRecord);
+    this._assertOpen();
+    const claimed = this._claiming.then(() => this._query((c) => this._claimFair(c, { now, limit, leaseMs })));
+    this._claiming = claimed.then(_noop, _noop);
+    return (await claimed).map(_toRecord);
   }
 
   async settle(key: EventKey, outcome: Outcome): Promise<void> {
@@ -261,7 +287,8 @@ export class PostgresOutbox implements PullOutbox {
     this._closed = true;
     this._closing ??= (async () => {
       if (this._pruneTimer) clearInterval(this._pruneTimer);
-      if (this._inFlight || this._queue.length) await new Promise<void>((done) => this._idleWaiters.push(done));
+      if (!this._idle()) await new Promise<void>((done) => this._idleWaiters.push(done));
+      await this._claiming;
       this._listeners.clear();
       await this._pool.end().catch(() => {});
     })();
@@ -283,46 +310,52 @@ export class PostgresOutbox implements PullOutbox {
 
   private _write<T>(op: _Op): Promise<T> {
     if (this._closed) return Promise.reject(new OutboxUnavailableError('outbox is closed'));
+    const lane = this._lanes[op.k];
     return new Promise<T>((resolve, reject) => {
-      this._queue.push({ _op: op, _resolve: resolve as (value: never) => void, _reject: reject });
-      this._schedule();
+      lane._queue.push({ _op: op, _resolve: resolve as (value: never) => void, _reject: reject });
+      this._schedule(lane);
     });
   }
 
-  /** A group leaves at the end of the event-loop turn when none is committing, else when that one is done. */
-  private _schedule(): void {
-    if (this._scheduled || this._inFlight || this._queue.length === 0) return;
-    this._scheduled = true;
+  private _idle(): boolean {
+    return Object.values(this._lanes).every((lane) => !lane._inFlight && lane._queue.length === 0);
+  }
+
+  /** A lane's group leaves at the end of the event-loop turn when none of it is committing, else when that one is done. */
+  private _schedule(lane: _Lane): void {
+    if (lane._scheduled || lane._inFlight || lane._queue.length === 0) return;
+    lane._scheduled = true;
     setImmediate(() => {
-      this._scheduled = false;
-      if (this._inFlight || this._queue.length === 0) return;
-      const group = this._queue;
-      this._queue = [];
-      this._inFlight = true;
-      void this._commitGroup(group).finally(() => {
-        this._inFlight = false;
-        if (this._queue.length) this._schedule();
-        else for (const waiter of this._idleWaiters.splice(0)) waiter();
+      lane._scheduled = false;
+      if (lane._inFlight || lane._queue.length === 0) return;
+      const group = lane._queue;
+      lane._queue = [];
+      lane._inFlight = true;
+      void this._commitGroup(group, lane._slot).finally(() => {
+        lane._inFlight = false;
+        if (lane._queue.length) this._schedule(lane);
+        else if (this._idle()) for (const waiter of this._idleWaiters.splice(0)) waiter();
       });
     });
   }
 
-  private async _commitGroup(group: _Pending[]): Promise<void> {
+  private async _commitGroup(group: _Pending[], slot: number): Promise<void> {
     let results: unknown[];
+    const ops = group.map((p) => p._op);
+    // Settles alone (the forwarder's steady state), one per event: one statement, one round trip.
+    const settles = ops.every((op) => op.k === 'settle') ? (ops as Array<Extract<_Op, { k: 'settle' }>>) : null;
     try {
-      results = await this._transaction((c) =>
-        this._apply(
-          c,
-          group.map((p) => p._op),
-        ),
-      );
+      if (settles && new Set(settles.map((op) => _key(op.key))).size === settles.length) {
+        await this._transaction((c) => this._settleStatement(c, settles, slot), true);
+        results = ops.map(() => undefined);
+      } else results = await this._transaction((c) => this._apply(c, ops, slot));
     } catch (error) {
       if (group.length === 1 || !_isStatementError(error)) {
         for (const p of group) p._reject(_unavailable(error));
         return;
       }
       // Rolled back: nothing of this group was written. Alone, each op meets only its own error.
-      await Promise.all(group.map((p) => this._commitGroup([p])));
+      await Promise.all(group.map((p) => this._commitGroup([p], slot)));
       return;
     }
     let appended = false;
@@ -333,18 +366,19 @@ export class PostgresOutbox implements PullOutbox {
     if (appended && !this._dryRun) for (const listener of this._listeners) listener();
   }
 
-  /** Runs `work` in one transaction, again (up to 3 times) after a deadlock. */
-  private async _transaction<T>(work: (c: PgClient) => Promise<T>): Promise<T> {
+  /** Runs `work` in one transaction (or, `single`, as one statement), again (up to 3 times) after a deadlock. */
+  private async _transaction<T>(work: (c: PgClient) => Promise<T>, single = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this._connect();
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
+        // One statement commits by itself: no BEGIN and COMMIT round trips.
+        if (!single) await client.query('BEGIN');
         const value = await work(client);
-        await client.query('COMMIT');
+        if (!single) await client.query('COMMIT');
         return value;
       } catch (error) {
-        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        if (!single) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         if (attempt < 3 && _RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
         throw error;
       } finally {
@@ -375,12 +409,12 @@ export class PostgresOutbox implements PullOutbox {
   }
 
   /** Every op of a group, in few statements: one INSERT for all appends, one lock + one UPDATE for all settles. */
-  private async _apply(c: PgClient, ops: _Op[]): Promise<unknown[]> {
+  private async _apply(c: PgClient, ops: _Op[], slot: number): Promise<unknown[]> {
     const results: unknown[] = new Array(ops.length);
     const delta = new Map<string, number>();
     const appends: number[] = [];
     const settles: number[] = [];
-    ops.forEach((op, i) => (op.k === 'append' ? appends : op.k === 'settle' ? settles : []).push(i));
+    ops.forEach((op, i) => (op.k === 'append' ? appends : settles).push(i));
 
     if (appends.length) {
       // First occurrence of each identity in the group, in arrival order (seq is the order of receipt).
@@ -428,21 +462,13 @@ export class PostgresOutbox implements PullOutbox {
       }
     }
 
-    ops.forEach((op, i) => {
-      if (op.k === 'claim') results[i] = null; // filled below, in order
-    });
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.k === 'claim') results[i] = await this._claimFair(c, op);
-    }
-
     if (settles.length)
       await this._settleAll(
         c,
         settles.map((i) => ops[i] as Extract<_Op, { k: 'settle' }>),
         delta,
       );
-    await this._count(c, delta);
+    await this._count(c, delta, slot);
     return results;
   }
 
@@ -450,7 +476,7 @@ export class PostgresOutbox implements PullOutbox {
    * Round-robin between companies (fairClaim): the companies with due events (one index probe
    * each), then each one's share, oldest first, skipping rows another relay is claiming.
    */
-  private async _claimFair(c: PgClient, op: Extract<_Op, { k: 'claim' }>): Promise<_Row[]> {
+  private async _claimFair(c: PgClient, op: _Claim): Promise<_Row[]> {
     const { rows: due } = await c.query<{ company_id: string }>(
       `SELECT company_id FROM ${this._t.companies} c WHERE EXISTS
          (SELECT 1 FROM ${this._t.events} e WHERE e.state = 'pending' AND e.company_id = c.company_id AND e.next_attempt_at <= $1)
@@ -546,15 +572,61 @@ export class PostgresOutbox implements PullOutbox {
     );
   }
 
-  /** Adds this transaction's count changes to this process's slot. */
-  private async _count(c: PgClient, delta: Map<string, number>): Promise<void> {
+  /**
+   * Settles of distinct events as one statement: locks the rows (in seq order), applies each
+   * outcome where the state allows it (as `_settleAll` does) and adds the state changes to this
+   * process's counter slot.
+   */
+  private async _settleStatement(c: PgClient, settles: Array<Extract<_Op, { k: 'settle' }>>, slot: number): Promise<void> {
+    const o = settles.map((s) => s.outcome);
+    await c.query(
+      `WITH u AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+           AS u(c, n, i, kind, at, next, whop_id, err)),
+       old AS (
+         SELECT e.seq, e.state, u.kind, u.at, u.next, u.whop_id, u.err FROM ${this._t.events} e
+         JOIN u ON e.company_id = u.c AND e.event_name = u.n AND e.event_id = u.i
+         WHERE CASE WHEN u.kind = 'delivered' THEN e.state IN ('pending', 'dead') ELSE e.state = 'pending' END
+         ORDER BY e.seq FOR UPDATE OF e),
+       upd AS (
+         UPDATE ${this._t.events} e SET
+           state = CASE o.kind WHEN 'retry' THEN e.state ELSE o.kind END,
+           next_attempt_at = CASE o.kind WHEN 'retry' THEN o.next END,
+           lease_until = NULL,
+           delivered_at = CASE o.kind WHEN 'delivered' THEN o.at ELSE e.delivered_at END,
+           whop_id = CASE o.kind WHEN 'delivered' THEN o.whop_id ELSE e.whop_id END,
+           last_error = CASE o.kind WHEN 'delivered' THEN NULL ELSE o.err END
+         FROM old o WHERE e.seq = o.seq
+         RETURNING o.state AS before, e.state AS after),
+       delta AS (
+         SELECT k, sum(d)::bigint AS d FROM (
+           SELECT before AS k, -1 AS d FROM upd WHERE before <> after
+           UNION ALL SELECT after, 1 FROM upd WHERE before <> after) x GROUP BY k)
+       INSERT INTO ${this._t.counts} (slot, key, n) SELECT $9, k, d FROM delta WHERE d <> 0 ORDER BY k
+       ON CONFLICT (slot, key) DO UPDATE SET n = ${this._t.counts}.n + excluded.n`,
+      [
+        settles.map((s) => s.key.company_id),
+        settles.map((s) => s.key.event_name),
+        settles.map((s) => s.key.event_id),
+        o.map((x) => x.kind),
+        o.map((x) => x.at),
+        o.map((x) => (x.kind === 'retry' ? x.next_attempt_at : null)),
+        o.map((x) => (x.kind === 'delivered' ? x.whop_id : null)),
+        o.map((x) => (x.kind === 'delivered' ? null : x.error)),
+        slot,
+      ],
+    );
+  }
+
+  /** Adds this transaction's count changes to one of this process's slots. */
+  private async _count(c: PgClient, delta: Map<string, number>, slot = this._slot): Promise<void> {
     const keys = [...delta.keys()].filter((k) => delta.get(k) !== 0).sort();
     if (keys.length === 0) return;
     if (this._bytes && delta.has('bytes')) this._bytes = null;
     await c.query(
       `INSERT INTO ${this._t.counts} (slot, key, n) SELECT $1, u.k, u.n FROM unnest($2::text[], $3::bigint[]) AS u(k, n)
        ON CONFLICT (slot, key) DO UPDATE SET n = ${this._t.counts}.n + excluded.n`,
-      [this._slot, keys, keys.map((k) => delta.get(k)!)],
+      [slot, keys, keys.map((k) => delta.get(k)!)],
     );
   }
 
@@ -610,6 +682,8 @@ export async function createPostgresOutbox(options: PostgresOutboxOptions): Prom
   }
   return new PostgresOutbox(pool, options);
 }
+
+const _noop = () => {};
 
 const _key = (r: { company_id: string; event_name: string; event_id: string }) =>
   r.company_id + '\u0000' + r.event_name + '\u0000' + r.event_id;

@@ -1,7 +1,7 @@
 import type { PgClient } from './pgTypes';
 
 /** The schema version this build writes. Older databases are migrated up at startup; a newer one is refused. */
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 
 /** `"name"` for SQL, with inner quotes doubled. */
 export function quoteIdent(name: string): string {
@@ -50,6 +50,19 @@ CREATE TABLE ${s}.holds (scope text PRIMARY KEY, until_at bigint NOT NULL, probe
 CREATE TABLE ${s}.companies (company_id text PRIMARY KEY);
 INSERT INTO ${s}.companies SELECT DISTINCT company_id FROM ${s}.events ON CONFLICT DO NOTHING;
 CREATE INDEX events_company_due ON ${s}.events (company_id, next_attempt_at, seq) WHERE state = 'pending';
+`,
+  // 3: visitor memory (docs/SERVER.md): a record per company and key (anonymous id, hashed email or phone).
+  (s) => `
+CREATE TABLE ${s}.visitors (
+  company_id text NOT NULL,
+  key text NOT NULL,
+  aid text,
+  at bigint NOT NULL,
+  record text NOT NULL,
+  PRIMARY KEY (company_id, key)
+);
+CREATE INDEX visitors_at ON ${s}.visitors (at);
+CREATE INDEX visitors_aid ON ${s}.visitors (aid) WHERE aid IS NOT NULL;
 `,
 ];
 

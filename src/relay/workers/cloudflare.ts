@@ -36,7 +36,7 @@ export interface CfDurableObjectStorage {
   get<T>(keys: string[]): Promise<Map<string, T>>;
   put<T>(entries: Record<string, T>): Promise<void>;
   delete(keys: string[]): Promise<number>;
-  list<T>(options?: { prefix?: string; start?: string; limit?: number }): Promise<Map<string, T>>;
+  list<T>(options?: { prefix?: string; start?: string; end?: string; limit?: number }): Promise<Map<string, T>>;
   getAlarm(): Promise<number | null>;
   setAlarm(at: number): Promise<void>;
 }

@@ -1,6 +1,8 @@
 import { createRelay, type Relay } from '../createRelay';
 import type { Upstream } from '../lib/forwardOne';
 import { createLogger } from '../lib/logger';
+import { createVisitorMemory, type VisitorMemory } from '../lib/visitorMemory';
+import { durableVisitorStore } from './durableVisitorStore';
 import type { WorkerEnv } from './env';
 import { QueueOutbox } from './queueOutbox';
 
@@ -11,6 +13,8 @@ declare const __WHOPQ_PIXEL__: string | null;
 export interface WorkerRelay {
   relay: Relay;
   basePath: string;
+  /** Visitor memory (a Durable Object per company), or null without the WHOPQ_VISITORS binding. Flush it in `waitUntil`. */
+  memory: VisitorMemory | null;
   /** Reloads the paused companies from the ledgers (the core's readiness check is synchronous). */
   refreshPaused(): Promise<void>;
 }
@@ -38,6 +42,10 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
   const basePath = (env.WHOPQ_BASE_PATH || '/wq').replace(/\/+$/, '');
   const outbox = new QueueOutbox({ queue: env.WHOPQ_QUEUE, dedup: env.WHOPQ_DEDUP, companies, dryRun });
   let paused: Array<{ company_id: string; reason: string }> = [];
+  const serverTokens = _list(env.WHOPQ_SERVER_TOKENS);
+  const hooksCompany = env.WHOPQ_HOOKS_COMPANY?.trim() || (companies.length === 1 ? companies[0] : undefined);
+  const hookSecrets = [env.WHOPQ_CALENDLY_SIGNING_KEY, env.WHOPQ_TYPEFORM_SECRET].filter((s): s is string => !!s);
+  const memory = env.WHOPQ_VISITORS ? createVisitorMemory(durableVisitorStore(env.WHOPQ_VISITORS, companies), { flushMs: 10 }) : null;
   const relay = createRelay({
     outbox,
     companies,
@@ -49,16 +57,31 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
     dryRun,
     upstream: workerUpstream(env),
     hasApiKey: !dryRun,
-    logger: createLogger({ quiet: true, secrets: [env.WHOP_API_KEY, env.WHOPQ_ADMIN_TOKEN].filter((s): s is string => !!s) }),
+    logger: createLogger({
+      quiet: true,
+      secrets: [env.WHOP_API_KEY, env.WHOPQ_ADMIN_TOKEN, ...serverTokens, ...hookSecrets].filter((s): s is string => !!s),
+    }),
+    serverTokens,
+    visitorMemory: memory ?? false,
     // Always reachable from the internet: /metrics only with the admin token, as in production on Node.
     adminToken: env.WHOPQ_ADMIN_TOKEN || undefined,
     production: true,
     // The consumer records 401/403/404 in each company's ledger; /ready reads them from there.
     forwarder: { status: () => ({ paused }) },
+    hooks:
+      hooksCompany && hookSecrets.length
+        ? {
+            company: hooksCompany,
+            calendlySigningKey: env.WHOPQ_CALENDLY_SIGNING_KEY || undefined,
+            typeformSecret: env.WHOPQ_TYPEFORM_SECRET || undefined,
+            typeformEvents: Object.fromEntries(_list(env.WHOPQ_TYPEFORM_EVENTS).map((pair) => pair.split('=', 2).map((s) => s.trim()))),
+          }
+        : undefined,
   });
   const made: WorkerRelay = {
     relay,
     basePath,
+    memory,
     async refreshPaused() {
       paused = await outbox.paused().catch(() => paused);
     },

@@ -66,7 +66,7 @@ export class DedupStore {
   private readonly _state: CfDurableObjectState;
 
   constructor(state: CfDurableObjectState) {
-    this._state = { storage: _chunked(state.storage) };
+    this._state = { storage: chunkedStorage(state.storage) };
   }
 
   /** RPC over fetch: `POST https://dedup/<op>` with a JSON body; answers JSON. */
@@ -248,7 +248,7 @@ function _slices<T>(items: readonly T[]): T[][] {
  * issued together without an await between them, so the runtime still commits them as one atomic
  * write (https://developers.cloudflare.com/durable-objects/api/storage-api/#supported-options).
  */
-function _chunked(storage: CfDurableObjectStorage): CfDurableObjectStorage {
+export function chunkedStorage(storage: CfDurableObjectStorage): CfDurableObjectStorage {
   const get = storage.get.bind(storage) as (key: string | string[]) => Promise<unknown>;
   return {
     list: storage.list.bind(storage),

@@ -26,10 +26,17 @@ const worker = {
         { status: 503, headers: { 'content-type': 'application/json' } },
       );
     }
-    const { relay, basePath, refreshPaused } = createWorkerRelay(env);
+    const { relay, basePath, refreshPaused, memory } = createWorkerRelay(env);
     if (new URL(request.url).pathname === `${basePath}/ready`) await refreshPaused();
     // Cloudflare sets CF-Connecting-IP itself (a client cannot forge it through Cloudflare's edge).
-    return relay.fetch(request, { remoteAddress: request.headers.get('cf-connecting-ip') ?? undefined });
+    const response = await relay.fetch(request, { remoteAddress: request.headers.get('cf-connecting-ip') ?? undefined });
+    // The visitor memory's batched writes, after the answer: a Worker's timers do not outlive the request.
+    if (memory) {
+      const flushed = memory.flush().catch(() => {});
+      if (_ctx) _ctx.waitUntil(flushed);
+      else await flushed;
+    }
+    return response;
   },
   async queue(batch: CfMessageBatch<OutboxInput>, env: WorkerEnv, _ctx?: CfExecutionContext): Promise<void> {
     if (!env.WHOP_API_KEY) {
@@ -54,6 +61,7 @@ const _int = (value: string | undefined): number | undefined => (value && /^\d+$
 
 export default worker;
 export { DedupStore } from './dedupStore';
+export { VisitorMemoryStore } from './visitorMemoryStore';
 export { QueueOutbox } from './queueOutbox';
 export type { QueueOutboxOptions } from './queueOutbox';
 export { consumeBatch } from './consumer';

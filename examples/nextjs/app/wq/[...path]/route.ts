@@ -1,5 +1,5 @@
 // The whopq relay as a Next.js App Router route: /wq/e (ingest), /wq/p.js (the pixel), /wq/health,
-// /wq/ready, /wq/metrics. Each method hands the request to the same core as `whopq relay`.
+// /wq/ready, /wq/metrics, /wq/hooks/* (signed webhooks). Each method hands the request to the same core as `whopq relay`.
 import { ipFromHeader } from 'whopq/relay';
 import { relay } from '../../../lib/whopq';
 

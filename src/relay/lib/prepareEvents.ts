@@ -1,0 +1,110 @@
+import { cleanUrl } from './cleanUrl';
+import { normalizeEvent } from './normalizeEvent';
+import type { EventRepair, OutboxInput } from './outbox';
+import { PAGE_EVENT, type RelayEvent } from './relayEvent';
+import type { Upstream } from './forwardOne';
+import { conversionLeftOut } from './toConversion';
+import { eventLeftOut } from './toEvent';
+import { whopError, type WhopErrorBody } from './whopError';
+
+/** An event of a batch that cannot be kept, by its index in the batch. */
+export interface RejectedEvent {
+  index: number;
+  error: WhopErrorBody;
+}
+
+/** An event of a batch that will be stored: its index, the relay's event and what was repaired. */
+export interface GoodEvent {
+  _index: number;
+  _event: RelayEvent;
+  _dropped: EventRepair[];
+}
+
+/** A parsed body: the events to take, or why the whole body is refused. */
+export type ParsedBatch = { events: unknown[]; error?: undefined } | { error: WhopErrorBody; events?: undefined };
+
+/** `{"events":[…]}` (other keys ignored) or one event object, at most `maxBatch` events. */
+export function parseBatch(text: string, maxBatch: number): ParsedBatch {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { error: whopError('The body is not valid JSON.', 'invalid_json') };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return { error: whopError('The body must be {"events":[…]} or one event object.', 'parameter_invalid') };
+  if (!Object.prototype.hasOwnProperty.call(parsed, 'events')) return { events: [parsed] };
+  // Other keys beside `events` are ignored: no event is lost for what the envelope carried.
+  const list = (parsed as { events: unknown }).events;
+  if (!Array.isArray(list)) return { error: whopError('events must be an array.', 'parameter_invalid', 'events') };
+  if (list.length === 0) return { error: whopError('events is empty.', 'parameter_missing', 'events') };
+  if (list.length > maxBatch) return { error: whopError(`At most ${maxBatch} events a batch.`, 'batch_too_large', 'events') };
+  return { events: list };
+}
+
+/**
+ * Normalizes every event of a batch (`normalizeEvent`), refuses those for a company the relay does
+ * not serve, and strips fragments and personal-data parameters from the URLs (`cleanUrl`). The one
+ * path the browser endpoint and the server endpoint share before their own enrichment.
+ */
+export function prepareEvents(
+  events: readonly unknown[],
+  now: number,
+  companies: ReadonlySet<string> | null,
+  isPii: (name: string) => boolean,
+): { good: GoodEvent[]; rejected: RejectedEvent[]; dropped: Array<EventRepair & { index: number }> } {
+  const rejected: RejectedEvent[] = [];
+  const dropped: Array<EventRepair & { index: number }> = [];
+  const good: GoodEvent[] = [];
+  events.forEach((raw, index) => {
+    const result = normalizeEvent(raw, now);
+    if (result.error) return rejected.push({ index, error: result.error });
+    const e = result.event;
+    if (companies && !companies.has(e.company_id)) {
+      return rejected.push({
+        index,
+        error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id'),
+      });
+    }
+    for (const f of result.dropped) dropped.push({ index, ...f });
+    good.push({ _index: index, _event: e, _dropped: result.dropped });
+  });
+  // URLs as stored and forwarded: no fragment, no parameter that looks like personal data.
+  for (const g of good) {
+    for (const key of ['url', 'referrer_url'] as const) {
+      const v = g._event[key];
+      if (typeof v !== 'string' || (!v.includes('#') && !v.includes('?'))) continue;
+      const cleaned = cleanUrl(v, isPii);
+      g._event[key] = cleaned.url;
+      if (cleaned.removed.length) {
+        const repair = {
+          param: key,
+          message: `Query parameter${cleaned.removed.length > 1 ? 's' : ''} ${cleaned.removed.map((n) => JSON.stringify(n.slice(0, 40))).join(', ')} removed (personal data or a secret).`,
+        };
+        g._dropped.push(repair);
+        dropped.push({ index: g._index, ...repair });
+      }
+    }
+  }
+  return { good, rejected, dropped };
+}
+
+/** The answer for a batch none of whose events can be kept: 403 when every one was for a company not served. */
+export function refusedBatch(count: number, rejected: readonly RejectedEvent[]): { status: number; error: WhopErrorBody } {
+  const first = rejected[0]!;
+  return {
+    status: rejected.every((r) => r.error.code === 'company_not_allowed') ? 403 : 400,
+    error: count === 1 ? first.error : whopError(`All ${count} events were rejected; see rejected.`, first.error.code, first.error.param),
+  };
+}
+
+/** The outbox row for an enriched event: an event_id generated when missing, page views skipped for /conversions. */
+export function outboxInput(body: RelayEvent, dropped: EventRepair[], now: number, upstream: Upstream, leftOut: string[]): OutboxInput {
+  if (!body.event_id) body.event_id = crypto.randomUUID();
+  const input: OutboxInput = { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
+  if (dropped.length) input.dropped = dropped;
+  if (upstream === 'events') eventLeftOut(body, leftOut);
+  else if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
+  else conversionLeftOut(body, leftOut);
+  return input;
+}

@@ -1,0 +1,102 @@
+import { fillClicks, mergeClicks, NETWORKS, TOUCH_WINDOW_MS, type ClickModel } from './clickModel';
+import type { RelayContext, RelayEvent } from './relayEvent';
+
+const _DAY = 24 * 3_600_000;
+/** How long a record's browser ids, IP, user agent and landing URL fill a server event: the longest click window (90 days). */
+export const VISITOR_WINDOW_MS = Math.max(TOUCH_WINDOW_MS, ...NETWORKS.map((n) => n.windowMs), 90 * _DAY);
+/** The browser ids a record keeps (the latest seen). */
+export const BROWSER_IDS = ['fbp', 'fbc', 'ga', 'ttp'] as const;
+
+/**
+ * What the relay remembers of one visitor (docs/SERVER.md lists it): the latest click per network and
+ * the latest touch (a `ClickModel`), the latest browser ids, IP and user agent, the landing URL of
+ * the latest click, the anonymous id, and the time of the latest event folded in. Short keys: it is
+ * stored as JSON, up to a million of them.
+ */
+export interface VisitorRecord {
+  c: ClickModel['c'];
+  t?: ClickModel['t'];
+  /** fbp, fbc, ga, ttp */
+  b?: Record<string, string>;
+  ip?: string;
+  ua?: string;
+  /** The landing page (no query, no fragment) of the latest event that brought a click or a touch. */
+  u?: string;
+  /** The anonymous id of the browser that wrote it (what `/forget` forgets by). */
+  aid?: string;
+  /** Epoch ms of the latest event folded in. */
+  at: number;
+}
+
+/** The landing page without its query (the clicks and UTMs in it are kept apart) and fragment: less to store, less to leak. */
+function _page(url: string): string {
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
+}
+
+/** A record of one browser event: `clicks` the request's click model (real click times), `landing` whether the event brought one. */
+export function recordOf(event: RelayEvent, clicks: ClickModel, at: number, landing: boolean): VisitorRecord {
+  const ctx = (event.context ?? {}) as RelayContext & Record<string, unknown>;
+  const rec: VisitorRecord = { c: { ...clicks.c }, at };
+  if (clicks.t) rec.t = clicks.t;
+  for (const k of BROWSER_IDS) {
+    const v = ctx[k];
+    if (typeof v === 'string' && v) (rec.b ??= {})[k] = v;
+  }
+  if (ctx.ip_address) rec.ip = ctx.ip_address;
+  if (ctx.user_agent) rec.ua = ctx.user_agent;
+  if (landing && event.url) rec.u = _page(event.url);
+  const aid = event.user?.anonymous_id;
+  if (aid) rec.aid = aid;
+  return rec;
+}
+
+/** `b` folded into `a` (changed in place and returned): clicks per network by time, the rest from the newer record where it has them. */
+export function mergeRecords(a: VisitorRecord, b: VisitorRecord): VisitorRecord {
+  const model: ClickModel = { c: a.c, t: a.t };
+  for (const [fields, at] of Object.values(b.c)) mergeClicks(model, fields, at);
+  if (b.t) mergeClicks(model, b.t[0], b.t[1]);
+  a.c = model.c;
+  if (model.t) a.t = model.t;
+  const newer = b.at >= a.at;
+  const pick = <K extends 'ip' | 'ua' | 'u' | 'aid'>(k: K) => {
+    if (b[k] && (newer || !a[k])) a[k] = b[k];
+  };
+  pick('ip'), pick('ua'), pick('u'), pick('aid');
+  if (b.b) for (const [k, v] of Object.entries(b.b)) if (newer || !a.b?.[k]) (a.b ??= {})[k] = v;
+  a.at = Math.max(a.at, b.at);
+  return a;
+}
+
+/** Drops what is past its window at `now`; null when nothing is left worth keeping. */
+export function pruneRecord(rec: VisitorRecord, now: number): VisitorRecord | null {
+  for (const n of NETWORKS) if (rec.c[n.name] && now - rec.c[n.name]![1] > n.windowMs) delete rec.c[n.name];
+  if (rec.t && now - rec.t[1] > TOUCH_WINDOW_MS) delete rec.t;
+  return now - rec.at > VISITOR_WINDOW_MS ? null : rec;
+}
+
+const _empty = (v: unknown) => v === undefined || v === null || v === '';
+
+/**
+ * Fills a server event's missing context from a visitor's record, never overwriting what the event
+ * gave: each network's click ids (when the event has none of that network's), the touch (when it has
+ * no UTM or ad id), within their windows of `at` (`fillClicks`); browser ids, IP, user agent, the
+ * landing URL and the anonymous id when the record is within 90 days. Returns the fields filled
+ * (`context.fbclid`, `url`, `user.anonymous_id`).
+ */
+export function fillFromRecord(event: RelayEvent, rec: VisitorRecord, at: number): string[] {
+  const ctx = (event.context ??= {}) as RelayContext & Record<string, unknown>;
+  const hadFbc = !_empty(ctx.fbc);
+  const filled = fillClicks(event, { c: rec.c, t: rec.t }, at).map((f) => `context.${f}`);
+  if (!hadFbc && !_empty(ctx.fbc)) filled.push('context.fbc');
+  if (at - rec.at > VISITOR_WINDOW_MS) return filled;
+  for (const k of BROWSER_IDS) {
+    const v = rec.b?.[k];
+    if (v && _empty(ctx[k])) (ctx[k] = v), filled.push(`context.${k}`);
+  }
+  if (rec.ip && _empty(ctx.ip_address)) (ctx.ip_address = rec.ip), filled.push('context.ip_address');
+  if (rec.ua && _empty(ctx.user_agent)) (ctx.user_agent = rec.ua), filled.push('context.user_agent');
+  if (rec.u && _empty(event.url)) (event.url = rec.u), filled.push('url');
+  if (rec.aid && _empty(event.user?.anonymous_id)) ((event.user ??= {}).anonymous_id = rec.aid), filled.push('user.anonymous_id');
+  return filled;
+}
