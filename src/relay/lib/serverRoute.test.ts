@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRelay, type RelayOptions } from '../createRelay';
+import { parseClickCookie } from './clickModel';
 import { MemoryOutbox } from './memoryOutbox';
 import { createMemoryVisitorStore } from './memoryVisitorStore';
 import { createVisitorMemory } from './visitorMemory';
@@ -243,6 +244,34 @@ describe('visitor memory', () => {
     });
     expect((await res.json()).filled).toBeUndefined();
     expect(outbox.all().find((r) => r.event_id === 'after')!.body.context?.fbclid).toBeUndefined();
+  });
+
+  it('names the visitor in its HttpOnly wq_c beside the clicks, so /forget finds them after the pixel cleared wq_aid', async () => {
+    const { relay, store, memory } = setup();
+    const landed = await relay.fetch(browserPost(visit()), { remoteAddress: PEER });
+    const wqc = landed.headers.getSetCookie().find((c) => c.startsWith('wq_c='))!;
+    expect(wqc).toMatch(/HttpOnly/i);
+    expect(parseClickCookie(wqc.slice(5).split(';')[0])).toMatchObject({
+      a: 'aid-visitor-1',
+      c: { meta: [{ fbclid: 'IwAR_click_1' }, expect.any(Number)] },
+    });
+    // No click, no wq_c: the cookie is not set only to carry the id.
+    const organic = await relay.fetch(
+      browserPost(
+        visit({ url: 'https://shop.example/', event_id: 'c0ffee00c0ffee00c0ffee00c0ffee02', user: { anonymous_id: 'aid-organic' } }),
+      ),
+      {
+        remoteAddress: PEER,
+      },
+    );
+    expect(organic.headers.getSetCookie().some((c) => c.startsWith('wq_c='))).toBe(false);
+    await memory.flush();
+    expect(await store.size()).toBe(3);
+    const forget = await relay.fetch(
+      new Request('http://shop.example/wq/forget', { method: 'POST', headers: { cookie: wqc.split(';')[0]! }, body: '{"events":[]}' }),
+    );
+    expect(forget.status).toBe(204);
+    expect(await store.size()).toBe(1);
   });
 
   it('forgets by the anonymous id in the body too (the pixel clears its cookie first), and pending writes with it', async () => {
