@@ -29,8 +29,13 @@ async function shot(page: Page, name: string): Promise<void> {
 test('no demo page and not the inspector logs a console error or fails a request (favicon included)', async ({ page, stack }) => {
   for (const path of DEMO_PAGES) {
     const seen = await problems(page, async () => {
+      // Every demo page sends its page view: delivered before the next page, since Chromium reports
+      // a keepalive fetch still in flight at a navigation as aborted, though the request goes on.
+      const viewed = page.waitForResponse((r) => /\/wq\/e(\?|$)/.test(r.url()) && r.request().postData()!.includes('"event_name":"page"'));
       await page.goto(`${stack.origin}${path}`, { waitUntil: 'load' });
       await page.waitForTimeout(300); // the favicon and the snippet's script load after `load` starts
+      expect((await viewed).status(), path).toBe(200);
+      expect(await (await viewed).finished(), path).toBeNull();
     });
     expect(seen, path).toEqual([]);
     page.removeAllListeners();

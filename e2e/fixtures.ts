@@ -98,8 +98,10 @@ class RelayProcess {
   }
 }
 
-export const test = base.extend<{ stack: Stack }>({
-  stack: async ({ context }, use, testInfo) => {
+export const test = base.extend<{ stack: Stack; stackEnv: Record<string, string> }>({
+  /** More relay environment for a file (`test.use({ stackEnv: { WHOPQ_UPSTREAM: 'events' } })`). */
+  stackEnv: [{}, { option: true }],
+  stack: async ({ context, stackEnv }, use, testInfo) => {
     const whop = await startFakeWhop({ apiKey: KEY });
     const dataDir = mkdtempSync(join(tmpdir(), 'whopq-e2e-'));
     const relay = new RelayProcess(
@@ -112,6 +114,7 @@ export const test = base.extend<{ stack: Stack }>({
         WHOP_API_BASE_URL: whop.url,
         WHOPQ_DATA_DIR: dataDir,
         WHOPQ_ADMIN_TOKEN: TOKEN,
+        ...stackEnv,
       },
       ['--pages', join(ROOT, 'e2e/pages')],
     );

@@ -16,7 +16,9 @@ test.describe.configure({ timeout: 60_000 });
 const SITE = 'https://shop.example';
 
 interface Recorder {
+  /** The events received, page views aside. */
   events: Conversion[];
+  pages: Conversion[];
   bundleLoads: number;
   server: Server;
   port: number;
@@ -24,7 +26,7 @@ interface Recorder {
 
 /** A stand-in relay on 127.0.0.1: serves the built bundle at /wq/p.js and records POST /wq/e. */
 async function startRecorder(): Promise<Recorder> {
-  const rec = { events: [] as Conversion[], bundleLoads: 0 } as Recorder;
+  const rec = { events: [] as Conversion[], pages: [] as Conversion[], bundleLoads: 0 } as Recorder;
   rec.server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -32,10 +34,10 @@ async function startRecorder(): Promise<Recorder> {
       if (req.method === 'GET' && req.url === '/wq/p.js') {
         rec.bundleLoads++;
         res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync('dist/whopq.js'));
-      } else if (req.method === 'POST' && req.url === '/wq/e') {
+      } else if (req.method === 'POST' && /^\/wq\/e(\?|$)/.test(req.url ?? '')) {
         const parsed = JSON.parse(body) as { events?: Conversion[] } & Conversion;
         const events = parsed.events ?? [parsed];
-        rec.events.push(...events);
+        for (const e of events) ((e.event_name as string) === 'page' ? rec.pages : rec.events).push(e);
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ accepted: events.length, duplicates: 0, rejected: [] }));
@@ -96,9 +98,9 @@ test('a firing installs the pixel and its event reaches the relay with value, cu
   expect(event).toMatchObject({ company_id: 'biz_gtm1', event_name: 'lead', value: 49.5, currency: 'usd', action_source: 'website' });
   expect(event.user?.email).toBe('ada@example.com');
   expect(event.user?.first_name).toBeUndefined();
-  expect(event.context?.utm_source).toBe('meta');
-  expect(event.context?.fbclid).toBe('IwAR123');
+  // The click is on the URL, for the relay to read and keep.
   expect(event.url).toBe(`${SITE}/landing?utm_source=meta&fbclid=IwAR123`);
+  expect(rec.pages.map((p) => p.url)).toEqual([`${SITE}/landing?utm_source=meta&fbclid=IwAR123`]);
 });
 
 test('several firings and page code share one queue and one bundle: each event sent once', async ({ page }) => {

@@ -15,6 +15,8 @@ interface Received {
 interface Site {
   base: string;
   received: Received[];
+  /** The query of each ingest request (the pixel's cookie domain hint). */
+  hints: string[];
   /** Statuses the ingest answers in turn; 200 once empty. */
   statuses: number[];
   /** Answer 404 for the debug build, like a relay that serves only p.js. */
@@ -37,7 +39,7 @@ ${opts.extraBundle ? `<script nonce="${NONCE}" src="/wq/p.js"></script>` : ''}
 }
 
 async function startSite(): Promise<Site> {
-  const site = { received: [], statuses: [] } as unknown as Site;
+  const site = { received: [], hints: [], statuses: [] } as unknown as Site;
   site.server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     if (req.method == 'POST' && url.pathname == '/wq/e') {
@@ -46,6 +48,7 @@ async function startSite(): Promise<Site> {
       req.on('end', () => {
         const status = site.statuses.shift() ?? 200;
         site.received.push({ status, events: JSON.parse(body).events });
+        site.hints.push(url.search);
         res.writeHead(status, status == 503 ? { 'retry-after': '1' } : {}).end('{}');
       });
       return;
@@ -74,8 +77,19 @@ const queued = (p: Page) =>
       .map((k) => JSON.parse(localStorage.getItem(k)!)),
   );
 
-/** The events the relay accepted (2xx) so far. */
-const accepted = (site: Site) => site.received.filter((r) => r.status == 200).flatMap((r) => r.events);
+/** The events the relay accepted (2xx) so far, page views aside. */
+const accepted = (site: Site) =>
+  site.received
+    .filter((r) => r.status == 200)
+    .flatMap((r) => r.events)
+    .filter((e) => e.event_name != 'page');
+
+/** The page views the relay accepted (2xx) so far. */
+const pageViews = (site: Site) =>
+  site.received
+    .filter((r) => r.status == 200)
+    .flatMap((r) => r.events)
+    .filter((e) => e.event_name == 'page');
 
 /**
  * Waits until the relay has accepted an event matching `partial` and returns it; on timeout the
@@ -116,7 +130,7 @@ test.afterEach(() => {
   site.server.close();
 });
 
-test('an event tracked on a page opened from an ad carries the click context', async ({ page }) => {
+test('a page opened from an ad: a page view on load, and an event carrying the click on its URL for the relay', async ({ page }) => {
   await page.goto(site.base + '/landing?fbclid=IwAR_e2e&utm_source=meta&utm_campaign=spring');
   await page.waitForFunction(() => (window as any).whopq?.version);
   await page.evaluate(() => (window as any).whopq('track', 'lead', { value: 5, currency: 'usd' }));
@@ -126,14 +140,19 @@ test('an event tracked on a page opened from an ad carries the click context', a
     action_source: 'website',
     value: 5,
     currency: 'usd',
-    context: { fbclid: 'IwAR_e2e', utm_source: 'meta', utm_campaign: 'spring' },
+    context: { timezone: expect.any(String), screen_resolution: expect.stringMatching(/^\d+x\d+$/) },
   });
+  // The relay reads the click from the URL and keeps it in its own cookie (the pixel no longer parses it).
   expect(e.url).toBe(site.base + '/landing?fbclid=IwAR_e2e&utm_source=meta&utm_campaign=spring');
+  expect(e.context.fbclid).toBeUndefined();
   expect(e.context.ip_address).toBeUndefined();
   expect(e.user.anonymous_id).toMatch(/^[0-9a-f]{32}$/);
-  // The touch is persisted first-party for later pages.
+  expect(pageViews(site)).toEqual([
+    expect.objectContaining({ url: e.url, title: '', user: expect.objectContaining({ anonymous_id: e.user.anonymous_id }) }),
+  ]);
   const cookies = await page.context().cookies();
-  expect(cookies.map((c) => c.name)).toEqual(expect.arrayContaining(['wq_t', 'wq_aid']));
+  expect(cookies.map((c) => c.name)).toEqual(expect.arrayContaining(['wq_aid', '_fbp']));
+  expect(cookies.map((c) => c.name)).not.toContain('wq_t');
 });
 
 test('an event tracked right before navigating away still arrives', async ({ page }) => {
@@ -147,7 +166,7 @@ test('an event tracked right before navigating away still arrives', async ({ pag
     }),
   ]);
   const e = await expectEvent(site, { event_name: 'submit_application' });
-  expect(e.context).toMatchObject({ gclid: 'G_e2e' });
+  expect(e.url).toBe(site.base + '/landing?gclid=G_e2e');
 });
 
 test('an event tracked in a submit handler, the form then navigating, still arrives', async ({ page }) => {
@@ -163,7 +182,7 @@ test('an event tracked in a submit handler, the form then navigating, still arri
       form.requestSubmit();
     }),
   ]);
-  await expectEvent(site, { event_name: 'complete_registration', context: { utm_source: 'form' } });
+  await expectEvent(site, { event_name: 'complete_registration', url: site.base + '/landing?utm_source=form' });
 });
 
 test('an event tracked right before navigating away, its sends refused, is in storage and goes on the next load', async ({ page }) => {
@@ -205,12 +224,13 @@ test("an event tracked by the page's own last listener (visibilitychange, after 
 });
 
 test('a relay answering 503 gets the event again, same event_id, once it recovers', async ({ page }) => {
-  site.statuses.push(503);
   await page.goto(site.base + '/landing');
   await page.waitForFunction(() => (window as any).whopq?.version);
+  await expect.poll(() => pageViews(site).length).toBe(1);
+  site.statuses.push(503);
   await page.evaluate(() => (window as any).whopq('track', 'schedule'));
   const e = await expectEvent(site, { event_name: 'schedule' });
-  expect(site.received[0]).toMatchObject({ status: 503, events: [{ event_id: e.event_id }] });
+  expect(site.received[1]).toMatchObject({ status: 503, events: [{ event_id: e.event_id }] });
   expect(accepted(site).filter((x) => x.event_name == 'schedule')).toHaveLength(1);
 });
 
@@ -220,7 +240,8 @@ test('snippet pasted twice and the bundle loaded twice, under a nonce-only CSP: 
   await page.goto(site.base + '/twice?ttclid=TT1');
   await page.waitForFunction(() => (window as any).whopq?.version);
   await page.evaluate(() => (window as any).whopq('track', 'contact'));
-  await expectEvent(site, { event_name: 'contact', context: { ttclid: 'TT1' } });
+  await expectEvent(site, { event_name: 'contact', url: site.base + '/twice?ttclid=TT1' });
+  expect(pageViews(site)).toHaveLength(1);
   // A later event on the same page arriving means anything sent before it has arrived too.
   await page.evaluate(() => (window as any).whopq('track', 'lead'));
   await expectEvent(site, { event_name: 'lead' });
@@ -298,8 +319,8 @@ test('?whopq_debug=1 loads the debug build, which says each step in plain words'
   // A currency off the API list: a warning, and both events go (the relay leaves the currency out).
   await expect.poll(() => accepted(site).filter((e) => e.event_name == 'lead').length).toBe(2);
   await expect.poll(() => logs.filter((l) => l.startsWith('[whopq] delivered')).length).toBeGreaterThan(0);
-  expect(logs.some((l) => l.startsWith('[whopq] captured a new ad touch'))).toBe(true);
-  expect(logs.some((l) => l.startsWith('[whopq] queued lead for biz_e2eTest'))).toBe(true);
+  expect(logs.some((l) => l.startsWith('[whopq] queued page for biz_e2eTest'))).toBe(true);
+  await expect.poll(() => logs.some((l) => l.startsWith('[whopq] queued lead for biz_e2eTest'))).toBe(true);
   expect(logs.filter((l) => l.includes('currency has a bad value "xyz": the relay repairs it or leaves it out'))).toHaveLength(1);
 });
 
@@ -312,17 +333,18 @@ test('a relay without the debug build: the snippet falls back to the lean bundle
 });
 
 test.describe('on a real domain name', () => {
-  test('the touch and id cookies go on the registrable domain, not the public suffix', async ({ page }) => {
+  test('the id cookies go on the registrable domain, not the public suffix, and the relay is told it', async ({ page }) => {
     const port = new URL(site.base).port;
     await page.goto(`http://www.shop.whopq-test.co.uk:${port}/landing?ttclid=TT_dom`);
     await page.waitForFunction(() => (window as any).whopq?.version);
     await page.evaluate(() => (window as any).whopq('track', 'lead'));
-    await expectEvent(site, { event_name: 'lead', context: { ttclid: 'TT_dom' } });
+    await expectEvent(site, { event_name: 'lead', url: `http://www.shop.whopq-test.co.uk:${port}/landing?ttclid=TT_dom` });
     const cookies = await page.context().cookies();
-    const ours = cookies.filter((c) => c.name.startsWith('wq_'));
+    const ours = cookies.filter((c) => c.name.startsWith('wq_') || c.name == '_fbp');
     expect(ours.map((c) => [c.name, c.domain]).sort()).toEqual([
+      ['_fbp', '.whopq-test.co.uk'],
       ['wq_aid', '.whopq-test.co.uk'],
-      ['wq_t', '.whopq-test.co.uk'],
     ]);
+    expect(new Set(site.hints)).toEqual(new Set(['?d=whopq-test.co.uk']));
   });
 });

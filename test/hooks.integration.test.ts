@@ -288,8 +288,29 @@ describe('Typeform webhook', () => {
   });
 });
 
-describe('webhook routes without a secret', () => {
-  it('are not served', async () => {
+describe('webhook routes misconfigured', () => {
+  it('refuse events for a company the relay does not serve (403), storing nothing', async () => {
+    const before = (await outbox.recent(1000)).length;
+    const relay = createRelay({
+      outbox,
+      companies: [COMPANY],
+      rateLimit: false,
+      hooks: { company: 'biz_other', calendlySigningKey: CALENDLY_KEY },
+    });
+    const raw = calendlyBody('INVITEE0000000005');
+    const res = await relay.fetch(
+      new Request('http://relay.test/wq/hooks/calendly', {
+        method: 'POST',
+        headers: { 'calendly-webhook-signature': calendlySignature(raw) },
+        body: raw,
+      }),
+    );
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: 'company_not_allowed' } });
+    expect((await outbox.recent(1000)).length).toBe(before);
+  });
+
+  it('are not served without their secret', async () => {
     const relay = createRelay({ outbox, companies: [COMPANY], rateLimit: false, hooks: { company: COMPANY } });
     for (const vendor of ['calendly', 'typeform', 'tally']) {
       const res = await relay.fetch(new Request(`http://relay.test/wq/hooks/${vendor}`, { method: 'POST', body: '{}' }));

@@ -3,6 +3,8 @@
 // on 127.0.0.1, a DedupStore Durable Object keeps event_ids, and a second Worker drains the
 // dead-letter queue into a local recorder. Queue outcomes are read from Miniflare's own log lines
 // ("QUEUE <name> <acked>/<total>"), so no test reaches into the Worker's internals.
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Log, LogLevel, Miniflare } from 'miniflare';
@@ -15,6 +17,7 @@ const COMPANY = 'biz_workers1';
 const ORIGIN = 'https://shop.example';
 const ADMIN_TOKEN = 'tok_workers_admin_5e1';
 const SERVER_TOKEN = 'tok_workers_server_8c3';
+const CALENDLY_KEY = 'calendly_workers_key_2c6';
 const queueLog: string[] = [];
 
 /** Keeps Miniflare's log lines (queue batch results, retries) for the assertions, printing only errors. */
@@ -116,7 +119,13 @@ beforeAll(async () => {
         modules: true,
         script,
         compatibilityDate: '2025-07-18',
-        bindings: { WHOP_API_KEY: whop.apiKey, WHOP_API_BASE_URL: whop.url, WHOP_COMPANY_ID: COMPANY, WHOPQ_SERVER_TOKENS: SERVER_TOKEN },
+        bindings: {
+          WHOP_API_KEY: whop.apiKey,
+          WHOP_API_BASE_URL: whop.url,
+          WHOP_COMPANY_ID: COMPANY,
+          WHOPQ_SERVER_TOKENS: SERVER_TOKEN,
+          WHOPQ_CALENDLY_SIGNING_KEY: CALENDLY_KEY,
+        },
         queueProducers: { WHOPQ_QUEUE: 'whopq-events-memory' },
         queueConsumers: { 'whopq-events-memory': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30 } },
         durableObjects: { WHOPQ_DEDUP: 'DedupStore', WHOPQ_VISITORS: 'VisitorMemoryStore' },
@@ -430,5 +439,40 @@ describe('Cloudflare Workers relay in workerd', { timeout: 45_000 }, () => {
     expect(after.body.filled).toBeUndefined();
     await until(() => delivered('workers-booking-2').length === 1, 'the unfilled schedule at Whop');
     expect(delivered('workers-booking-2')[0]!.body.context?.fbclid).toBeUndefined();
+  });
+
+  it('a signed Calendly booking (Web Crypto HMAC in workerd) reaches Whop once with the browser’s click; a bad signature is refused', async () => {
+    const worker = await mf.getWorker('relay-memory');
+    const aid = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+    const visit = await worker.fetch(`${ORIGIN}/wq/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'cf-connecting-ip': '203.0.113.9' },
+      body: JSON.stringify({
+        events: [
+          {
+            ...event('c0ffee00c0ffee00c0ffee00c0ffee01'),
+            event_name: 'page',
+            url: `${ORIGIN}/?fbclid=IwAR_cal`,
+            user: { anonymous_id: aid },
+          },
+        ],
+      }),
+    });
+    expect(visit.status).toBe(200);
+    const booking = JSON.parse(readFileSync(new URL('./fixtures/calendly-invitee-created.json', import.meta.url), 'utf8'));
+    booking.payload.created_at = new Date().toISOString();
+    booking.payload.uri = 'https://api.calendly.com/scheduled_events/WORKERS/invitees/WORKERS1';
+    booking.payload.tracking = { utm_content: `wq_aid.${aid}` };
+    const raw = JSON.stringify(booking);
+    const t = Math.floor(Date.now() / 1000);
+    const hook = (signature: string) =>
+      worker.fetch(`${ORIGIN}/wq/hooks/calendly`, { method: 'POST', headers: { 'calendly-webhook-signature': signature }, body: raw });
+    expect((await hook(`t=${t},v1=${createHmac('sha256', 'wrong').update(`${t}.${raw}`).digest('hex')}`)).status).toBe(401);
+    const signature = `t=${t},v1=${createHmac('sha256', CALENDLY_KEY).update(`${t}.${raw}`).digest('hex')}`;
+    expect(await (await hook(signature)).json()).toMatchObject({ accepted: 1, filled: [{ matched: ['anonymous_id'] }] });
+    expect(await (await hook(signature)).json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    const uri = 'https://api.calendly.com/scheduled_events/WORKERS/invitees/WORKERS1';
+    await until(() => delivered(uri).length === 1, 'the booking at Whop');
+    expect(delivered(uri)[0]!.body).toMatchObject({ event_name: 'schedule', context: { fbclid: 'IwAR_cal' } });
   });
 });

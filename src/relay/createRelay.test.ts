@@ -364,10 +364,61 @@ describe('enrichment', () => {
     const kept = await stored(relay, outbox, post(event({ context: { fbclid: 'from_url', ga: 'mine' } }), { headers: { cookie } }), PEER);
     expect(kept.context).toMatchObject({ fbclid: 'from_url', ga: 'mine', fbp: 'fb.1.1700000000000.123456' });
   });
+
+  it("carries Meta's _fbc as fbc and Whop's visitor cookie _wuid as user.linked_wuid, where the event has none", async () => {
+    const { outbox, relay } = setup();
+    const cookie = '_fbc=fb.1.1700000000000.IwAR.abc-def; _wuid=wuid-cookie';
+    const filled = await stored(relay, outbox, post(event(), { headers: { cookie } }), PEER);
+    expect(filled.context).toMatchObject({ fbc: 'fb.1.1700000000000.IwAR.abc-def', fbclid: 'IwAR.abc-def' });
+    expect(filled.user).toMatchObject({ linked_wuid: 'wuid-cookie', anonymous_id: 'aid-123' });
+    const own = await stored(
+      relay,
+      outbox,
+      post(event({ user: { anonymous_id: 'a2', linked_wuid: 'from-storage' } }), { headers: { cookie } }),
+      PEER,
+    );
+    expect(own.user).toMatchObject({ linked_wuid: 'from-storage' });
+  });
+
+  it("takes a click on the event's own URL over an older one in Meta's _fbc cookie", async () => {
+    const { outbox, relay } = setup();
+    const cookie = '_fbc=fb.1.1700000000000.OLDCLICK';
+    const landed = await stored(
+      relay,
+      outbox,
+      post(event({ url: 'https://shop.example/?fbclid=NEWCLICK', context: {} }), { headers: { cookie } }),
+      PEER,
+    );
+    expect(landed.context).toMatchObject({ fbclid: 'NEWCLICK' });
+    expect(landed.context!.fbc).toMatch(/^fb\.1\.\d{13}\.NEWCLICK$/);
+  });
 });
 
 describe('cookies', () => {
   const FBP = 'fb.1.1700000000000.42';
+
+  it("sets them on the pixel's cookie domain hint when none is configured and the relay's host is under it", async () => {
+    const { relay } = setup();
+    const hinted = await relay.fetch(
+      post(
+        { events: [event({ context: { fbp: FBP }, url: 'https://www.shop.example/?gclid=G1' })] },
+        { url: 'https://t.shop.example/wq/e?d=shop.example' },
+      ),
+      { remoteAddress: PEER },
+    );
+    expect(hinted.headers.getSetCookie().map((c) => c.split('=')[0] + ' ' + /Domain=([^;]+)/.exec(c)?.[1])).toEqual([
+      'wq_aid shop.example',
+      '_fbp shop.example',
+      'wq_c shop.example',
+    ]);
+    const foreign = await relay.fetch(
+      post({ events: [event({ context: { fbp: FBP } })] }, { url: 'https://t.shop.example/wq/e?d=evil.example' }),
+      {
+        remoteAddress: PEER,
+      },
+    );
+    for (const c of foreign.headers.getSetCookie()) expect(c).not.toContain('Domain=');
+  });
 
   it('re-sets wq_aid and the _fbp the event carries with Lax, Path=/, Max-Age, Secure on https and the cookie domain', async () => {
     const { relay } = setup({ cookieDomain: 'shop.example' });
@@ -517,6 +568,12 @@ describe('forget', () => {
       headers: { 'content-type': 'text/plain', ...init.headers },
       body: init.method === 'OPTIONS' ? undefined : '',
     });
+
+  it("expires them on the pixel's cookie domain hint when none is configured", async () => {
+    const res = await setup().relay.fetch(forget({ url: 'http://t.shop.example/wq/forget?d=shop.example' }), { remoteAddress: PEER });
+    expect(res.headers.getSetCookie()).toContain('wq_c=; Max-Age=0; Path=/; SameSite=Lax; Domain=shop.example');
+    expect(res.headers.getSetCookie()).toContain('wq_c=; Max-Age=0; Path=/; SameSite=Lax');
+  });
 
   it('answers 204 expiring wq_c, wq_aid and _fbp host-only and on the cookie domain', async () => {
     const { relay } = setup({ cookieDomain: 'shop.example' });

@@ -6,7 +6,6 @@ import { AID_KEY, FBP_KEY } from './browserId';
 import { setCookie } from './cookies';
 import { clearQueue, setPersist } from './queue';
 import { store, storeKeys } from './storage';
-import { TOUCH_COOKIE } from './touch';
 
 export const enum Consent {
   Pending,
@@ -27,7 +26,8 @@ export const USER_KEY = 'wq_u';
  * the revoke. The relay's own cookies (`wq_c` is HttpOnly) are the relay's `/forget`'s to expire.
  */
 export function forget(domain: string | undefined, all?: boolean): void {
-  for (const name of [TOUCH_COOKIE, AID_KEY, FBP_KEY]) setCookie(name, '', 0, domain), setCookie(name, '', 0);
+  // `wq_t`: the touch cookie earlier versions of the pixel wrote.
+  for (const name of ['wq_t', AID_KEY, FBP_KEY]) setCookie(name, '', 0, domain), setCookie(name, '', 0);
   for (const k of storeKeys('wq_')) (all ? k != 'wq_debug' : /^wq_(aid|fbp|u)$/.test(k)) && store(k, null);
   if (all) setPersist(false), clearQueue(), store(REVOKED_KEY, '1');
 }

@@ -33,17 +33,18 @@ export function chunks(items: Item[], max = CHUNK_EVENTS): Item[][] {
 }
 
 /**
- * POSTs with fetch keepalive; resolves the status, Retry-After (status 0 on network error) and,
- * in the debug build, the answer's text (what was accepted, rejected or dropped, and why).
+ * POSTs with fetch keepalive; resolves the status, Retry-After (status 0 on network error) and the
+ * answer's text (what was accepted, rejected or dropped, and why: the debug build logs it).
  */
 export async function post(url: string, items: Item[]): Promise<[number, string | null, string?]> {
   try {
     // Credentials for a relay on another origin of the site (t.example.com): its answer may set
     // the server-set cookies; on the page's own origin they go anyway.
     const r = await fetch(url, { method: 'POST', body: body(items), keepalive: true, credentials: 'include' });
-    const a: [number, string | null, string?] = [r.status, r.headers.get('retry-after')];
-    if (__DEBUG__) a.push(await r.text());
-    return a;
+    // The answer is read to its end in both builds (the debug build shows it): an unread body keeps
+    // the request open until the page goes (Chromium then reports it aborted) and its connection
+    // from being reused. A body cut off is a network error, like a request that failed.
+    return [r.status, r.headers.get('retry-after'), await r.text()];
   } catch {
     return [0, null];
   }

@@ -27,7 +27,8 @@ export interface TrackProps {
 /** A track's event fields before company, id and context are added. */
 export type Draft = Pick<Conversion, 'event_name' | 'custom_name' | 'value' | 'currency' | 'product_id' | 'plan_id'>;
 
-const PROPS = ['value', 'currency', 'product_id', 'plan_id'];
+// `title` and `resumed`: a page view's (the pixel's own `page` events).
+const PROPS = ['value', 'currency', 'product_id', 'plan_id', 'title', 'resumed'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object';
 
@@ -73,7 +74,9 @@ export function draftEvent(name: unknown, props: unknown): Draft | string | fals
   }
   if (__DEBUG__) {
     check(p || {}, PROPS, 'track property');
-    EVENT_NAMES.includes(name as never) || log('"' + name + '" is not one of the six /conversions names: the relay sends it as custom');
+    EVENT_NAMES.includes(name as never) ||
+      name == 'page' ||
+      log('"' + name + '" is not one of the six /conversions names: the relay sends it there as custom');
   }
   return { ...p, event_name: name } as Draft;
 }

@@ -1,9 +1,10 @@
 // The command dispatcher: `whopq(command, …args)`. Holds one page's state (companies, options,
-// consent, identified user, touch) and never lets an error reach the host page.
+// consent, identified user, page) and never lets an error reach the host page.
 import type { Conversion, ConversionUser } from '../../shared/conversion';
 import { AID_KEY, browserId, FBP_KEY, newFbp } from './browserId';
 import { Consent, forget, REVOKED_KEY, USER_KEY } from './consent';
-import { buildContext } from './context';
+import { followConsentMode } from './consentMode';
+import { deviceContext } from './context';
 import { registrableDomain } from './cookies';
 import { type Draft, draftEvent, type TrackProps, userFields } from './event';
 import { log, setDebug, warn } from './log';
@@ -11,14 +12,14 @@ import { enqueue, setPersist } from './queue';
 import { store } from './storage';
 import { post } from './deliver';
 import { createSender } from './sender';
-import { mergeTouch, readTouch, type Touch, TOUCH_PARAMS, touchFromUrl, writeTouch } from './touch';
+import { mappedParams, TOUCH_FIELDS } from './touch';
 import { uuid } from './uuid';
 
 /** Options of `whopq('init', companyId, options)`; later inits may add companies and change options. */
 export interface InitOptions {
   /** Relay base URL, absolute or relative. Default `/wq` on the page's origin. */
   relay?: string;
-  /** Attribution window in days: how long a click's context is kept. Default 30. */
+  /** @deprecated Ignored: the relay keeps each network's click for that network's window (docs/PROTOCOL.md). */
   windowDays?: number;
   /** Cookie domain. Default: the registrable domain, found by probing. */
   cookieDomain?: string;
@@ -28,6 +29,16 @@ export interface InitOptions {
   debug?: boolean;
   /** Extra URL parameter → context field mappings, e.g. `{ cid: 'ad_campaign_id' }`; a target the API lacks is ignored. */
   params?: Record<string, string>;
+  /** Send a `page` event on load, on SPA route changes and on a back/forward-cache restore. Default true. */
+  pageViews?: boolean;
+}
+
+/** What page code hands its own backend so a server event matches the browser's (see TrackOptions.callback). */
+export interface TrackedIds {
+  /** The event's id: a server event with the same name and id counts once at Whop. */
+  event_id: string;
+  /** The visitor's anonymous id (`user.anonymous_id`, cookie `wq_aid`). */
+  anonymous_id: string;
 }
 
 /** Per-call options of `track`. */
@@ -38,13 +49,15 @@ export interface TrackOptions {
   user?: ConversionUser;
   /** Send to this initialised company only. Default: every initialised company. */
   company_id?: string;
+  /** Called with the event's id and the visitor's anonymous id once the event is queued (one id for every company). */
+  callback?: (ids: TrackedIds) => void;
 }
 
 /** localStorage flag (set by hand) that makes the snippet load the debug build on every page. */
 export const DEBUG_KEY = 'wq_debug';
 
 /** What the lean build prints when debug output is asked for at run time (why it cannot show any). */
-export const DEBUG_HINT = 'whopq: lean build, no logs: ?whopq_debug=1';
+export const DEBUG_HINT = 'whopq: logs need ?whopq_debug=1';
 
 /** The `whopq` function: a command name and its arguments. */
 export type Whopq = ((command: string, ...args: unknown[]) => void) & {
@@ -69,10 +82,9 @@ export function createWhopq(): Whopq {
   try {
     user = JSON.parse(store(USER_KEY) || '{}');
   } catch {}
-  let touch: Touch | undefined;
   let aid: string | undefined;
   let fbp: string | undefined;
-  /** The URL of the last page view: an SPA route change is a new one. */
+  /** The URL (without its fragment) of the last page view: an SPA route change is a new one. */
   let loc: string | undefined;
   let sender: ReturnType<typeof createSender> | undefined;
   /** `track`/`identify` calls made before the first init (tag managers fire in no fixed order), run right after it. */
@@ -81,7 +93,6 @@ export function createWhopq(): Whopq {
   let at: number | undefined;
   let href: string | undefined;
 
-  const days = () => opts.windowDays || 30;
   let dom: string | undefined;
   const domain = () => (dom ||= opts.cookieDomain || registrableDomain());
   const granted = () => (consent ?? (opts.requireConsent ? Consent.Pending : Consent.Granted)) == Consent.Granted;
@@ -98,25 +109,20 @@ export function createWhopq(): Whopq {
   };
 
   /**
-   * Forgets the visitor here and at the relay (its HttpOnly `wq_c`, its host-only copies): the
-   * ids, the touch, the identity; `all` (a revoke) the queue too. The next event mints new ids.
+   * The relay's endpoint `p`, told the cookie domain the pixel uses: without one configured the relay
+   * sets its cookies (`wq_c` above all) there too, so every host name of the site shares them.
    */
-  function wipe(all?: boolean): void {
-    touch = aid = fbp = undefined;
-    user = {};
-    forget(domain(), all);
-    post(base() + '/forget', []);
-  }
+  const relay = (p: string) => base() + p + '?d=' + (domain() || '');
 
   /**
-   * Reads the URL; a new touch replaces the stored one. The cookie is written only for a new touch
-   * (its window runs from the click, not from the last page view) or when consent arrives.
+   * Forgets the visitor here and at the relay (its HttpOnly `wq_c`, its host-only copies): the
+   * ids, the identity; `all` (a revoke) the queue too. The next event mints new ids.
    */
-  function capture(write?: boolean): void {
-    const fresh = touchFromUrl(location.search, opts.params);
-    touch = mergeTouch(fresh, readTouch(days()) || touch);
-    if (fresh) __DEBUG__ && log('captured a new ad touch from the URL', fresh);
-    if (touch && (fresh || write) && granted()) writeTouch(touch, days(), domain());
+  function wipe(all?: boolean): void {
+    aid = fbp = undefined;
+    user = {};
+    forget(domain(), all);
+    post(relay('/forget'), []);
   }
 
   // In the lean build Object.prototype's names (`whopq('toString')`) reach harmless built-ins or
@@ -130,22 +136,41 @@ export function createWhopq(): Whopq {
       // A mapping to a field the API lacks is ignored (lib/touch.ts); the debug build says so.
       if (__DEBUG__)
         for (const k in opts.params)
-          Object.values(TOUCH_PARAMS).includes(opts.params[k]) ||
+          TOUCH_FIELDS.includes(opts.params[k]) ||
             warn('params: "' + opts.params[k] + '" is not a context field of the API; "' + k + '" ignored');
       if (opts.debug) commands.debug();
       if (!companies.includes(id)) companies.push(id);
       __DEBUG__ && log('initialised ' + id);
       if (!sender) {
+        // A consent manager's default and update come before the first write (lib/consentMode.ts):
+        // an update changes the state as the page's own consent call would; a default denial holds
+        // events like requireConsent unless the page already said.
+        followConsentMode((ok, update) =>
+          update
+            ? consent != (ok ? Consent.Granted : Consent.Revoked) && commands.consent(ok ? 'grant' : 'revoke')
+            : ok || (consent ??= Consent.Pending),
+        );
         setPersist(granted());
-        capture();
         sender = createSender(
-          () => base() + '/e',
+          () => relay('/e'),
           () => granted() && !!companies.length,
         );
-        loc = location.href;
+        // Route changes are page views; pushState's title is set by the app after the call.
+        const view = (e?: Partial<PageTransitionEvent>) => run(['page', e && e.persisted]);
+        for (const k of ['pushState', 'replaceState'] as const) {
+          const f = history[k];
+          history[k] = function (this: History, ...a: any) {
+            setTimeout(view);
+            return f.apply(this, a);
+          };
+        }
+        addEventListener('popstate', view);
+        // A back/forward-cache restore is a page view of the same URL, marked `resumed`.
+        addEventListener('pageshow', (e) => e.persisted && ((loc = ''), view(e)));
         // The calls that waited for this init go to this company (and the ones initialised by then).
         for (const e of early.splice(0)) run(...e);
       }
+      commands.page();
       // The sender runs in a task of its own, soon: it writes what track() held in memory, then
       // delivers. The caller (often a click or submit handler, or the page's load task when the
       // snippet replays init + track) pays only for building the event.
@@ -154,13 +179,12 @@ export function createWhopq(): Whopq {
 
     track(name: unknown, props: unknown, o?: TrackOptions) {
       if (consent == Consent.Revoked) return __DEBUG__ && log('consent revoked: track dropped');
-      // An SPA route change (pushState, replaceState, popstate, a hash) may have brought a new click:
-      // the URL is read again whenever it changed, so every event carries the click of its own page.
+      // A route change the hooks missed is a page view too, before this event.
       commands.page();
       const d = draftEvent(name, props);
       if (__DEBUG__ ? bad(d) : !d) return __DEBUG__ && warn(d + '; call dropped');
       if (__DEBUG__ && o != null && typeof o != 'object') return warn('track options must be an object; call dropped');
-      const event_id = o && o.event_id;
+      let event_id = o && o.event_id;
       const company_id = o && o.company_id;
       const u = o && o.user ? userFields(o.user) : {};
       // The lean build's userFields always gives an object (lib/event.ts).
@@ -168,16 +192,19 @@ export function createWhopq(): Whopq {
       if (__DEBUG__ && event_id != null && typeof event_id != 'string') return warn('event_id must be a string; call dropped');
       if (company_id != null && !companies.includes(company_id))
         return __DEBUG__ && warn('company_id ' + company_id + ' was not initialised; call dropped');
+      // Asked for it (the callback): one id for every company's copy, known now. Else each copy
+      // draws its own in the builder, off the call's task.
+      if (o && o.callback) event_id ||= uuid();
       // The call fixes what must be as it was then: the time, the page, the companies (one
       // builder each), the user as identified now (a copy: an identify after the track changes
-      // later events only), the touch and the caller's event_id. The rest (the context's cookies,
-      // the anonymous id, a random event_id, the ISO time, the JSON) is built when the queue is
+      // later events only), the mapped URL params and the event_id. The rest (the browser ids,
+      // the device context, the JSON) is built when the queue is
       // next read: in the sender's task a few ms later, or at once when the page is being hidden
       // or left (lib/queue.ts). The cookies read then are the call's unless the page changes
       // _fbp, _fbc, _ga or _ttp in between. A revoke before then drops the builders unrun.
       const t = at || Date.now();
       const url = href || location.href;
-      const tu = touch;
+      const tu = opts.params && mappedParams(location.search, opts.params);
       const who: ConversionUser = { ...user, ...(u as ConversionUser) };
       for (const c of company_id ? [company_id] : companies)
         enqueue(() => {
@@ -192,18 +219,17 @@ export function createWhopq(): Whopq {
             // A document's referrer never changes. undefined is left out by JSON.stringify: the
             // API field is absent, not an empty string.
             referrer_url: document.referrer || undefined,
-            // The context first: it reads the cookies once, before anonymousId may write one (a
-            // read after a write is another round trip to the cookie store). Each company's
-            // event reads them again, in the deferred task only.
-            // The cookies read first, the ids (which may write one) after: a read after a write is
-            // another round trip to the cookie store. The ids are read once per page.
-            context: { ...buildContext(tu), fbp: (aid || ids(granted()), fbp) },
-            user: { ...who, anonymous_id: aid },
+            // The ids are read (and written when missing) once a page; the relay fills the clicks.
+            context: { ...deviceContext(), ...tu, fbp: (aid || ids(granted()), fbp) },
+            // Whop's own pixel's visitor id, read, never written: Whop links the two pixels' events.
+            user: { ...who, anonymous_id: aid, linked_wuid: store('_wuid') },
           } as Conversion;
           __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
           return { e, t };
         });
       setTimeout(sender!);
+      // After the enqueue: a callback that throws loses nothing (run's catch takes it).
+      o && o.callback && o.callback({ event_id: event_id!, anonymous_id: (aid || ids(granted()), aid!) });
     },
 
     identify(u: unknown) {
@@ -221,7 +247,6 @@ export function createWhopq(): Whopq {
         setPersist(true);
         saveUser();
         if (sender) {
-          capture(true);
           ids(true);
           sender();
         }
@@ -232,9 +257,17 @@ export function createWhopq(): Whopq {
       __DEBUG__ && log('consent ' + state);
     },
 
-    /** Re-reads the URL when it changed since the last page view (route changes call it too). */
-    page() {
-      if (sender && loc != location.href && consent != Consent.Revoked) (loc = location.href), capture();
+    /**
+     * A page view when the URL (its fragment aside) changed since the last one: init, the route
+     * hooks and every track call it. A replayed call's page is its own (the snippet's queue, or an
+     * earlier page's kept calls). The relay reads the view's URL for a new click.
+     */
+    page(resumed?: boolean) {
+      const u = (href || location.href).split('#')[0];
+      if (sender && loc != u && consent != Consent.Revoked) {
+        loc = u;
+        opts.pageViews != false && commands.track('page', { title: document.title, resumed });
+      }
     },
 
     /** Forgets the identified user and the browser ids (a logout, a shared device); the next event mints new ids. */

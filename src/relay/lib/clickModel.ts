@@ -57,6 +57,8 @@ const _PARAM: ReadonlyMap<string, string> = new Map(
   NETWORKS.flatMap((n) => Object.entries(n.params)).concat(TOUCH_FIELDS.map((f) => [f, f])),
 );
 const _TOUCH: ReadonlySet<string> = new Set(TOUCH_FIELDS);
+/** A URL parameter's value is cut to this (as the pixel cut it when it read the URL itself). */
+export const URL_VALUE_MAX = 255;
 /** Longest value kept in the cookie; what exceeds it is a mistake or an attack, not a click id. */
 const _MAX_VALUE = 500;
 /** The cookie stays below this (browsers take 4 KB per cookie; other cookies share the header). */
@@ -124,9 +126,10 @@ export function clicksOf(event: RelayEvent): Record<string, string> {
     }
     // URLSearchParams holds only what the query says: `?constructor=1` is a key like any other,
     // and it is not one of ours.
+    // Cut, not refused: a careless link's 1,500-character utm_content still says where the visit came from.
     for (const [name, v] of params) {
       const field = _PARAM.get(name);
-      if (field && v && v.length <= _MAX_VALUE && !(field in found)) found[field] = v;
+      if (field && v && !(field in found)) found[field] = v.slice(0, URL_VALUE_MAX);
     }
   }
   return found;

@@ -1,3 +1,4 @@
+import { cookieDomainFor } from './cookieDomainFor';
 import { DEFAULT_PII_PARAMS, piiMatcher } from './cleanUrl';
 import {
   CLICK_COOKIE_MAX_AGE_S,
@@ -122,8 +123,10 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     const leftOut: string[] = [];
     const inputs: OutboxInput[] = good.map((g) => {
       const { _event, _dropped } = g;
+      // The clicks first: a click on the event's URL (or kept in `wq_c`) is newer than what Meta's
+      // `_fbc` cookie says, which fills only a Meta click the model has none of.
+      for (const field of fillClicks(_event, clicks, times.get(g)!)) metrics.inc('clicks_filled_total', { field });
       const body = enrichEvent(_event, facts);
-      for (const field of fillClicks(body, clicks, times.get(g)!)) metrics.inc('clicks_filled_total', { field });
       return outboxInput(body, _dropped, now, config.upstream, leftOut);
     });
 
@@ -173,7 +176,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     // values the events carry, server-side so they outlast Safari's 7-day cap on script cookies),
     // and not again for a resend whose value the browser already holds.
     if (sameSiteRequest((name) => request.header(name), _host(request.url))) {
-      const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: config.cookieDomain };
+      const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: cookieDomainFor(config.cookieDomain, new URL(request.url)) };
       const latest = (pick: (e: RelayEvent) => string | null | undefined) => {
         for (let i = inputs.length - 1; i >= 0; i--) {
           const v = pick(inputs[i]!.body);

@@ -30,8 +30,8 @@ const _fits = (v: string | null | undefined): string | null => (v && v.length <=
 /**
  * Fills an event ingest made (changed in place and returned) with the server's facts: `ip_address`
  * and `user_agent` always from the request (whatever the browser sent is replaced: it cannot know
- * its public IP, and a page could lie), `fbp`, `fbclid`, `ga`, `ttp` from first-party cookies and `language` from
- * Accept-Language where the event has none.
+ * its public IP, and a page could lie), `fbp`, `fbc`, `fbclid`, `ga`, `ttp` and `user.linked_wuid` from
+ * first-party cookies and `language` from Accept-Language where the event has none.
  */
 export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent {
   // The event is ingest's own copy (normalizeEvent builds it): filled in place, no second copy.
@@ -50,6 +50,11 @@ export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent 
     const fbclid = fbc ? _fits(fbclidFromFbc(fbc)) : null;
     if (fbclid) context.fbclid = fbclid;
   }
+  // Meta's `_fbc` as itself (the Events API's `fbc`), beside the fbclid it carries.
+  if (_empty(context.fbc)) {
+    const fbc = _fits(c.get('_fbc'));
+    if (fbc) context.fbc = fbc;
+  }
   if (_empty(context.ga)) {
     const ga = c.get('_ga');
     const id = ga ? _fits(gaClientId(ga)) : null;
@@ -64,5 +69,10 @@ export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent 
     if (language) context.language = language;
   }
   event.context = context;
+  // Whop's own pixel's visitor id, when its cookie reaches the relay (read only: Whop's pixel owns it).
+  if (_empty(event.user?.linked_wuid)) {
+    const wuid = _fits(c.get('_wuid'));
+    if (wuid) (event.user ??= {}).linked_wuid = wuid;
+  }
   return event;
 }

@@ -1,3 +1,4 @@
+import { cookieDomainFor } from './cookieDomainFor';
 import { expireCookies, IDENTIFIER_COOKIES, parseCookies } from './cookies';
 import type { Logger } from './logger';
 import { corsPolicy, preflight, withCors } from './corsPolicy';
@@ -8,10 +9,10 @@ import { whopError } from './whopError';
 /**
  * `POST <basePath>/forget` (docs/PROTOCOL.md): answers 204 with `Set-Cookie` headers expiring every
  * cookie whopq and its relay may set (`wq_c`, `wq_aid`, `_fbp`), host-only and on the configured
- * cookie domain, so a consent revoke or a reset leaves none behind, `HttpOnly` ones included (which
- * the page cannot delete itself), and forgets the visitor's memory: what the anonymous id in the
- * `wq_aid` cookie or the body's `anonymous_id` (text/plain JSON, optional) wrote. Same origin rules
- * as ingest.
+ * cookie domain (else the pixel's hint, see cookieDomainFor), so a consent revoke or a reset leaves
+ * none behind, `HttpOnly` ones included (which the page cannot delete itself), and forgets the
+ * visitor's memory: what the anonymous id in the `wq_aid` cookie or the body's `anonymous_id`
+ * (text/plain JSON, optional) wrote. Same origin rules as ingest.
  */
 export function createForgetRoute(config: {
   origins: ReadonlySet<string> | null;
@@ -41,7 +42,8 @@ export function createForgetRoute(config: {
           .catch((error) => config.logger?.warn('forget: visitor memory failed', { error: String((error as Error)?.name ?? error) }));
     }
     const headers: Array<[string, string]> = [['cache-control', 'no-store']];
-    for (const c of expireCookies(IDENTIFIER_COOKIES, url.protocol === 'https:', config.cookieDomain)) headers.push(['set-cookie', c]);
+    for (const c of expireCookies(IDENTIFIER_COOKIES, url.protocol === 'https:', cookieDomainFor(config.cookieDomain, url)))
+      headers.push(['set-cookie', c]);
     return withCors({ status: 204, headers, body: null }, cors.corsOrigin(origin, url));
   };
 }

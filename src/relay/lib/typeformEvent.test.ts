@@ -30,6 +30,10 @@ describe('typeformEvent', () => {
 
   it('keys the event by the response token when the hidden event_id is missing or guessable', () => {
     const body = fixture();
+    // A random id is kept exactly as the page gave it to the browser's event too.
+    body.form_response.hidden = { event_id: 'D1E2F3A4-B5C6-4718-893A-4B5C6D7E8F90' };
+    const upper = typeformEvent(body, { companyId: 'biz_1' });
+    expect('event' in upper && upper.event.event_id).toBe('D1E2F3A4-B5C6-4718-893A-4B5C6D7E8F90');
     body.form_response.hidden = { event_id: 'order-1001' };
     const guessable = typeformEvent(body, { companyId: 'biz_1' });
     expect('event' in guessable && guessable.event.event_id).toBe('a3a12ec67a1365927098a606107fac15');

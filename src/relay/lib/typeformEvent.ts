@@ -28,7 +28,7 @@ export function typeformEvent(body: unknown, options: TypeformEventOptions): Hoo
   const r = body.form_response;
   const hidden = isObject(r.hidden) ? r.hidden : {};
   const browserId = text(hidden.event_id);
-  const eventId = browserId && _RANDOM_ID.test(browserId) ? browserId.toLowerCase() : text(r.token);
+  const eventId = browserId && _RANDOM_ID.test(browserId) ? browserId : text(r.token);
   if (!eventId) return { error: whopError('The response has no token to identify it by.', 'parameter_missing', 'form_response.token') };
 
   const user: NonNullable<RelayEvent['user']> = {};

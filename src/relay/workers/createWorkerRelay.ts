@@ -43,6 +43,8 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
   const outbox = new QueueOutbox({ queue: env.WHOPQ_QUEUE, dedup: env.WHOPQ_DEDUP, companies, dryRun });
   let paused: Array<{ company_id: string; reason: string }> = [];
   const serverTokens = _list(env.WHOPQ_SERVER_TOKENS);
+  const hooksCompany = env.WHOPQ_HOOKS_COMPANY?.trim() || (companies.length === 1 ? companies[0] : undefined);
+  const hookSecrets = [env.WHOPQ_CALENDLY_SIGNING_KEY, env.WHOPQ_TYPEFORM_SECRET].filter((s): s is string => !!s);
   const memory = env.WHOPQ_VISITORS ? createVisitorMemory(durableVisitorStore(env.WHOPQ_VISITORS, companies), { flushMs: 10 }) : null;
   const relay = createRelay({
     outbox,
@@ -57,7 +59,7 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
     hasApiKey: !dryRun,
     logger: createLogger({
       quiet: true,
-      secrets: [env.WHOP_API_KEY, env.WHOPQ_ADMIN_TOKEN, ...serverTokens].filter((s): s is string => !!s),
+      secrets: [env.WHOP_API_KEY, env.WHOPQ_ADMIN_TOKEN, ...serverTokens, ...hookSecrets].filter((s): s is string => !!s),
     }),
     serverTokens,
     visitorMemory: memory ?? false,
@@ -66,6 +68,15 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
     production: true,
     // The consumer records 401/403/404 in each company's ledger; /ready reads them from there.
     forwarder: { status: () => ({ paused }) },
+    hooks:
+      hooksCompany && hookSecrets.length
+        ? {
+            company: hooksCompany,
+            calendlySigningKey: env.WHOPQ_CALENDLY_SIGNING_KEY || undefined,
+            typeformSecret: env.WHOPQ_TYPEFORM_SECRET || undefined,
+            typeformEvents: Object.fromEntries(_list(env.WHOPQ_TYPEFORM_EVENTS).map((pair) => pair.split('=', 2).map((s) => s.trim()))),
+          }
+        : undefined,
   });
   const made: WorkerRelay = {
     relay,

@@ -29,6 +29,14 @@ export interface WorkerEnv {
   WHOPQ_VISITORS?: CfDurableObjectNamespace;
   /** Bearer tokens of the server endpoint `/wq/s`, comma-separated (secrets: `wrangler secret put WHOPQ_SERVER_TOKENS`). */
   WHOPQ_SERVER_TOKENS?: string;
+  /** Calendly's webhook signing key (a secret): serves `/wq/hooks/calendly` (docs/SERVER.md). Unset: 404. */
+  WHOPQ_CALENDLY_SIGNING_KEY?: string;
+  /** The Typeform webhook's secret (a secret): serves `/wq/hooks/typeform`. Unset: 404. */
+  WHOPQ_TYPEFORM_SECRET?: string;
+  /** `<form id>=<event name>` pairs, comma-separated; other forms send `lead`. */
+  WHOPQ_TYPEFORM_EVENTS?: string;
+  /** The company webhook events belong to. Default: WHOP_COMPANY_ID when it lists one. */
+  WHOPQ_HOOKS_COMPANY?: string;
   /** Where the relay is mounted. Default `/wq`. */
   WHOPQ_BASE_PATH?: string;
   /** The registrable domain for the relay's cookies (a relay on a subdomain). Default host-only. */
