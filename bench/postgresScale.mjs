@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleSources } from './lib/bundleSources.mjs';
 import { num, table, target } from './lib/markdown.mjs';
+import { sendCost } from './lib/sendCost.mjs';
 import { startChild } from './lib/startChild.mjs';
 
 const repo = new URL('..', import.meta.url).pathname;
@@ -153,6 +154,7 @@ export async function postgresScale({ quick = false } = {}) {
       }
     }
     drain = await drainAcrossTwo({ pg, createPostgresOutbox, quick });
+    drain.sends = await sendCost({ n: quick ? 1000 : 4000 });
   } finally {
     await pg.dispose();
     rmSync(dir, { recursive: true, force: true });
@@ -171,6 +173,20 @@ export async function postgresScale({ quick = false } = {}) {
     ),
     '',
     drain.markdown,
+    '',
+    drain.limits,
+    '',
+    `What one send costs the relay (\`bench/lib/sendCost.mjs\`: ${quick ? '1,000' : '4,000'} sends, 200 in flight, to the fake Whop answering at once; CPU of the sending process only):`,
+    '',
+    table(
+      ['path and transport', 'CPU ms/send', 'sends/s'],
+      drain.sends.map((r) => [r.name, num(r.cpuMs, 3), num(r.rate)]),
+    ),
+    '',
+    `The Node relay sends /conversions as one plain POST over nodeFetch: ${num(drain.sends[3].cpuMs, 2)} ms per send, against ${num(drain.sends[0].cpuMs, 2)} ms through the SDK's generic post over the global fetch before. ` +
+      `Under the SDK the global fetch alone cost ${num(drain.sends[0].cpuMs / drain.sends[1].cpuMs, 1)}× what nodeFetch does (web streams, and a cloned request body for \`redirect: 'manual'\`); the SDK's request machinery then ${num(drain.sends[1].cpuMs - drain.sends[3].cpuMs, 2)} ms more per send than the plain POST, reason enough to leave it for /conversions. ` +
+      `/events stays on the SDK's \`client.events.create\` (issue 13), over nodeFetch on Node: ${num(drain.sends[4].cpuMs, 2)} ms per send. ` +
+      `Sends that failed in this measurement: ${drain.sends.reduce((n, r) => n + r.failed, 0)}.`,
   ].join('\n');
   const targets = [
     target(
@@ -189,7 +205,7 @@ export async function postgresScale({ quick = false } = {}) {
     title: 'Postgres: many relays, one outbox',
     markdown,
     targets,
-    limits: `${drain.limits} Ingest on Postgres: each answer waits for a commit over a socket to another process (the group commit gathers concurrent requests into one), on the same 2 cores as the load generator.`,
+    limits: `${drain.limits.replace(/^Drain: /, 'Drain: ')} Ingest on Postgres: each answer waits for a commit over a socket to another process (the group commit gathers concurrent requests into one), on the same 2 cores as the load generator.`,
     data: { rows, drain },
   };
 }

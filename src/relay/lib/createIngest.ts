@@ -20,7 +20,7 @@ import { BodyTooLargeError } from './readBody';
 import { outboxInput, parseBatch, prepareEvents, refusedBatch } from './prepareEvents';
 import type { RelayEvent } from './relayEvent';
 import type { VisitorMemory } from './visitorMemory';
-import { recordOf } from './visitorRecord';
+import { mergeRecords, recordOf, type VisitorRecord } from './visitorRecord';
 import { sameSiteRequest } from './sameSiteRequest';
 import type { Upstream } from './forwardOne';
 import { whopError, type WhopErrorBody } from './whopError';
@@ -151,14 +151,22 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     const duplicates = fresh.length - accepted;
     const memory = config.memory;
     if (memory && accepted) {
+      // One record per visitor a request (a batch is usually one visitor's): one hash, one write.
+      const visitors = new Map<string, { _company: string; _user: NonNullable<RelayEvent['user']>; _record: VisitorRecord }>();
       inputs.forEach((input, i) => {
         const body = input.body;
         const user = body.user;
-        if (!fresh[i] || !(user?.anonymous_id || user?.email || user?.phone)) return;
-        memory
-          .remember(body.company_id, user, recordOf(body, clicks, Date.parse(body.event_time!), landing.has(body)))
-          .catch((error) => logger.warn('ingest: visitor memory failed', { error: String((error as Error)?.name ?? error) }));
+        if (!fresh[i] || !user || !(user.anonymous_id || user.email || user.phone)) return;
+        const record = recordOf(body, clicks, Date.parse(body.event_time!), landing.has(body));
+        const id = [body.company_id, user.anonymous_id, user.email, user.phone].join('\u0000');
+        const seen = visitors.get(id);
+        if (seen) mergeRecords(seen._record, record);
+        else visitors.set(id, { _company: body.company_id, _user: user, _record: record });
       });
+      for (const v of visitors.values())
+        memory
+          .remember(v._company, v._user, v._record)
+          .catch((error) => logger.warn('ingest: visitor memory failed', { error: String((error as Error)?.name ?? error) }));
     }
     metrics.inc('accepted_total', undefined, accepted);
     if (duplicates) metrics.inc('duplicates_total', undefined, duplicates);

@@ -26,15 +26,25 @@ export function createMemoryVisitorStore(): VisitorStore {
     },
     async forget(anonymousId) {
       let n = 0;
-      for (const [k, row] of rows) if (row._record.aid === anonymousId) rows.delete(k), n++;
+      for (const [k, row] of rows) {
+        if (row._record.aid !== anonymousId) continue;
+        rows.delete(k);
+        n++;
+      }
       return n;
     },
     async prune(before, maxEntries) {
       let n = 0;
-      for (const [k, row] of rows) if (row._record.at < before) rows.delete(k), n++;
+      for (const [k, row] of rows) {
+        if (row._record.at >= before) continue;
+        rows.delete(k);
+        n++;
+      }
+      // Write order: the first keys are the least recently written.
       for (const k of rows.keys()) {
         if (rows.size <= maxEntries) break;
-        rows.delete(k), n++;
+        rows.delete(k);
+        n++;
       }
       return n;
     },

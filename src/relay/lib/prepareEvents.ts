@@ -33,7 +33,7 @@ export function parseBatch(text: string, maxBatch: number): ParsedBatch {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     return { error: whopError('The body must be {"events":[…]} or one event object.', 'parameter_invalid') };
-  if (!Object.prototype.hasOwnProperty.call(parsed, 'events')) return { events: [parsed] };
+  if (!Object.hasOwn(parsed, 'events')) return { events: [parsed] };
   // Other keys beside `events` are ignored: no event is lost for what the envelope carried.
   const list = (parsed as { events: unknown }).events;
   if (!Array.isArray(list)) return { error: whopError('events must be an array.', 'parameter_invalid', 'events') };
@@ -58,13 +58,17 @@ export function prepareEvents(
   const good: GoodEvent[] = [];
   events.forEach((raw, index) => {
     const result = normalizeEvent(raw, now);
-    if (result.error) return rejected.push({ index, error: result.error });
+    if (result.error) {
+      rejected.push({ index, error: result.error });
+      return;
+    }
     const e = result.event;
     if (companies && !companies.has(e.company_id)) {
-      return rejected.push({
+      rejected.push({
         index,
         error: whopError('This relay does not accept events for that company.', 'company_not_allowed', 'company_id'),
       });
+      return;
     }
     for (const f of result.dropped) dropped.push({ index, ...f });
     good.push({ _index: index, _event: e, _dropped: result.dropped });

@@ -190,6 +190,27 @@ describe('visitor memory', () => {
     expect(stored.dropped).toContainEqual({ param: 'context.fbclid', message: expect.stringMatching(/visitor memory/) });
   });
 
+  it('never fills a browser event from memory: a page naming someone’s email gets nothing of their visit', async () => {
+    const { relay, memory, outbox } = setup();
+    await relay.fetch(browserPost(visit()), { remoteAddress: PEER });
+    await memory.flush();
+    const res = await relay.fetch(
+      browserPost({
+        company_id: COMPANY,
+        event_name: 'lead',
+        event_id: 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0',
+        user: { email: 'visitor@example.com' },
+      }),
+      { remoteAddress: '198.51.100.99' },
+    );
+    expect(await res.json()).not.toHaveProperty('filled');
+    const stored = outbox.all().find((r) => r.event_id === 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0')!.body;
+    expect(stored.context?.fbclid).toBeUndefined();
+    expect(stored.context?.fbp).toBeUndefined();
+    expect(stored.context?.ip_address).toBe('198.51.100.99');
+    expect(stored.user?.anonymous_id).toBeUndefined();
+  });
+
   it('stores the email and phone hashed (SHA-256 of the normalised value), never as sent', async () => {
     const { relay, memory, store } = setup();
     await relay.fetch(browserPost(visit({ user: { anonymous_id: 'aid-2', email: 'A@B.example', phone: '+1 (555) 010-2030' } })), {

@@ -1,4 +1,5 @@
 import type { Logger } from './logger';
+import { sha256Hex } from './sha256';
 import { mergeRecords, pruneRecord, VISITOR_WINDOW_MS, type VisitorRecord } from './visitorRecord';
 
 /** One stored record: a company's visitor under one key (`a:<anonymous id>`, `e:<sha256 email>`, `p:<sha256 phone>`). */
@@ -62,26 +63,18 @@ export interface VisitorMemory {
   close(): Promise<void>;
 }
 
-/** Lower-case hex SHA-256 (Web Crypto, so Workers run it too). */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  let hex = '';
-  for (const b of digest) hex += (b + 256).toString(16).slice(1);
-  return hex;
-}
-
 /**
  * The stored keys for a visitor, as Meta and Whop hash identities: the email trimmed and
  * lower-cased, the phone as digits only, each SHA-256 hex. The anonymous id is kept as is (the
  * pixel's random id, no personal data).
  */
-export async function visitorKeys(keys: VisitorKeys): Promise<Array<[kind: string, key: string]>> {
+export function visitorKeys(keys: VisitorKeys): Array<[kind: string, key: string]> {
   const out: Array<[string, string]> = [];
   if (keys.anonymous_id) out.push(['anonymous_id', 'a:' + keys.anonymous_id]);
   const email = keys.email?.trim().toLowerCase();
-  if (email) out.push(['email', 'e:' + (await sha256Hex(email))]);
+  if (email) out.push(['email', 'e:' + sha256Hex(email)]);
   const phone = keys.phone?.replace(/\D/g, '');
-  if (phone) out.push(['phone', 'p:' + (await sha256Hex(phone))]);
+  if (phone) out.push(['phone', 'p:' + sha256Hex(phone)]);
   return out;
 }
 
@@ -98,24 +91,26 @@ export function createVisitorMemory(store: VisitorStore, options: VisitorMemoryO
   let inFlight = new Map<string, VisitorRow>();
   let timer: ReturnType<typeof setTimeout> | null = null;
   let flushing: Promise<void> = Promise.resolve();
-  const hashing = new Set<Promise<void>>();
   // Started by the first write, not here: Workers allow no timers while a module is loading.
   let pruner: ReturnType<typeof setInterval> | null = null;
 
+  const stopTimer = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
   const flush = (): Promise<void> => {
-    if (timer) clearTimeout(timer), (timer = null);
+    stopTimer();
     flushing = flushing.then(async () => {
-      await Promise.allSettled([...hashing]);
-      if (timer) clearTimeout(timer), (timer = null);
+      stopTimer();
       if (pending.size === 0) return;
       inFlight = pending;
       pending = new Map();
       try {
         const byCompany = new Map<string, VisitorRow[]>();
         for (const row of inFlight.values()) {
-          let list = byCompany.get(row.company_id);
-          if (!list) byCompany.set(row.company_id, (list = []));
-          list.push(row);
+          const list = byCompany.get(row.company_id);
+          if (list) list.push(row);
+          else byCompany.set(row.company_id, [row]);
         }
         const rows: VisitorRow[] = [];
         for (const [company, list] of byCompany) {
@@ -150,21 +145,17 @@ export function createVisitorMemory(store: VisitorStore, options: VisitorMemoryO
         pruner = setInterval(() => void prune().catch(() => {}), options.pruneEveryMs ?? 600_000);
         (pruner as { unref?: () => void }).unref?.();
       }
-      const hashed = visitorKeys(keys).then((named) => {
-        for (const [, key] of named) {
-          const id = company_id + '\u0000' + key;
-          const prev = pending.get(id);
-          pending.set(id, { company_id, key, record: prev ? mergeRecords({ ...prev.record, c: { ...prev.record.c } }, record) : record });
-        }
-        if (pending.size >= 5000) void flush();
-        else timer ??= setTimeout(() => void flush(), flushMs);
-      });
-      // flush() waits for the keys being hashed, so a flush right after remember() writes it.
-      hashing.add(hashed);
-      return hashed.finally(() => hashing.delete(hashed));
+      for (const [, key] of visitorKeys(keys)) {
+        const id = company_id + '\u0000' + key;
+        const prev = pending.get(id);
+        pending.set(id, { company_id, key, record: prev ? mergeRecords({ ...prev.record, c: { ...prev.record.c } }, record) : record });
+      }
+      if (pending.size >= 5000) void flush();
+      else timer ??= setTimeout(() => void flush(), flushMs);
+      return Promise.resolve();
     },
     async recall(company_id, keys) {
-      const named = await visitorKeys(keys);
+      const named = visitorKeys(keys);
       if (named.length === 0) return null;
       let record: VisitorRecord | null = null;
       const matched: string[] = [];
@@ -190,9 +181,14 @@ export function createVisitorMemory(store: VisitorStore, options: VisitorMemoryO
       return record && pruneRecord(record, now()) ? { record, matched } : null;
     },
     async forget(anonymousId) {
-      await Promise.allSettled([...hashing]);
       let n = 0;
-      for (const map of [pending, inFlight]) for (const [id, row] of map) if (row.record.aid === anonymousId) map.delete(id), n++;
+      for (const map of [pending, inFlight]) {
+        for (const [id, row] of map) {
+          if (row.record.aid !== anonymousId) continue;
+          map.delete(id);
+          n++;
+        }
+      }
       await flushing;
       return n + (await store.forget(anonymousId));
     },

@@ -39,10 +39,12 @@ export function recordOf(event: RelayEvent, clicks: ClickModel, at: number, land
   const ctx = (event.context ?? {}) as RelayContext & Record<string, unknown>;
   const rec: VisitorRecord = { c: { ...clicks.c }, at };
   if (clicks.t) rec.t = clicks.t;
+  const ids: Record<string, string> = {};
   for (const k of BROWSER_IDS) {
     const v = ctx[k];
-    if (typeof v === 'string' && v) (rec.b ??= {})[k] = v;
+    if (typeof v === 'string' && v) ids[k] = v;
   }
+  if (Object.keys(ids).length) rec.b = ids;
   if (ctx.ip_address) rec.ip = ctx.ip_address;
   if (ctx.user_agent) rec.ua = ctx.user_agent;
   if (landing && event.url) rec.u = _page(event.url);
@@ -62,8 +64,12 @@ export function mergeRecords(a: VisitorRecord, b: VisitorRecord): VisitorRecord 
   const pick = <K extends 'ip' | 'ua' | 'u' | 'aid'>(k: K) => {
     if (b[k] && (newer || !a[k])) a[k] = b[k];
   };
-  pick('ip'), pick('ua'), pick('u'), pick('aid');
-  if (b.b) for (const [k, v] of Object.entries(b.b)) if (newer || !a.b?.[k]) (a.b ??= {})[k] = v;
+  for (const k of ['ip', 'ua', 'u', 'aid'] as const) pick(k);
+  if (b.b) {
+    const ids = { ...a.b };
+    for (const [k, v] of Object.entries(b.b)) if (newer || !ids[k]) ids[k] = v;
+    a.b = ids;
+  }
   a.at = Math.max(a.at, b.at);
   return a;
 }
@@ -85,18 +91,25 @@ const _empty = (v: unknown) => v === undefined || v === null || v === '';
  * (`context.fbclid`, `url`, `user.anonymous_id`).
  */
 export function fillFromRecord(event: RelayEvent, rec: VisitorRecord, at: number): string[] {
-  const ctx = (event.context ??= {}) as RelayContext & Record<string, unknown>;
+  event.context ??= {};
+  const ctx = event.context as RelayContext & Record<string, unknown>;
   const hadFbc = !_empty(ctx.fbc);
   const filled = fillClicks(event, { c: rec.c, t: rec.t }, at).map((f) => `context.${f}`);
   if (!hadFbc && !_empty(ctx.fbc)) filled.push('context.fbc');
   if (at - rec.at > VISITOR_WINDOW_MS) return filled;
+  const fill = (name: string, has: boolean, set: () => void) => {
+    if (has) return;
+    set();
+    filled.push(name);
+  };
   for (const k of BROWSER_IDS) {
     const v = rec.b?.[k];
-    if (v && _empty(ctx[k])) (ctx[k] = v), filled.push(`context.${k}`);
+    if (v) fill(`context.${k}`, !_empty(ctx[k]), () => (ctx[k] = v));
   }
-  if (rec.ip && _empty(ctx.ip_address)) (ctx.ip_address = rec.ip), filled.push('context.ip_address');
-  if (rec.ua && _empty(ctx.user_agent)) (ctx.user_agent = rec.ua), filled.push('context.user_agent');
-  if (rec.u && _empty(event.url)) (event.url = rec.u), filled.push('url');
-  if (rec.aid && _empty(event.user?.anonymous_id)) ((event.user ??= {}).anonymous_id = rec.aid), filled.push('user.anonymous_id');
+  const { ip, ua, u, aid } = rec;
+  if (ip) fill('context.ip_address', !_empty(ctx.ip_address), () => (ctx.ip_address = ip));
+  if (ua) fill('context.user_agent', !_empty(ctx.user_agent), () => (ctx.user_agent = ua));
+  if (u) fill('url', !_empty(event.url), () => (event.url = u));
+  if (aid) fill('user.anonymous_id', !_empty(event.user?.anonymous_id), () => (event.user = { ...event.user, anonymous_id: aid }));
   return filled;
 }

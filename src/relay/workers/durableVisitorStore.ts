@@ -24,9 +24,9 @@ export function durableVisitorStore(
     async put(rows) {
       const byCompany = new Map<string, Array<{ key: string; record: VisitorRecord }>>();
       for (const r of rows) {
-        let list = byCompany.get(r.company_id);
-        if (!list) byCompany.set(r.company_id, (list = []));
-        list.push({ key: r.key, record: r.record });
+        const list = byCompany.get(r.company_id);
+        if (list) list.push({ key: r.key, record: r.record });
+        else byCompany.set(r.company_id, [{ key: r.key, record: r.record }]);
       }
       await Promise.all([...byCompany].map(([company, list]) => call(company, 'put', { rows: list, max: maxPerCompany })));
     },
