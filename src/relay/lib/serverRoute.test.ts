@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRelay, type RelayOptions } from '../createRelay';
+import { createInspector } from '../inspector/createInspector';
+import type { InspectorData } from '../inspector/inspectorData';
 import { parseClickCookie } from './clickModel';
 import { MemoryOutbox } from './memoryOutbox';
 import { createMemoryVisitorStore } from './memoryVisitorStore';
@@ -210,6 +212,27 @@ describe('visitor memory', () => {
     expect(stored.context?.fbp).toBeUndefined();
     expect(stored.context?.ip_address).toBe('198.51.100.99');
     expect(stored.user?.anonymous_id).toBeUndefined();
+  });
+
+  it('shows what was filled on the event in the inspector', async () => {
+    const outbox = new MemoryOutbox();
+    const memory = createVisitorMemory(createMemoryVisitorStore(), { flushMs: 1 });
+    const relay = createRelay({
+      outbox,
+      companies: [COMPANY],
+      rateLimit: false,
+      serverTokens: [TOKEN],
+      visitorMemory: memory,
+      inspector: createInspector({ outbox }),
+    });
+    await relay.fetch(browserPost(visit()), { remoteAddress: PEER });
+    await memory.flush();
+    await relay.fetch(serverPost(serverEvent({ event_id: 'shown-1', context: {}, user: { anonymous_id: 'aid-visitor-1' } })), {
+      remoteAddress: PEER,
+    });
+    const data = (await (await relay.fetch(new Request('http://relay.example/wq/inspect/data.json'))).json()) as InspectorData;
+    const shown = data.events.find((e) => e.event_id === 'shown-1')!;
+    expect(shown.dropped).toContainEqual({ param: 'context.fbclid', message: 'Filled from visitor memory (matched by anonymous_id).' });
   });
 
   it('stores the email and phone hashed (SHA-256 of the normalised value), never as sent', async () => {
