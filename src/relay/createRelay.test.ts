@@ -380,6 +380,33 @@ describe('enrichment', () => {
     expect(own.user).toMatchObject({ linked_wuid: 'from-storage' });
   });
 
+  it("fills the time zone the platform geolocated (Cloudflare's cf.timezone, Vercel's header) where the event has none", async () => {
+    const { outbox, relay } = setup();
+    const vercel = await stored(
+      relay,
+      outbox,
+      post(event(), { headers: { 'x-vercel-ip-timezone': 'America/Argentina/Buenos_Aires' } }),
+      PEER,
+    );
+    expect(vercel.context).toMatchObject({ timezone: 'America/Argentina/Buenos_Aires' });
+    const cf = Object.assign(post(event({ event_id: 'e-cf' })), { cf: { timezone: 'Europe/Berlin' } });
+    expect((await stored(relay, outbox, cf, PEER)).context).toMatchObject({ timezone: 'Europe/Berlin' });
+    const own = await stored(
+      relay,
+      outbox,
+      post(event({ event_id: 'e-own', context: { timezone: 'Asia/Tokyo' } }), { headers: { 'cf-timezone': 'UTC' } }),
+      PEER,
+    );
+    expect(own.context).toMatchObject({ timezone: 'Asia/Tokyo' });
+    const junk = await stored(
+      relay,
+      outbox,
+      post(event({ event_id: 'e-junk' }), { headers: { 'x-vercel-ip-timezone': '<script>' } }),
+      PEER,
+    );
+    expect(junk.context).not.toHaveProperty('timezone');
+  });
+
   it("takes a click on the event's own URL over an older one in Meta's _fbc cookie", async () => {
     const { outbox, relay } = setup();
     const cookie = '_fbc=fb.1.1700000000000.OLDCLICK';

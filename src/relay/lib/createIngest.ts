@@ -119,7 +119,14 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     for (const g of [...good].sort((a, b) => times.get(a)! - times.get(b)!))
       if (mergeClicks(clicks, clicksOf(g._event), times.get(g)!)) landing.add(g._event);
     pruneClicks(clicks, now);
-    const facts = { ip, userAgent: request.header('user-agent'), cookies, acceptLanguage: request.header('accept-language') };
+    const facts = {
+      ip,
+      userAgent: request.header('user-agent'),
+      cookies,
+      acceptLanguage: request.header('accept-language'),
+      // What the platform geolocated from the IP: Cloudflare's `cf.timezone`, Vercel's header.
+      timezone: request.timezone ?? request.header('x-vercel-ip-timezone') ?? request.header('cf-timezone'),
+    };
     const leftOut: string[] = [];
     const inputs: OutboxInput[] = good.map((g) => {
       const { _event, _dropped } = g;

@@ -11,7 +11,12 @@ export interface RequestFacts {
   cookies: Map<string, string>;
   /** The request's Accept-Language, or null: fills `context.language` (the pixel saves the bytes). */
   acceptLanguage?: string | null;
+  /** The visitor's IANA time zone as the platform geolocated it, or null: fills `context.timezone` (the pixel cannot read it cheaply). */
+  timezone?: string | null;
 }
+
+/** An IANA zone name (`America/Argentina/Buenos_Aires`, `Etc/GMT+5`, `UTC`). */
+const _ZONE = /^[A-Za-z]+(?:[/_+-][A-Za-z0-9_+-]+)*$/;
 
 /** One BCP 47 tag as browsers send them first in Accept-Language (`en-US`, `pt-BR`, `zh-Hant-TW`). */
 const _LANGUAGE = /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,4}$/;
@@ -31,7 +36,8 @@ const _fits = (v: string | null | undefined): string | null => (v && v.length <=
  * Fills an event ingest made (changed in place and returned) with the server's facts: `ip_address`
  * and `user_agent` always from the request (whatever the browser sent is replaced: it cannot know
  * its public IP, and a page could lie), `fbp`, `fbc`, `fbclid`, `ga`, `ttp` and `user.linked_wuid` from
- * first-party cookies and `language` from Accept-Language where the event has none.
+ * first-party cookies, `language` from Accept-Language and `timezone` from the platform's
+ * geolocation where the event has none.
  */
 export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent {
   // The event is ingest's own copy (normalizeEvent builds it): filled in place, no second copy.
@@ -64,6 +70,8 @@ export function enrichEvent(event: RelayEvent, facts: RequestFacts): RelayEvent 
     const ttp = _fits(c.get('_ttp'));
     if (ttp) context.ttp = ttp;
   }
+  if (_empty(context.timezone) && facts.timezone && facts.timezone.length <= 64 && _ZONE.test(facts.timezone))
+    context.timezone = facts.timezone;
   if (_empty(context.language)) {
     const language = firstLanguage(facts.acceptLanguage);
     if (language) context.language = language;

@@ -91,7 +91,13 @@ export function createIngestRoute(
       body = body.then((text) => scopeEventIds(text, ip));
       await body.catch(() => {});
     }
-    const read: PlainRequest = { method, url: request.url, header: (name) => request.header(name), text: () => body };
+    const read: PlainRequest = {
+      method,
+      url: request.url,
+      header: (name) => request.header(name),
+      text: () => body,
+      timezone: request.timezone,
+    };
     if (inFlight >= config.maxInFlight) {
       metrics.inc('rejected_total', { reason: 'overloaded' });
       return _withCors(

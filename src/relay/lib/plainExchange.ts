@@ -18,6 +18,8 @@ export interface PlainRequest {
    * rejects with `BodyTooLargeError` past it, with another error when the body cannot be read.
    */
   text(maxBytes: number): Promise<string>;
+  /** The visitor's IANA time zone when the platform knows it from the IP (Cloudflare's `request.cf.timezone`). */
+  timezone?: string | null;
 }
 
 /** An answer as plain data. `headers` are lower-case pairs; `set-cookie` may repeat. */
@@ -34,6 +36,7 @@ export function plainFromRequest(request: Request): PlainRequest {
     url: request.url,
     header: (name) => request.headers.get(name),
     text: (maxBytes) => readBody(request, maxBytes),
+    timezone: (request as { cf?: { timezone?: string } }).cf?.timezone ?? null,
   };
 }
 
