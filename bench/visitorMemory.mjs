@@ -127,7 +127,7 @@ export async function visitorMemoryBench({ quick = false, visitors, lookups } = 
         ],
       ),
       '',
-      `On disk: the closed file (WAL checkpointed); while open, with its WAL, ${num(walBytes / 1e6)} MB. Found: ${num(result.found * 100)} % of lookups (every visitor is within the 90-day window). remember() is what a browser request pays before its answer (hashing is awaited off it; writes are batched); a lookup is what a server event pays (the email lookup is two reads: the hashed email's record, then the browser's own).`,
+      `On disk: the closed file (WAL checkpointed); while open, with its WAL, ${num(walBytes / 1e6)} MB. Found: ${num(result.found * 100)} % of lookups (every visitor is within the 90-day window). remember() is what a browser request pays before its answer (the keys hashed, the record merged into the batch; the batch is written on the store's writer thread); a lookup is what a server event pays (the email lookup is two reads: the hashed email's record, then the browser's own).`,
     ].join('\n');
     return { title: 'Visitor memory: 1,000,000 visitors', markdown, targets: [], result };
   } finally {

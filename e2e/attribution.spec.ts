@@ -167,9 +167,12 @@ for (const how of ['reset', 'revoke'] as const)
     await track(page, 'lead', {}, { event_id: how + '-1' });
     await stack.expectConversions([{ event_name: 'lead', event_id: how + '-1' }]);
     expect((await context.cookies()).map((c) => c.name)).toEqual(expect.arrayContaining(['wq_aid', '_fbp']));
+    const aid = (await context.cookies()).find((c) => c.name == 'wq_aid')!.value;
     const forgot = page.waitForResponse((r) => /\/wq\/forget(\?|$)/.test(r.url()));
     await page.evaluate((how) => (how == 'reset' ? (window as any).whopq('reset') : (window as any).whopq('consent', 'revoke')), how);
     expect((await forgot).status()).toBe(204);
+    // The pixel names the visitor in the body (its cookie is gone by then) for the relay's visitor memory.
+    expect(JSON.parse((await forgot).request().postData()!)).toEqual({ anonymous_id: aid });
     await expect.poll(async () => (await context.cookies()).map((c) => c.name).filter((n) => /^(wq_|_fbp$)/.test(n))).toEqual([]);
     expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => /^wq_(aid|fbp|u|q1:.*)$/.test(k)))).toEqual([]);
     // The next page: revoked stays revoked; after a reset the visitor is a new one.

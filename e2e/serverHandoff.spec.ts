@@ -74,3 +74,30 @@ test('the page hands its ids to its backend; the backend’s lead and the browse
     await new Promise((r) => backend.close(r));
   }
 });
+
+test('whopq reset forgets the visitor at the relay: a server event naming the old anonymous id gets nothing of the visit', async ({
+  page,
+  stack,
+}) => {
+  const { sendConversion } = await import('../dist/relay/server.js');
+  await page.goto(`${stack.origin}/t/handoff.html?fbclid=IwAR_forgotten_e2e&utm_source=facebook`);
+  const ids = await page.evaluate(
+    () => new Promise<{ event_id: string; anonymous_id: string }>((resolve) => window.whopq('track', 'lead', {}, { callback: resolve })),
+  );
+  // The visit reached the relay (the lead, after the page view) before the reset.
+  await stack.expectConversions([{ event_name: 'lead', event_id: ids.event_id, context: { fbclid: 'IwAR_forgotten_e2e' } }]);
+  const forgot = page.waitForResponse((r) => new URL(r.url()).pathname === '/wq/forget');
+  await page.evaluate(() => window.whopq('reset'));
+  expect((await forgot).status()).toBe(204);
+  const result = await sendConversion(
+    { company_id: 'biz_demo', event_name: 'schedule', event_id: 'handoff-after-reset', user: { anonymous_id: ids.anonymous_id } },
+    { relayUrl: `${stack.origin}/wq`, token: SERVER_TOKEN },
+  );
+  expect(result).toMatchObject({ status: 'accepted' });
+  expect(result.filled).toBeUndefined();
+  const [, schedule] = await stack.expectConversions([
+    { event_name: 'lead', event_id: ids.event_id },
+    { event_name: 'schedule', event_id: 'handoff-after-reset' },
+  ]);
+  expect(schedule!.context?.fbclid).toBeUndefined();
+});

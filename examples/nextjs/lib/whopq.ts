@@ -5,7 +5,15 @@
 // relay runs as a dry run in memory, and /wq/ready says so rather than answering 200 for events
 // nothing would ever send.
 import { readFile } from 'node:fs/promises';
-import { createPostgresOutbox, createRelay, lazyOutbox, MemoryOutbox, type Outbox } from 'whopq/relay';
+import {
+  createPostgresOutbox,
+  createPostgresVisitorStore,
+  createRelay,
+  createVisitorMemory,
+  lazyOutbox,
+  MemoryOutbox,
+  type Outbox,
+} from 'whopq/relay';
 
 const list = (value: string | undefined) =>
   (value ?? '')
@@ -33,6 +41,13 @@ export const postgres = databaseUrl
     )
   : null;
 
+/**
+ * Visitor memory in the same database, so a server event finds the visit whichever function
+ * instance took it. The route writes it before answering: an instance may be frozen once it has
+ * answered. Without Postgres: in process memory (the relay's default).
+ */
+export const visitors = postgres ? createVisitorMemory(createPostgresVisitorStore(postgres)) : null;
+
 /** Where accepted events wait for delivery. */
 export const outbox: Outbox = postgres ?? new MemoryOutbox({ dryRun: true });
 const dryRun = !postgres || !apiKey;
@@ -52,6 +67,9 @@ const hooksCompany = process.env.WHOPQ_HOOKS_COMPANY || (companies.length === 1 
 export const relay = createRelay({
   outbox,
   companies,
+  // The server endpoint POST /wq/s (docs/SERVER.md), its tokens from the environment.
+  serverTokens: [...list(process.env.WHOPQ_SERVER_TOKENS), ...list(process.env.WHOPQ_SERVER_TOKEN)],
+  visitorMemory: visitors ?? undefined,
   origins: list(process.env.WHOPQ_ORIGINS),
   basePath: '/wq',
   // Read once per instance; a failed read is retried on the next request.

@@ -3,9 +3,9 @@
 // own cookies (`_fbc`, `_ga`, `_ttp`) and the click context it keeps (lib/touch.ts). That saves the
 // bundle the parsing and each event a `document.cookie` read.
 
-/** The browser's time zone and screen size: read once a page (`Intl` formats cost a fraction of a millisecond). */
-let device: Record<string, string> | undefined;
-
-/** `timezone` (IANA) and `screen_resolution` (`1920x1080`) for an event's context. */
-export const deviceContext = (): Record<string, string> =>
-  (device ||= { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, screen_resolution: screen.width + 'x' + screen.height });
+/**
+ * `screen_resolution` (`1920x1080`) for an event's context. No `timezone`: the only way to read the
+ * IANA zone is `Intl`, and a page's first `Intl` call costs Chromium 35-150 ms of main thread (ICU
+ * starting up; `node bench/run.mjs main-thread` went from 7 to 38 ms of script with it).
+ */
+export const deviceContext = (): Record<string, string> => ({ screen_resolution: screen.width + 'x' + screen.height });

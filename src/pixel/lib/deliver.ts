@@ -33,14 +33,14 @@ export function chunks(items: Item[], max = CHUNK_EVENTS): Item[][] {
 }
 
 /**
- * POSTs with fetch keepalive; resolves the status, Retry-After (status 0 on network error) and the
+ * POSTs `data` (a `body`, or `/forget`'s) with fetch keepalive; resolves the status, Retry-After (status 0 on network error) and the
  * answer's text (what was accepted, rejected or dropped, and why: the debug build logs it).
  */
-export async function post(url: string, items: Item[]): Promise<[number, string | null, string?]> {
+export async function post(url: string, data: string): Promise<[number, string | null, string?]> {
   try {
     // Credentials for a relay on another origin of the site (t.example.com): its answer may set
     // the server-set cookies; on the page's own origin they go anyway.
-    const r = await fetch(url, { method: 'POST', body: body(items), keepalive: true, credentials: 'include' });
+    const r = await fetch(url, { method: 'POST', body: data, keepalive: true, credentials: 'include' });
     // The answer is read to its end in both builds (the debug build shows it): an unread body keeps
     // the request open until the page goes (Chromium then reports it aborted) and its connection
     // from being reused. A body cut off is a network error, like a request that failed.

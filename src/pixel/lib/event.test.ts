@@ -1,7 +1,8 @@
 import { build } from 'esbuild';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EVENT_NAMES } from '../../shared/conversion';
 import { draftEvent, userFields } from './event';
+import { setDebug } from './log';
 
 /** This module as the lean bundle compiles it (`__DEBUG__` false), loaded as a module of its own. */
 async function leanBuild(): Promise<typeof import('./event')> {
@@ -40,6 +41,19 @@ describe('draftEvent', () => {
     cyclic.self = cyclic;
     expect(draftEvent('lead', cyclic)).toEqual({ event_name: 'lead' });
     expect(draftEvent('lead', { value: 10n })).toEqual({ event_name: 'lead' });
+  });
+
+  it("warns in the debug build about a name past Whop's 35 characters, and sends it as given (the relay cuts it)", () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    setDebug(true);
+    const long = 'booked_a_discovery_call_from_the_webinar_page';
+    expect(draftEvent(long, undefined)).toEqual({ event_name: long });
+    expect(draftEvent('booked_call', undefined)).toEqual({ event_name: 'booked_call' });
+    setDebug(false);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0])).toContain('"booked_a_discovery_call_from_the_we"');
+    vi.restoreAllMocks();
   });
 
   it('refuses a call without a usable name only', () => {

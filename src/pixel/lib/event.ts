@@ -28,6 +28,9 @@ export interface TrackProps {
 export type Draft = Pick<Conversion, 'event_name' | 'custom_name' | 'value' | 'currency' | 'product_id' | 'plan_id'>;
 
 // `title` and `resumed`: a page view's (the pixel's own `page` events).
+/** Whop's longest custom event name (`custom_name`, spec/whop-events.openapi.yml). */
+export const MAX_CUSTOM_NAME = 35;
+
 const PROPS = ['value', 'currency', 'product_id', 'plan_id', 'title', 'resumed'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object';
@@ -77,6 +80,17 @@ export function draftEvent(name: unknown, props: unknown): Draft | string | fals
     EVENT_NAMES.includes(name as never) ||
       name == 'page' ||
       log('"' + name + '" is not one of the six /conversions names: the relay sends it there as custom');
+    // Whop's limit on a custom event's name (both APIs): the relay cuts it, and cut names can collide.
+    name.length > MAX_CUSTOM_NAME &&
+      warn(
+        'event name "' +
+          name +
+          '" is longer than Whop\'s ' +
+          MAX_CUSTOM_NAME +
+          ' characters: the relay cuts it to "' +
+          name.slice(0, MAX_CUSTOM_NAME) +
+          '"',
+      );
   }
   return { ...p, event_name: name } as Draft;
 }

@@ -1,6 +1,6 @@
 // Drains the queue to the relay: fetch keepalive while the page lives, sendBeacon when it is
 // hidden or left, retry with backoff, pause offline, and one tab at a time through Web Locks.
-import { beacon, chunks, post } from './deliver';
+import { beacon, body, chunks, post } from './deliver';
 import { log, warn } from './log';
 import { commit, drop, type Item, itemKey, loadQueue, markBeaconed, QUEUE_KEY, setLast } from './queue';
 import { backoff, classify, Verdict } from './retry';
@@ -48,7 +48,7 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
       const batch = chunks(loadQueue(), max)[0];
       if (!batch || !allowed()) return;
       __DEBUG__ && log('sending ' + batch.length + ' event(s)');
-      const res = await post(url(), batch);
+      const res = await post(url(), body(batch));
       const status = res[0];
       const verdict = classify(status);
       if (verdict == Verdict.Retry) {

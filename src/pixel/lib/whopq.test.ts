@@ -18,6 +18,8 @@ interface Relay {
   pages: (Conversion & { title?: string; resumed?: boolean })[];
   /** The query of each request (the pixel's cookie domain hint). */
   queries: string[];
+  /** The bodies posted to `/forget`. */
+  forgets: { anonymous_id?: string }[];
   server: Server;
 }
 
@@ -26,6 +28,7 @@ async function relay(statuses: number[] = []): Promise<Relay> {
   const events: Conversion[] = [];
   const pages: Relay['pages'] = [];
   const queries: string[] = [];
+  const forgets: { anonymous_id?: string }[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -33,13 +36,14 @@ async function relay(statuses: number[] = []): Promise<Relay> {
       res.setHeader('access-control-allow-origin', '*');
       if (req.method != 'POST') return res.writeHead(204).end();
       queries.push(new URL(req.url!, 'http://x').search);
+      if (req.url!.includes('/forget')) return (forgets.push(JSON.parse(body)), res.writeHead(204).end());
       const status = statuses.shift() ?? 200;
       if (status == 200) for (const e of JSON.parse(body).events) (e.event_name == 'page' ? pages : events).push(e);
       res.writeHead(status, { 'retry-after': '0' }).end('{}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/wq`, events, pages, queries, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/wq`, events, pages, queries, forgets, server };
 }
 
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
@@ -103,7 +107,7 @@ describe('whopq commands', () => {
       value: 10,
       // As given: the relay puts it in lower case (and leaves out one off the API's list).
       currency: 'EUR',
-      context: { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, screen_resolution: screen.width + 'x' + screen.height },
+      context: { screen_resolution: screen.width + 'x' + screen.height },
       user: { email: 'ada@example.com' },
     });
     expect(e.url).toContain('/landing?fbclid=FB1&utm_source=meta');
@@ -291,6 +295,9 @@ describe('identity, browser ids and forgetting', () => {
     await until(() => r.events.length == 1);
     whopq('reset');
     expect(cookieNames().filter((n) => /^(wq_|_fbp)/.test(n))).toEqual([]);
+    // The relay is told whom to forget (its visitor memory): the cookie is gone before the request leaves.
+    await until(() => r.forgets.length == 1);
+    expect(r.forgets[0]).toEqual({ anonymous_id: r.events[0].user!.anonymous_id });
     expect(Object.keys(localStorage).filter((k) => /^wq_(aid|fbp|u)$/.test(k))).toEqual([]);
     whopq('track', 'schedule');
     await until(() => r.events.length == 2);
@@ -377,11 +384,11 @@ describe('order and limits', () => {
     whopq('init', 'biz_A', { relay: r.url, params: { src: 'utm_source', cid: 'ad_campaign_id', fbp: 'fbp' } });
     whopq('track', 'lead');
     await until(() => r.events.length == 1);
-    const { fbp, timezone, screen_resolution, ...rest } = r.events[0].context!;
+    const { fbp, screen_resolution, ...rest } = r.events[0].context!;
     expect(rest).toEqual({ utm_source: 'news', ad_campaign_id: 'C9' });
     // The pixel's own fbp is not the URL's to set.
     expect(fbp).toMatch(/^fb\.1\./);
-    expect(timezone && screen_resolution).toBeTruthy();
+    expect(screen_resolution).toBeTruthy();
   });
 });
 

@@ -119,10 +119,13 @@ export function createWhopq(): Whopq {
    * ids, the identity; `all` (a revoke) the queue too. The next event mints new ids.
    */
   function wipe(all?: boolean): void {
+    // The id goes in the body: the cookie is gone before the request leaves. The relay forgets what
+    // its visitor memory holds under it.
+    const a = (aid || ids(false), aid);
     aid = fbp = undefined;
     user = {};
     forget(domain(), all);
-    post(relay('/forget'), []);
+    post(relay('/forget'), JSON.stringify({ anonymous_id: a }));
   }
 
   // In the lean build Object.prototype's names (`whopq('toString')`) reach harmless built-ins or

@@ -50,6 +50,11 @@ export interface ClickModel {
   c: Record<string, [Record<string, string>, number]>;
   /** the latest touch → [fields, epoch ms], or absent */
   t?: [Record<string, string>, number];
+  /**
+   * The anonymous id of the browser, kept only beside clicks: `/forget` reads it here (HttpOnly, so
+   * still sent after the pixel cleared its own cookies) to forget the visitor's memory.
+   */
+  a?: string;
 }
 
 const _NETWORK_OF: ReadonlyMap<string, (typeof NETWORKS)[number]> = new Map(NETWORKS.flatMap((n) => n.fields.map((f) => [f, n] as const)));
@@ -92,6 +97,7 @@ export function parseClickCookie(value: string | undefined): ClickModel {
     const fields = _fields(t[0], TOUCH_FIELDS);
     if (fields && typeof t[1] === 'number') model.t = [fields, t[1]];
   }
+  if (typeof raw.a === 'string' && raw.a && raw.a.length <= 200) model.a = raw.a;
   return model;
 }
 
@@ -199,7 +205,8 @@ export function pruneClicks(model: ClickModel, now: number): void {
  * goes first, then the oldest clicks. Null when the model is empty.
  */
 export function serializeClickCookie(model: ClickModel): string | null {
-  const m: ClickModel = { c: { ...model.c }, t: model.t };
+  const m: ClickModel = { c: { ...model.c }, t: model.t, a: model.a };
+  if (!m.a) delete m.a;
   for (;;) {
     if (!m.t) delete m.t;
     if (!m.t && Object.keys(m.c).length === 0) return null;

@@ -198,6 +198,8 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
       const fbp = latest((e) => e.context?.fbp);
       if (fbp && _FBP.test(fbp) && !resend('_fbp', fbp))
         headers.push(['set-cookie', serializeCookie('_fbp', fbp, { ...attrs, maxAge: 90 * 24 * 60 * 60 })]);
+      // With visitor memory on, the HttpOnly cookie names the visitor beside its clicks, for /forget.
+      if (config.memory && aid && aid.length <= 200) clicks.a = aid;
       const c = serializeClickCookie(clicks);
       if (c && c !== clickCookie)
         headers.push(['set-cookie', serializeCookie('wq_c', c, { ...attrs, maxAge: CLICK_COOKIE_MAX_AGE_S, httpOnly: true })]);

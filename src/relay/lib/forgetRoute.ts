@@ -1,4 +1,5 @@
 import { cookieDomainFor } from './cookieDomainFor';
+import { parseClickCookie } from './clickModel';
 import { expireCookies, IDENTIFIER_COOKIES, parseCookies } from './cookies';
 import type { Logger } from './logger';
 import { corsPolicy, preflight, withCors } from './corsPolicy';
@@ -11,7 +12,7 @@ import { whopError } from './whopError';
  * cookie whopq and its relay may set (`wq_c`, `wq_aid`, `_fbp`), host-only and on the configured
  * cookie domain (else the pixel's hint, see cookieDomainFor), so a consent revoke or a reset leaves
  * none behind, `HttpOnly` ones included (which the page cannot delete itself), and forgets the
- * visitor's memory: what the anonymous id in the `wq_aid` cookie or the body's `anonymous_id`
+ * visitor's memory: what the anonymous id in the `wq_aid` cookie, in `wq_c`, or in the body's `anonymous_id`
  * (text/plain JSON, optional) wrote. Same origin rules as ingest.
  */
 export function createForgetRoute(config: {
@@ -29,8 +30,12 @@ export function createForgetRoute(config: {
     if (!cors.allowed(origin, url)) return plainError(403, whopError('This origin may not send here.', 'origin_not_allowed'));
     if (config.memory) {
       const ids = new Set<string>();
-      const cookie = parseCookies(request.header('cookie')).get('wq_aid');
+      const cookies = parseCookies(request.header('cookie'));
+      const cookie = cookies.get('wq_aid');
       if (cookie) ids.add(cookie);
+      // The pixel clears wq_aid before it posts here; the relay's HttpOnly wq_c still names the visitor.
+      const kept = parseClickCookie(cookies.get('wq_c')).a;
+      if (kept) ids.add(kept);
       const text = await request.text(4096).catch(() => '');
       try {
         const aid = (JSON.parse(text) as { anonymous_id?: unknown } | null)?.anonymous_id;

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRelay, type RelayOptions } from '../createRelay';
+import { createInspector } from '../inspector/createInspector';
+import type { InspectorData } from '../inspector/inspectorData';
+import { parseClickCookie } from './clickModel';
 import { MemoryOutbox } from './memoryOutbox';
 import { createMemoryVisitorStore } from './memoryVisitorStore';
 import { createVisitorMemory } from './visitorMemory';
@@ -211,6 +214,27 @@ describe('visitor memory', () => {
     expect(stored.user?.anonymous_id).toBeUndefined();
   });
 
+  it('shows what was filled on the event in the inspector', async () => {
+    const outbox = new MemoryOutbox();
+    const memory = createVisitorMemory(createMemoryVisitorStore(), { flushMs: 1 });
+    const relay = createRelay({
+      outbox,
+      companies: [COMPANY],
+      rateLimit: false,
+      serverTokens: [TOKEN],
+      visitorMemory: memory,
+      inspector: createInspector({ outbox }),
+    });
+    await relay.fetch(browserPost(visit()), { remoteAddress: PEER });
+    await memory.flush();
+    await relay.fetch(serverPost(serverEvent({ event_id: 'shown-1', context: {}, user: { anonymous_id: 'aid-visitor-1' } })), {
+      remoteAddress: PEER,
+    });
+    const data = (await (await relay.fetch(new Request('http://relay.example/wq/inspect/data.json'))).json()) as InspectorData;
+    const shown = data.events.find((e) => e.event_id === 'shown-1')!;
+    expect(shown.dropped).toContainEqual({ param: 'context.fbclid', message: 'Filled from visitor memory (matched by anonymous_id).' });
+  });
+
   it('stores the email and phone hashed (SHA-256 of the normalised value), never as sent', async () => {
     const { relay, memory, store } = setup();
     await relay.fetch(browserPost(visit({ user: { anonymous_id: 'aid-2', email: 'A@B.example', phone: '+1 (555) 010-2030' } })), {
@@ -243,6 +267,34 @@ describe('visitor memory', () => {
     });
     expect((await res.json()).filled).toBeUndefined();
     expect(outbox.all().find((r) => r.event_id === 'after')!.body.context?.fbclid).toBeUndefined();
+  });
+
+  it('names the visitor in its HttpOnly wq_c beside the clicks, so /forget finds them after the pixel cleared wq_aid', async () => {
+    const { relay, store, memory } = setup();
+    const landed = await relay.fetch(browserPost(visit()), { remoteAddress: PEER });
+    const wqc = landed.headers.getSetCookie().find((c) => c.startsWith('wq_c='))!;
+    expect(wqc).toMatch(/HttpOnly/i);
+    expect(parseClickCookie(wqc.slice(5).split(';')[0])).toMatchObject({
+      a: 'aid-visitor-1',
+      c: { meta: [{ fbclid: 'IwAR_click_1' }, expect.any(Number)] },
+    });
+    // No click, no wq_c: the cookie is not set only to carry the id.
+    const organic = await relay.fetch(
+      browserPost(
+        visit({ url: 'https://shop.example/', event_id: 'c0ffee00c0ffee00c0ffee00c0ffee02', user: { anonymous_id: 'aid-organic' } }),
+      ),
+      {
+        remoteAddress: PEER,
+      },
+    );
+    expect(organic.headers.getSetCookie().some((c) => c.startsWith('wq_c='))).toBe(false);
+    await memory.flush();
+    expect(await store.size()).toBe(3);
+    const forget = await relay.fetch(
+      new Request('http://shop.example/wq/forget', { method: 'POST', headers: { cookie: wqc.split(';')[0]! }, body: '{"events":[]}' }),
+    );
+    expect(forget.status).toBe(204);
+    expect(await store.size()).toBe(1);
   });
 
   it('forgets by the anonymous id in the body too (the pixel clears its cookie first), and pending writes with it', async () => {

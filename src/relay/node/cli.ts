@@ -381,6 +381,10 @@ const _RELAY_ENV = `Configured by environment variables:
   WHOPQ_PII_PARAMS           query parameters removed from stored URLs, comma list (email, phone, token, …)
   WHOPQ_ADMIN_TOKEN          protects /metrics and /inspect
   WHOPQ_SERVER_TOKENS        bearer tokens of the server endpoint POST /wq/s, comma list (WHOPQ_SERVER_TOKEN: one)
+  WHOPQ_CALENDLY_SIGNING_KEY Calendly's webhook signing key: serves POST /wq/hooks/calendly (unset: 404)
+  WHOPQ_TYPEFORM_SECRET      Typeform's webhook secret: serves POST /wq/hooks/typeform (unset: 404)
+  WHOPQ_TYPEFORM_EVENTS      <form id>=<event name>, comma list: a form's event other than lead
+  WHOPQ_HOOKS_COMPANY        the company webhook events belong to (WHOP_COMPANY_ID when it lists one)
   WHOPQ_PRODUCTION           no dry-run without a key; admin pages need the token (also NODE_ENV=production)
   WHOPQ_RATE_LIMIT           per-IP ingest limit <perSecond>,<burst> or off (20,60)
   WHOPQ_FORWARD_CONCURRENCY  sends to Whop in flight at the start (8); grows while Whop answers fast

@@ -5,13 +5,17 @@ import type { PostgresOutbox } from './postgresOutbox';
 /**
  * Visitor memory in the outbox database's `visitors` table (schema migration 3), shared by every
  * relay on it, so a server event reaching one relay finds the visit another one took. Batches are
- * one statement each (`unnest`); a record two relays write at once keeps the last write.
+ * one statement each (`unnest`); a record two relays write at once keeps the last write. Takes the
+ * outbox, or a `lazyOutbox` over one (a Next.js route module).
  */
-export function createPostgresVisitorStore(outbox: PostgresOutbox): VisitorStore {
-  const pool = outbox.pool;
-  const table = outbox.tables.visitors;
+export function createPostgresVisitorStore(outbox: PostgresOutbox | { opened(): Promise<PostgresOutbox> }): VisitorStore {
+  const open = async () => {
+    const o = 'opened' in outbox ? await outbox.opened() : outbox;
+    return { pool: o.pool, table: o.tables.visitors };
+  };
   return {
     async get(company_id, keys) {
+      const { pool, table } = await open();
       const { rows } = await pool.query<{ key: string; record: string }>(
         `SELECT key, record FROM ${table} WHERE company_id = $1 AND key = ANY($2::text[])`,
         [company_id, keys],
@@ -20,6 +24,7 @@ export function createPostgresVisitorStore(outbox: PostgresOutbox): VisitorStore
     },
     async put(rows) {
       if (rows.length === 0) return;
+      const { pool, table } = await open();
       await pool.query(
         `INSERT INTO ${table} (company_id, key, aid, at, record)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
@@ -34,9 +39,11 @@ export function createPostgresVisitorStore(outbox: PostgresOutbox): VisitorStore
       );
     },
     async forget(anonymousId) {
+      const { pool, table } = await open();
       return (await pool.query(`DELETE FROM ${table} WHERE aid = $1`, [anonymousId])).rowCount ?? 0;
     },
     async prune(before, maxEntries) {
+      const { pool, table } = await open();
       let n = (await pool.query(`DELETE FROM ${table} WHERE at < $1`, [before])).rowCount ?? 0;
       const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
       const over = Number(rows[0]?.n ?? 0) - maxEntries;
@@ -51,6 +58,7 @@ export function createPostgresVisitorStore(outbox: PostgresOutbox): VisitorStore
       return n;
     },
     async size() {
+      const { pool, table } = await open();
       const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
       return Number(rows[0]?.n ?? 0);
     },

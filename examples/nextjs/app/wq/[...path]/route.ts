@@ -1,7 +1,7 @@
-// The whopq relay as a Next.js App Router route: /wq/e (ingest), /wq/p.js (the pixel), /wq/health,
-// /wq/ready, /wq/metrics, /wq/hooks/* (signed webhooks). Each method hands the request to the same core as `whopq relay`.
+// The whopq relay as a Next.js App Router route: /wq/e (ingest), /wq/s (server events), /wq/p.js (the
+// pixel), /wq/health, /wq/ready, /wq/metrics, /wq/hooks/* (signed webhooks). Each method hands the request to the same core as `whopq relay`.
 import { ipFromHeader } from 'whopq/relay';
-import { relay } from '../../../lib/whopq';
+import { relay, visitors } from '../../../lib/whopq';
 
 /**
  * The visitor's IP. Next.js does not expose the socket, so it comes from a header that only the
@@ -12,9 +12,12 @@ import { relay } from '../../../lib/whopq';
  */
 const ipHeader = process.env.WHOPQ_IP_HEADER || (process.env.VERCEL ? 'x-real-ip' : '');
 
-function handle(request: Request): Promise<Response> {
+async function handle(request: Request): Promise<Response> {
   const remoteAddress = ipHeader ? ipFromHeader(request.headers.get(ipHeader)) : undefined;
-  return relay.fetch(request, { remoteAddress });
+  const response = await relay.fetch(request, { remoteAddress });
+  // Postgres visitor memory: written before the answer, while this invocation surely runs.
+  if (visitors) await visitors.flush();
+  return response;
 }
 
 export const GET = handle;
