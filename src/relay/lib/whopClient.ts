@@ -45,9 +45,9 @@ export interface WhopClient {
  * `events.create`, with its own retries off (`maxRetries: 0`) because the outbox retries durably,
  * and its logging off so nothing about a request (or the key) reaches the logs. The SDK has no
  * typed `conversions` resource in this version, so /conversions is one plain POST through the same
- * transport: the SDK's generic request machinery cost 0.37 ms of CPU per send against 0.10 ms for
- * the POST itself (bench/RESULTS.md), most of a relay's CPU at 1,000 sends/s. Both classify Whop's
- * answers the same way. Neither follows a redirect.
+ * transport: the SDK's generic request machinery cost about 0.3 ms of CPU per send more than the
+ * plain POST (bench/lib/sendCost.mjs, bench/RESULTS.md), a third of a core at 1,000 sends/s.
+ * Both classify Whop's answers the same way. Neither follows a redirect.
  */
 export function createWhopClient(options: WhopClientOptions): WhopClient {
   const baseURL = options.baseURL ?? 'https://api.whop.com/api/v1';

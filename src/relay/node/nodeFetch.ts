@@ -17,7 +17,7 @@ export interface NodeFetch {
 
 /**
  * A minimal `fetch` over node:http(s) with keep-alive connections, handed to the @whop/sdk client
- * on Node. The global fetch (undici) costs about 2.5× the CPU per send (web streams, a cloned
+ * on Node. The global fetch (undici) costs 2–2.5× the CPU per send (web streams, a cloned
  * request for `redirect: 'manual'`), which at 1,000 sends/s is most of a core. It never follows a
  * redirect (a 3xx comes back as is) and aborts on the SDK's signal (its timeout).
  */
