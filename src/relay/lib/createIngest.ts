@@ -16,8 +16,7 @@ import type { Metrics } from './metrics';
 import { KNOWN_PARAMS } from './normalizeEvent';
 import { OutboxUnavailableError, type Outbox, type OutboxInput } from './outbox';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
-import { BodyTooLargeError } from './readBody';
-import { outboxInput, parseBatch, prepareEvents, refusedBatch } from './prepareEvents';
+import { outboxInput, prepareEvents, readBatch, refusedBatch } from './prepareEvents';
 import type { RelayEvent } from './relayEvent';
 import type { VisitorMemory } from './visitorMemory';
 import { mergeRecords, recordOf, type VisitorRecord } from './visitorRecord';
@@ -87,17 +86,8 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     if (!_TYPES.has(type)) {
       return refuse(415, whopError('Send the events as text/plain or application/json.', 'unsupported_media_type'));
     }
-    let text: string;
-    try {
-      text = await request.text(config.maxBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError)
-        return refuse(413, whopError(`The body is larger than ${config.maxBodyBytes} bytes.`, 'body_too_large'));
-      // The client went away or sent a broken stream: nothing to answer that it would read.
-      return refuse(400, whopError('The request body could not be read.', 'body_unreadable'));
-    }
-    const batch = parseBatch(text, config.maxBatch);
-    if (batch.error) return refuse(400, batch.error);
+    const batch = await readBatch(request, config.maxBodyBytes, config.maxBatch);
+    if (batch.error) return refuse(batch.status, batch.error);
     const events = batch.events;
     metrics.inc('received_total', undefined, events.length);
 

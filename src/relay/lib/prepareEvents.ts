@@ -1,6 +1,8 @@
 import { cleanUrl } from './cleanUrl';
 import { normalizeEvent } from './normalizeEvent';
 import type { EventRepair, OutboxInput } from './outbox';
+import type { PlainRequest } from './plainExchange';
+import { BodyTooLargeError } from './readBody';
 import { PAGE_EVENT, type RelayEvent } from './relayEvent';
 import type { Upstream } from './forwardOne';
 import { conversionLeftOut } from './toConversion';
@@ -40,6 +42,28 @@ export function parseBatch(text: string, maxBatch: number): ParsedBatch {
   if (list.length === 0) return { error: whopError('events is empty.', 'parameter_missing', 'events') };
   if (list.length > maxBatch) return { error: whopError(`At most ${maxBatch} events a batch.`, 'batch_too_large', 'events') };
   return { events: list };
+}
+
+/**
+ * Reads a body within `maxBodyBytes` and parses it (`parseBatch`): the events, or the status and
+ * error that refuse the whole request (413 past the limit, 400 for a body that is unreadable or no batch).
+ */
+export async function readBatch(
+  request: PlainRequest,
+  maxBodyBytes: number,
+  maxBatch: number,
+): Promise<{ events: unknown[]; status?: undefined; error?: undefined } | { status: 400 | 413; error: WhopErrorBody; events?: undefined }> {
+  let text: string;
+  try {
+    text = await request.text(maxBodyBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError)
+      return { status: 413, error: whopError(`The body is larger than ${maxBodyBytes} bytes.`, 'body_too_large') };
+    // The client went away or sent a broken stream: nothing to answer that it would read.
+    return { status: 400, error: whopError('The request body could not be read.', 'body_unreadable') };
+  }
+  const batch = parseBatch(text, maxBatch);
+  return batch.error ? { status: 400, error: batch.error } : { events: batch.events };
 }
 
 /**

@@ -5,9 +5,8 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { OutboxUnavailableError } from './outbox';
 import { plainError, plainJson, type PlainRequest, type PlainResponse } from './plainExchange';
-import { parseBatch, refusedBatch } from './prepareEvents';
+import { readBatch, refusedBatch } from './prepareEvents';
 import type { createRateLimiter } from './rateLimiter';
-import { BodyTooLargeError } from './readBody';
 import { whopError, type WhopErrorBody } from './whopError';
 
 export interface ServerRouteConfig {
@@ -73,16 +72,8 @@ export function createServerRoute(config: ServerRouteConfig): (request: PlainReq
     if (decision && !decision.ok) return limited(decision.retryAfter);
     const type = (request.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!_TYPES.has(type)) return refuse(415, whopError('Send the events as application/json.', 'unsupported_media_type'));
-    let text: string;
-    try {
-      text = await request.text(config.maxBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError)
-        return refuse(413, whopError(`The body is larger than ${config.maxBodyBytes} bytes.`, 'body_too_large'));
-      return refuse(400, whopError('The request body could not be read.', 'body_unreadable'));
-    }
-    const batch = parseBatch(text, config.maxBatch);
-    if (batch.error) return refuse(400, batch.error);
+    const batch = await readBatch(request, config.maxBodyBytes, config.maxBatch);
+    if (batch.error) return refuse(batch.status, batch.error);
     let result: Awaited<ReturnType<AcceptServerEvents>>;
     try {
       result = await config.accept(batch.events, { source: 'server' });
