@@ -46,11 +46,11 @@ export interface IngestConfig {
 }
 
 const _TYPES = new Set(['text/plain', 'application/json']);
-const _host = (url: string) => {
+const _url = (url: string): URL | null => {
   try {
-    return new URL(url).host;
+    return new URL(url);
   } catch {
-    return '';
+    return null;
   }
 };
 /** A metric label for a param: a field of the model by name, anything else as `<prefix>(unknown)`. */
@@ -180,8 +180,10 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     // visitor's ids), never minted here (the pixel owns `_fbp` and `wq_aid`: the relay re-sets the
     // values the events carry, server-side so they outlast Safari's 7-day cap on script cookies),
     // and not again for a resend whose value the browser already holds.
-    if (sameSiteRequest((name) => request.header(name), _host(request.url))) {
-      const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: cookieDomainFor(config.cookieDomain, new URL(request.url)) };
+    // The request's URL, parsed once: its host for the same-site check, its `?d=` for the cookie domain.
+    const url = _url(request.url);
+    if (sameSiteRequest((name) => request.header(name), url?.host ?? '')) {
+      const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: url ? cookieDomainFor(config.cookieDomain, url) : config.cookieDomain };
       const latest = (pick: (e: RelayEvent) => string | null | undefined) => {
         for (let i = inputs.length - 1; i >= 0; i--) {
           const v = pick(inputs[i]!.body);
