@@ -4,11 +4,15 @@
 // later events lack. Page views make the relay see each landing URL as it loads. What is left here
 // is the init option `params`: a site's own URL names for context fields, which only the page knows.
 
-/** The context fields a URL parameter may fill (the relay keeps these from an event's context too). */
-export const TOUCH_FIELDS =
-  'fbclid gclid gbraid wbraid ttclid msclkid li_fat_id rdt_cid sccid twclid utm_source utm_medium utm_campaign utm_term utm_content utm_id ad_id ad_set_id ad_campaign_id'.split(
-    ' ',
-  );
+/**
+ * The context fields a URL parameter may fill (the relay keeps these from an event's context too).
+ * Only the debug build checks `params` against them: the lean build would carry the string unused.
+ */
+export const TOUCH_FIELDS = __DEBUG__
+  ? 'fbclid gclid gbraid wbraid ttclid msclkid li_fat_id rdt_cid sccid twclid utm_source utm_medium utm_campaign utm_term utm_content utm_id ad_id ad_set_id ad_campaign_id'.split(
+      ' ',
+    )
+  : [];
 
 /** The longest value sent: the relay cuts at 500 and keeps at most that in its cookie. */
 export const MAX_VALUE = 255;
