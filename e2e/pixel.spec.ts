@@ -26,12 +26,15 @@ interface Site {
 
 const bundle = readFileSync('dist/whopq.js');
 const debugBundle = readFileSync('dist/whopq.debug.js');
-const snippet = readFileSync('dist/snippet.min.js', 'utf8').trim();
 const NONCE = 'r4nd0mN0nce';
+/** The snippet as sellers paste it, each of its tags given the page's nonce. */
+const snippet = readFileSync('dist/snippet.html', 'utf8')
+  .trim()
+  .replace(/<script\b/g, `<script nonce="${NONCE}"`);
 
 /** A landing page: the snippet (twice when asked) and init. CSP allows only the nonce. */
 function landing(opts: { twice?: boolean; extraBundle?: boolean }): string {
-  const tag = `<script nonce="${NONCE}">${snippet}</script>`;
+  const tag = snippet;
   return `<!doctype html><html><head>${tag}${opts.twice ? tag : ''}
 <script nonce="${NONCE}">whopq('init', 'biz_e2eTest');</script>
 ${opts.extraBundle ? `<script nonce="${NONCE}" src="/wq/p.js"></script>` : ''}

@@ -6,7 +6,7 @@ import { demoBanner, demoPlan, parseDemoArgs } from './demo';
 import { createDemoSite } from './demoSite';
 
 const ROOT = join(import.meta.dirname, '../../..');
-const SNIPPET = '<script>(function(){/*snippet*/})()</script>\n';
+const SNIPPET = '<script>(function(){/*snippet*/})()</script>\n<script async src="/wq/p.js"></script>\n';
 const extra = mkdtempSync(join(tmpdir(), 'whopq-pages-'));
 writeFileSync(join(extra, 'csp.html'), '<head><!--whopq:snippet--><script nonce="{{nonce}}">whopq("init","biz_demo")</script></head>');
 afterAll(() => rmSync(extra, { recursive: true, force: true }));
@@ -40,7 +40,11 @@ describe('createDemoSite', () => {
     const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
     expect(csp).not.toContain('unsafe-inline');
     const html = await res.text();
-    expect(html.match(/<script[^>]*>/g)).toEqual([`<script nonce="${nonce}">`, `<script nonce="${nonce}">`]);
+    expect(html.match(/<script[^>]*>/g)).toEqual([
+      `<script nonce="${nonce}">`,
+      `<script nonce="${nonce}" async src="/wq/p.js">`,
+      `<script nonce="${nonce}">`,
+    ]);
     const again = (await get('/t/csp.html'))!.headers.get('content-security-policy');
     expect(again).not.toContain(nonce);
   });

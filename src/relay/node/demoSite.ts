@@ -66,7 +66,7 @@ export function createDemoSite(options: DemoSiteOptions): (request: Request) => 
     const headers: Record<string, string> = { 'content-type': _TYPES[ext] ?? 'application/octet-stream', 'cache-control': 'no-cache' };
     if (ext === 'html') {
       const strict = body.includes(_NONCE);
-      const snippet = strict ? options.snippet.replace(/<script>/g, `<script nonce="${_NONCE}">`) : options.snippet;
+      const snippet = strict ? options.snippet.replace(/<script\b/g, `<script nonce="${_NONCE}"`) : options.snippet;
       body = body.replace(/<!--whopq:snippet-->/g, () => snippet.trim()).replace(/\bbiz_demo\b/g, companyId);
       if (strict) {
         const nonce = randomBytes(16).toString('base64');
