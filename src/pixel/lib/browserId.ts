@@ -14,7 +14,7 @@ export const FBP_KEY = '_fbp';
 export const newFbp = (): string => 'fb.1.' + Date.now() + '.' + String(Math.random()).slice(2, 12);
 
 /**
- * The id in cookie `key`, else its mirror, else `known`, else a new one from `make`; persisted
+ * The id in cookie `key` (read from `jar`), else its mirror, else `known`, else a new one from `make`; persisted
  * (the cookie for `days`) only when `persist` is true, the cookie only when missing or different:
  * a page view of a known visitor then needs no `domain()` probe.
  */
@@ -24,9 +24,10 @@ export function browserId(
   days: number,
   persist: boolean,
   domain: () => string | undefined,
-  known?: string,
+  known: string | undefined,
+  jar: string,
 ): string {
-  const cookie = getCookie(key);
+  const cookie = getCookie(key, jar);
   // The mirror's key: wq_aid, wq_fbp.
   const m = key.replace(/^_/, 'wq_');
   const id = cookie || store(m) || known || make();

@@ -16,6 +16,15 @@ export function getCookie(name: string, jar?: string): string | undefined {
   } catch {}
 }
 
+/** One read of every cookie, for several getCookie calls ('' when the document may not read them). */
+export function cookieJar(): string {
+  try {
+    return document.cookie;
+  } catch {
+    return '';
+  }
+}
+
 /** Sets a cookie for `days` on `domain` (host-only when undefined); `days` 0 deletes it. */
 export function setCookie(name: string, value: string, days: number, domain?: string): void {
   try {

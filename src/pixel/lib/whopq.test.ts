@@ -123,6 +123,25 @@ describe('whopq commands', () => {
     expect(cookieNames()).not.toContain('wq_t');
   });
 
+  it('init, its page view and a track in one task go in one request under one lock; a flush with nothing queued asks for no lock', async () => {
+    const request = vi.fn((_name: string, _o: unknown, f: (lock: unknown) => unknown) => Promise.resolve(f({})));
+    Object.defineProperty(navigator, 'locks', { value: { request }, configurable: true });
+    try {
+      whopq('init', 'biz_A', { relay: r.url });
+      whopq('track', 'lead');
+      await until(() => r.events.length == 1 && loadQueue().length == 0);
+      expect(r.pages).toHaveLength(1);
+      expect(r.queries).toHaveLength(1);
+      expect(request).toHaveBeenCalledTimes(1);
+      whopq('flush');
+      await new Promise((res) => setTimeout(res, 50));
+      expect(request).toHaveBeenCalledTimes(1);
+      expect(r.queries).toHaveLength(1);
+    } finally {
+      delete (navigator as { locks?: unknown }).locks;
+    }
+  });
+
   it('a currency off the API list: one warning, and the event goes (the relay leaves the currency out)', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     vi.spyOn(console, 'log').mockImplementation(() => {});

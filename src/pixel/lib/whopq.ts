@@ -5,7 +5,7 @@ import { AID_KEY, browserId, FBP_KEY, newFbp } from './browserId';
 import { Consent, forget, REVOKED_KEY, USER_KEY } from './consent';
 import { followConsentMode } from './consentMode';
 import { deviceContext } from './context';
-import { registrableDomain } from './cookies';
+import { cookieJar, registrableDomain } from './cookies';
 import { type Draft, draftEvent, type TrackProps, userFields } from './event';
 import { log, setDebug, warn } from './log';
 import { enqueue, setPersist } from './queue';
@@ -87,6 +87,9 @@ export function createWhopq(): Whopq {
   /** The URL (without its fragment) of the last page view: an SPA route change is a new one. */
   let loc: string | undefined;
   let sender: ReturnType<typeof createSender> | undefined;
+  /** The sender's next run, once per task however many calls ask for it (init, a page view, tracks). */
+  let soon: ReturnType<typeof setTimeout> | 0 | undefined;
+  const send = () => (soon ||= setTimeout(() => ((soon = 0), sender!())));
   /** `track`/`identify` calls made before the first init (tag managers fire in no fixed order), run right after it. */
   const early: [unknown[], number, string?][] = [];
   /** The time and page of the call being run when it was made earlier (replayed), else undefined: now. */
@@ -104,8 +107,11 @@ export function createWhopq(): Whopq {
   };
   /** The browser ids: read, or minted once per page; written when consent allows. */
   const ids = (persist: boolean) => {
-    aid = browserId(AID_KEY, uuid, 400, persist, domain, aid);
-    fbp = browserId(FBP_KEY, newFbp, 90, persist, domain, fbp);
+    // One read for both ids, after the domain probe: once a page has written a cookie, Chromium's
+    // next read is a round trip to the browser process.
+    const jar = (persist && domain(), cookieJar());
+    aid = browserId(AID_KEY, uuid, 400, persist, domain, aid, jar);
+    fbp = browserId(FBP_KEY, newFbp, 90, persist, domain, fbp, jar);
   };
 
   /**
@@ -177,7 +183,7 @@ export function createWhopq(): Whopq {
       // The sender runs in a task of its own, soon: it writes what track() held in memory, then
       // delivers. The caller (often a click or submit handler, or the page's load task when the
       // snippet replays init + track) pays only for building the event.
-      setTimeout(sender);
+      send();
     },
 
     track(name: unknown, props: unknown, o?: TrackOptions) {
@@ -230,7 +236,7 @@ export function createWhopq(): Whopq {
           __DEBUG__ && log('queued ' + (e.custom_name || e.event_name) + ' for ' + c + (granted() ? '' : ' (held until consent)'), e);
           return { e, t };
         });
-      setTimeout(sender!);
+      send();
       // After the enqueue: a callback that throws loses nothing (run's catch takes it).
       o && o.callback && o.callback({ event_id: event_id!, anonymous_id: (aid || ids(granted()), aid!) });
     },
