@@ -25,9 +25,11 @@ function file(res, url) {
 
 /**
  * Starts the site. `pages` maps extra paths to HTML (or to a function of the request URL).
- * `hits` holds every collector request `{ at, method, path, body }` in arrival order.
+ * `hits` holds every collector request `{ at, method, path, body }` in arrival order. `host`
+ * names the site in its origin (a browser from `launchBrowser` resolves BENCH_HOSTS to loopback);
+ * default 127.0.0.1.
  */
-export async function startBenchSite({ pages = {} } = {}) {
+export async function startBenchSite({ pages = {}, host = '127.0.0.1' } = {}) {
   const plausible = await buildPlausible();
   const hits = [];
   const waiters = new Set();
@@ -100,7 +102,7 @@ export async function startBenchSite({ pages = {} } = {}) {
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  origin = `http://${host}:${server.address().port}`;
 
   return {
     origin,
