@@ -32,9 +32,15 @@ const snippet = readFileSync('dist/snippet.html', 'utf8')
   .trim()
   .replace(/<script\b/g, `<script nonce="${NONCE}"`);
 
+/**
+ * The snippet sellers pasted before it carried the bundle's tag: one script that inserts the tag
+ * itself, passing its nonce on. Pages keep it for years; the bundle must keep working behind it.
+ */
+const LEGACY_SNIPPET = `<script nonce="${NONCE}">(function(r,n,i,o){if(!r.whopq){var e=r.whopq=function(){e.q.push([[].slice.call(arguments),Date.now(),location.href])};e.q=[];var c=n.currentScript||n.querySelector("script[nonce]"),t=n.createElement("script");t.async=!0,t.src=i,c&&c.nonce&&(t.nonce=c.nonce),n.head.appendChild(t),addEventListener("pagehide",function(){try{var a=JSON.stringify(e.q);r.whopq==e&&e.q[0]&&!localStorage.wq_r&&(!/requireConsent":true/.test(a)||/"consent","grant"/.test(a))&&(localStorage[o]=JSON.stringify(JSON.parse(localStorage[o]||"[]").concat(e.q)),e.q=[])}catch{}})}})(window,document,"/wq/p.js","wq_s");</script>`;
+
 /** A landing page: the snippet (twice when asked) and init. CSP allows only the nonce. */
-function landing(opts: { twice?: boolean; extraBundle?: boolean }): string {
-  const tag = snippet;
+function landing(opts: { twice?: boolean; extraBundle?: boolean; legacy?: boolean }): string {
+  const tag = opts.legacy ? LEGACY_SNIPPET : snippet;
   return `<!doctype html><html><head>${tag}${opts.twice ? tag : ''}
 <script nonce="${NONCE}">whopq('init', 'biz_e2eTest');</script>
 ${opts.extraBundle ? `<script nonce="${NONCE}" src="/wq/p.js"></script>` : ''}
@@ -61,6 +67,7 @@ async function startSite(): Promise<Site> {
     if (url.pathname == '/wq/p.debug.js' && !site.noDebugBuild)
       return res.writeHead(200, { 'content-type': 'text/javascript' }).end(debugBundle);
     if (url.pathname == '/landing') return res.writeHead(200, csp).end(landing({}));
+    if (url.pathname == '/legacy') return res.writeHead(200, csp).end(landing({ legacy: true }));
     if (url.pathname == '/twice') return res.writeHead(200, csp).end(landing({ twice: true, extraBundle: true }));
     // A page without the pixel: whatever arrives after navigating here was sent by the page before.
     if (url.pathname == '/thanks') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><p>Thanks</p>');
@@ -249,6 +256,20 @@ test('snippet pasted twice and the bundle loaded twice, under a nonce-only CSP: 
   await page.evaluate(() => (window as any).whopq('track', 'lead'));
   await expectEvent(site, { event_name: 'lead' });
   expect(accepted(site).filter((x) => x.event_name == 'contact')).toHaveLength(1);
+  expect(csp).toEqual([]);
+});
+
+test('a page with the earlier one-script snippet, under a nonce-only CSP: the bundle it inserts sends the page view and the event', async ({
+  page,
+}) => {
+  const csp: string[] = [];
+  page.on('console', (m) => m.text().includes('Content Security Policy') && csp.push(m.text()));
+  await page.goto(site.base + '/legacy?gclid=OLD1');
+  await page.waitForFunction(() => (window as any).whopq?.version);
+  await page.evaluate(() => (window as any).whopq('track', 'lead'));
+  await expectEvent(site, { event_name: 'lead', url: site.base + '/legacy?gclid=OLD1' });
+  expect(pageViews(site)).toHaveLength(1);
+  expect(await page.locator('script[src="/wq/p.js"]').count()).toBe(1);
   expect(csp).toEqual([]);
 });
 
