@@ -1,79 +1,42 @@
 // Calendly and Typeform webhooks through the whole Node path: node:http (serve) → createRelay →
-// SqliteOutbox (a real file) → forwarder → the fake Whop API. Fixtures are the vendors' documented
-// payloads (test/fixtures), signed here with node:crypto the way each vendor's docs compute it.
+// SqliteOutbox (a real file) → forwarder → the fake Whop API, as chaos/relayStack.ts starts them.
+// Fixtures are the vendors' documented payloads (test/fixtures), signed here with node:crypto the
+// way each vendor's docs compute it.
 import { createHmac } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRelay } from '../src/relay/createRelay';
-import { createForwarder, type Forwarder } from '../src/relay/lib/forwarder';
-import { createLogger } from '../src/relay/lib/logger';
-import { createMetrics } from '../src/relay/lib/metrics';
-import { serve } from '../src/relay/node/serve';
-import { SqliteOutbox } from '../src/relay/node/sqliteOutbox';
-import { startFakeWhop, type FakeWhop } from './fakeWhop';
+import type { SqliteOutbox } from '../src/relay/node/sqliteOutbox';
+import { startStack, type ChaosStack } from './chaos/relayStack';
+import type { FakeWhop } from './fakeWhop';
 
-const KEY = 'k_hooks_secret_61ab';
 const COMPANY = 'biz_hooks';
 const CALENDLY_KEY = 'calendly_signing_key_e3b0';
 const TYPEFORM_SECRET = 'typeform_secret_9f86';
 const AID = '5f0c3b9a2d4e4f6a8b1c7d9e0f2a4b6c';
-let dir: string;
+let stack: ChaosStack;
 let whop: FakeWhop;
 let outbox: SqliteOutbox;
-let forwarder: Forwarder;
-let server: Server;
 let base: string;
-const logs: string[] = [];
+let logs: string[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'whopq-hooks-'));
-  whop = await startFakeWhop({ apiKey: KEY });
-  outbox = new SqliteOutbox({ path: join(dir, 'outbox.db') });
-  const metrics = createMetrics();
-  const logger = createLogger({ write: (line) => logs.push(line) });
-  forwarder = createForwarder({
-    outbox,
-    apiKey: KEY,
-    baseURL: whop.url,
-    metrics,
-    logger,
-    timeoutMs: 5000,
-    backoff: { baseMs: 20, maxMs: 200 },
-  });
-  const relay = createRelay({
-    outbox,
-    companies: [COMPANY],
-    hasApiKey: true,
-    forwarder,
-    metrics,
-    logger,
-    rateLimit: false,
-    hooks: {
-      company: COMPANY,
-      calendlySigningKey: CALENDLY_KEY,
-      typeformSecret: TYPEFORM_SECRET,
-      typeformEvents: { other_form: 'submit_application' },
+  stack = await startStack({
+    forwarder: { timeoutMs: 5000, backoff: { baseMs: 20, maxMs: 200 } },
+    relay: {
+      companies: [COMPANY],
+      hooks: {
+        company: COMPANY,
+        calendlySigningKey: CALENDLY_KEY,
+        typeformSecret: TYPEFORM_SECRET,
+        typeformEvents: { other_form: 'submit_application' },
+      },
     },
   });
-  server = serve(relay, { port: 0 });
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/wq`;
-  forwarder.start();
+  ({ whop, outbox, base, logs } = stack);
 });
 
-afterAll(async () => {
-  await forwarder.stop();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  await outbox.close();
-  await whop.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stack.close());
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 
