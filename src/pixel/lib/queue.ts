@@ -89,9 +89,10 @@ export function enqueue(build: () => Item): void {
  * Applies the bounds to the events held and stored (newest kept, older evicted; other tabs'
  * events count too), then writes the events held in memory to storage, one key each, when
  * persisting; what storage refuses stays held for the next commit. Bounds first, so a burst of
- * tracks in one task writes only the events that stay.
+ * tracks in one task writes only the events that stay. Returns how many events were queued (0:
+ * none; the newest always stays).
  */
-export function commit(): void {
+export function commit(): number {
   let n = 0;
   let bytes = 0;
   for (const k of keys().reverse()) {
@@ -100,6 +101,7 @@ export function commit(): void {
     if (n++ && (n > MAX_ITEMS || bytes > MAX_BYTES)) drop(k);
   }
   setPersist(persist);
+  return n;
 }
 
 /** While true (page hidden, or after pagehide until pageshow) every enqueue commits at once. */

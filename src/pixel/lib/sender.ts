@@ -71,10 +71,9 @@ export function createSender(url: () => string, allowed: () => boolean): Sender 
   }
 
   function flush(): void {
-    commit();
+    const queued = commit();
     if (busy) again = true;
-    const q = !busy && !timer && allowed() && navigator.onLine && loadQueue();
-    if (!q || !q[0]) return;
+    if (busy || timer || !queued || !allowed() || !navigator.onLine) return;
     busy = true;
     const done = () => {
       busy = false;
