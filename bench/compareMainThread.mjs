@@ -3,17 +3,17 @@
 //   npm run build && node bench/compareMainThread.mjs <git revision> [trials]
 //
 // Builds that revision's snippet and bundle in a temporary worktree, then loads three pages in
-// turn (that revision, this tree's dist/, Plausible) under a Chrome trace, as bench/mainThread.mjs
-// does, on an IP origin and on a host name. Prints each one's median CPU minus the empty page's.
+// turn (that revision, this tree's dist/, Plausible) with bench/mainThread.mjs's trial, on an IP
+// origin and on a host name. Prints each one's median CPU minus the empty page's.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONTEXT_OPTIONS, launchBrowser } from './lib/launchBrowser.mjs';
-import { mainThreadCpu, TRACE_CATEGORIES } from './lib/mainThreadCpu.mjs';
+import { launchBrowser } from './lib/launchBrowser.mjs';
 import { num, table } from './lib/markdown.mjs';
 import { median } from './lib/stats.mjs';
 import { startBenchSite } from './lib/startBenchSite.mjs';
+import { trial } from './mainThread.mjs';
 import { benchPage } from './peers.mjs';
 
 const [rev, trialsArg] = process.argv.slice(2);
@@ -57,29 +57,16 @@ for (const host of ['127.0.0.1', 'www.bench.test']) {
   const runs = Object.fromEntries(NAMES.map((n) => [n, []]));
   try {
     for (let i = 0; i < trials; i++)
-      for (const name of NAMES) {
-        const context = await browser.newContext(CONTEXT_OPTIONS);
-        try {
-          const page = await context.newPage();
-          const from = site.hits.length;
-          await browser.startTracing(page, { categories: TRACE_CATEGORIES });
-          await page.goto(`${site.origin}/page/${name}`, { waitUntil: 'load' });
-          if (name !== 'empty') await site.waitFor((h) => h.slice(from).some((x) => x.body.includes('"lead"')), 10_000);
-          await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => {});
-          runs[name].push(mainThreadCpu(await browser.stopTracing(), `/page/${name}`));
-        } finally {
-          await context.close();
-        }
-      }
+      for (const name of NAMES) runs[name].push(await trial(browser, site, name, name === 'empty' ? undefined : '"lead"'));
   } finally {
     await browser.close();
     await site.close();
   }
   const med = (name, key) => median(runs[name].map((x) => x[key])) - median(runs.empty.map((x) => x[key]));
-  const pl = { cpu: med('plausible', 'taskMs'), script: med('plausible', 'scriptMs') };
+  const pl = { cpu: med('plausible', 'cpu'), script: med('plausible', 'scriptCpu') };
   for (const name of ['before', 'now', 'plausible']) {
-    const cpu = med(name, 'taskMs');
-    const script = med(name, 'scriptMs');
+    const cpu = med(name, 'cpu');
+    const script = med(name, 'scriptCpu');
     const label = name === 'before' ? `whopq at ${rev}` : name === 'now' ? 'whopq (this tree)' : 'plausible';
     rows.push([host, label, num(cpu, 1), num(script, 1), `${num(cpu / pl.cpu, 2)}×`, `${num(script / pl.script, 2)}×`]);
   }

@@ -16,7 +16,11 @@ import { PEERS } from './peers.mjs';
 
 const LONG_TASKS = `window.__wqLong=[];try{new PerformanceObserver(function(l){l.getEntries().forEach(function(e){window.__wqLong.push(e.duration)})}).observe({type:'longtask',buffered:true})}catch(e){}`;
 
-async function trial(browser, site, name, marker, rate) {
+/**
+ * One trial: a fresh context loads `/page/<name>` under a trace and waits for the event carrying
+ * `marker` (none: the empty page). Gives main-thread and script CPU ms, wall ms, heap and long tasks.
+ */
+export async function trial(browser, site, name, marker, rate = 1) {
   const context = await browser.newContext(CONTEXT_OPTIONS);
   try {
     await context.addInitScript(LONG_TASKS);
