@@ -13,7 +13,8 @@ const TOKEN = 'srv_9f2c1e7a5b';
 const PEER = '203.0.113.9';
 const DAY = 86_400_000;
 
-function setup(options: Partial<RelayOptions> = {}) {
+/** A relay with visitor memory on a clock of its own; `options` may be made from the relay's outbox. */
+function setup(options: Partial<RelayOptions> | ((outbox: MemoryOutbox) => Partial<RelayOptions>) = {}) {
   let clock = Date.parse('2026-11-02T10:00:00.000Z');
   const outbox = new MemoryOutbox();
   const store = createMemoryVisitorStore();
@@ -26,7 +27,7 @@ function setup(options: Partial<RelayOptions> = {}) {
     serverTokens: [TOKEN],
     visitorMemory: memory,
     now,
-    ...options,
+    ...(typeof options === 'function' ? options(outbox) : options),
   });
   return { outbox, relay, store, memory, advance: (ms: number) => (clock += ms), now };
 }
@@ -215,16 +216,7 @@ describe('visitor memory', () => {
   });
 
   it('shows what was filled on the event in the inspector', async () => {
-    const outbox = new MemoryOutbox();
-    const memory = createVisitorMemory(createMemoryVisitorStore(), { flushMs: 1 });
-    const relay = createRelay({
-      outbox,
-      companies: [COMPANY],
-      rateLimit: false,
-      serverTokens: [TOKEN],
-      visitorMemory: memory,
-      inspector: createInspector({ outbox }),
-    });
+    const { relay, memory } = setup((outbox) => ({ inspector: createInspector({ outbox }) }));
     await relay.fetch(browserPost(visit()), { remoteAddress: PEER });
     await memory.flush();
     await relay.fetch(serverPost(serverEvent({ event_id: 'shown-1', context: {}, user: { anonymous_id: 'aid-visitor-1' } })), {
