@@ -92,18 +92,17 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const script = await buildWorker();
+  // What every worker of the test shares: the built relay, and the fake Whop it forwards to.
+  const worker = { modules: true, script, compatibilityDate: '2025-07-18' };
+  const whopBindings = { WHOP_API_KEY: whop.apiKey, WHOP_API_BASE_URL: whop.url, WHOP_COMPANY_ID: COMPANY };
   mf = new Miniflare({
     log: new RecordingLog(LogLevel.DEBUG),
     workers: [
       {
         name: 'relay',
-        modules: true,
-        script,
-        compatibilityDate: '2025-07-18',
+        ...worker,
         bindings: {
-          WHOP_API_KEY: whop.apiKey,
-          WHOP_API_BASE_URL: whop.url,
-          WHOP_COMPANY_ID: COMPANY,
+          ...whopBindings,
           WHOPQ_ORIGINS: ORIGIN,
           WHOPQ_ADMIN_TOKEN: ADMIN_TOKEN,
           WHOPQ_MAX_ATTEMPTS: '3',
@@ -116,13 +115,9 @@ beforeAll(async () => {
       {
         // Server events and visitor memory (a Durable Object per company).
         name: 'relay-memory',
-        modules: true,
-        script,
-        compatibilityDate: '2025-07-18',
+        ...worker,
         bindings: {
-          WHOP_API_KEY: whop.apiKey,
-          WHOP_API_BASE_URL: whop.url,
-          WHOP_COMPANY_ID: COMPANY,
+          ...whopBindings,
           WHOPQ_SERVER_TOKENS: SERVER_TOKEN,
           WHOPQ_CALENDLY_SIGNING_KEY: CALENDLY_KEY,
         },
@@ -133,10 +128,8 @@ beforeAll(async () => {
       {
         // The same relay forwarding to Whop's Events API (WHOPQ_UPSTREAM=events).
         name: 'relay-events',
-        modules: true,
-        script,
-        compatibilityDate: '2025-07-18',
-        bindings: { WHOP_API_KEY: whop.apiKey, WHOP_API_BASE_URL: whop.url, WHOP_COMPANY_ID: COMPANY, WHOPQ_UPSTREAM: 'events' },
+        ...worker,
+        bindings: { ...whopBindings, WHOPQ_UPSTREAM: 'events' },
         queueProducers: { WHOPQ_QUEUE: 'whopq-events-upstream' },
         queueConsumers: { 'whopq-events-upstream': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 30 } },
         durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
@@ -144,9 +137,7 @@ beforeAll(async () => {
       {
         // The defaults: no admin token, no origin list, no key (dry run).
         name: 'relay-defaults',
-        modules: true,
-        script,
-        compatibilityDate: '2025-07-18',
+        ...worker,
         bindings: { WHOP_COMPANY_ID: COMPANY },
         queueProducers: { WHOPQ_QUEUE: 'whopq-events-defaults' },
         durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
@@ -154,9 +145,7 @@ beforeAll(async () => {
       {
         // A key without the company allowlist: refused rather than sending anyone's events.
         name: 'relay-no-companies',
-        modules: true,
-        script,
-        compatibilityDate: '2025-07-18',
+        ...worker,
         bindings: { WHOP_API_KEY: 'k_no_companies', WHOP_COMPANY_ID: '' },
         queueProducers: { WHOPQ_QUEUE: 'whopq-events-no-companies' },
         durableObjects: { WHOPQ_DEDUP: 'DedupStore' },
