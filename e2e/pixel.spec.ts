@@ -38,6 +38,13 @@ const snippet = readFileSync('dist/snippet.html', 'utf8')
  */
 const LEGACY_SNIPPET = `<script nonce="${NONCE}">(function(r,n,i,o){if(!r.whopq){var e=r.whopq=function(){e.q.push([[].slice.call(arguments),Date.now(),location.href])};e.q=[];var c=n.currentScript||n.querySelector("script[nonce]"),t=n.createElement("script");t.async=!0,t.src=i,c&&c.nonce&&(t.nonce=c.nonce),n.head.appendChild(t),addEventListener("pagehide",function(){try{var a=JSON.stringify(e.q);r.whopq==e&&e.q[0]&&!localStorage.wq_r&&(!/requireConsent":true/.test(a)||/"consent","grant"/.test(a))&&(localStorage[o]=JSON.stringify(JSON.parse(localStorage[o]||"[]").concat(e.q)),e.q=[])}catch{}})}})(window,document,"/wq/p.js","wq_s");</script>`;
 
+/** The page's Content Security Policy reports on the console, as they come. */
+function cspReports(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('console', (m) => m.text().includes('Content Security Policy') && seen.push(m.text()));
+  return seen;
+}
+
 /** A landing page: the snippet (twice when asked) and init. CSP allows only the nonce. */
 function landing(opts: { twice?: boolean; extraBundle?: boolean; legacy?: boolean }): string {
   const tag = opts.legacy ? LEGACY_SNIPPET : snippet;
@@ -245,8 +252,7 @@ test('a relay answering 503 gets the event again, same event_id, once it recover
 });
 
 test('snippet pasted twice and the bundle loaded twice, under a nonce-only CSP: one pixel, one event', async ({ page }) => {
-  const csp: string[] = [];
-  page.on('console', (m) => m.text().includes('Content Security Policy') && csp.push(m.text()));
+  const csp = cspReports(page);
   await page.goto(site.base + '/twice?ttclid=TT1');
   await page.waitForFunction(() => (window as any).whopq?.version);
   await page.evaluate(() => (window as any).whopq('track', 'contact'));
@@ -262,8 +268,7 @@ test('snippet pasted twice and the bundle loaded twice, under a nonce-only CSP: 
 test('a page with the earlier one-script snippet, under a nonce-only CSP: the bundle it inserts sends the page view and the event', async ({
   page,
 }) => {
-  const csp: string[] = [];
-  page.on('console', (m) => m.text().includes('Content Security Policy') && csp.push(m.text()));
+  const csp = cspReports(page);
   await page.goto(site.base + '/legacy?gclid=OLD1');
   await page.waitForFunction(() => (window as any).whopq?.version);
   await page.evaluate(() => (window as any).whopq('track', 'lead'));
