@@ -1,3 +1,5 @@
+import { sha256Hex } from './sha256';
+
 /** The ids nobody can guess: the pixel's (32 hex digits) and the relay's own (a UUID). */
 const _RANDOM_ID = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
@@ -11,7 +13,7 @@ const _RANDOM_ID = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  * another visitor's copy is a different event. Random ids (the pixel's, the relay's) are kept.
  * Returns the body text to ingest: the same text when nothing changed or it does not parse.
  */
-export async function scopeEventIds(text: string, ip: string | null): Promise<string> {
+export function scopeEventIds(text: string, ip: string | null): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -26,12 +28,7 @@ export async function scopeEventIds(text: string, ip: string | null): Promise<st
     const e = event as { event_id?: unknown; company_id?: unknown; user?: { anonymous_id?: unknown } };
     if (typeof e.event_id !== 'string' || e.event_id === '' || _RANDOM_ID.test(e.event_id)) continue;
     const visitor = typeof e.user?.anonymous_id === 'string' ? e.user.anonymous_id : (ip ?? '');
-    const digest = new Uint8Array(
-      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${String(e.company_id)}\u0000${visitor}`)),
-    );
-    let hex = '';
-    for (const b of digest.subarray(0, 4)) hex += (b + 256).toString(16).slice(1);
-    e.event_id = `${e.event_id}.v${hex}`;
+    e.event_id = `${e.event_id}.v${sha256Hex(`${String(e.company_id)}\u0000${visitor}`).slice(0, 8)}`;
     changed = true;
   }
   return changed ? JSON.stringify(parsed) : text;
