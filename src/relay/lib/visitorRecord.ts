@@ -1,9 +1,8 @@
-import { fillClicks, mergeClicks, NETWORKS, TOUCH_WINDOW_MS, type ClickModel } from './clickModel';
+import { CLICK_COOKIE_MAX_AGE_S, fillClicks, mergeClicks, pruneClicks, type ClickModel } from './clickModel';
 import type { RelayContext, RelayEvent } from './relayEvent';
 
-const _DAY = 24 * 3_600_000;
-/** How long a record's browser ids, IP, user agent and landing URL fill a server event: the longest click window (90 days). */
-export const VISITOR_WINDOW_MS = Math.max(TOUCH_WINDOW_MS, ...NETWORKS.map((n) => n.windowMs), 90 * _DAY);
+/** How long a record's browser ids, IP, user agent and landing URL fill a server event: the longest click window, at least 90 days. */
+export const VISITOR_WINDOW_MS = Math.max(CLICK_COOKIE_MAX_AGE_S * 1000, 90 * 86_400_000);
 /** The browser ids a record keeps (the latest seen). */
 export const BROWSER_IDS = ['fbp', 'fbc', 'ga', 'ttp'] as const;
 
@@ -76,8 +75,7 @@ export function mergeRecords(a: VisitorRecord, b: VisitorRecord): VisitorRecord 
 
 /** Drops what is past its window at `now`; null when nothing is left worth keeping. */
 export function pruneRecord(rec: VisitorRecord, now: number): VisitorRecord | null {
-  for (const n of NETWORKS) if (rec.c[n.name] && now - rec.c[n.name]![1] > n.windowMs) delete rec.c[n.name];
-  if (rec.t && now - rec.t[1] > TOUCH_WINDOW_MS) delete rec.t;
+  pruneClicks(rec, now);
   return now - rec.at > VISITOR_WINDOW_MS ? null : rec;
 }
 
