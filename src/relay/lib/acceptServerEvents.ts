@@ -67,7 +67,6 @@ export function createServerAcceptor(config: ServerAcceptConfig): AcceptServerEv
     const { good, rejected, dropped } = prepareEvents(events, now, config.companies, isPii);
     for (const r of rejected) metrics.inc('rejected_total', { reason: r.error.code ?? r.error.type });
     const filled: ServerAcceptResult['filled'] = [];
-    const leftOut: string[] = [];
     const inputs: OutboxInput[] = [];
     for (const g of good) {
       const e = g._event;
@@ -82,7 +81,7 @@ export function createServerAcceptor(config: ServerAcceptConfig): AcceptServerEv
           }
         }
       }
-      inputs.push(outboxInput(e, g._dropped, now, config.upstream, leftOut));
+      inputs.push(outboxInput(e, g._dropped, now, config.upstream));
     }
     const fresh = inputs.length ? await config.outbox.append(inputs) : [];
     const accepted = fresh.filter(Boolean).length;

@@ -154,7 +154,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
         const body = input.body;
         const user = body.user;
         if (!fresh[i] || !user || !(user.anonymous_id || user.email || user.phone)) return;
-        const record = recordOf(body, clicks, Date.parse(body.event_time!), landing.has(body));
+        const record = recordOf(body, clicks, times.get(good[i]!)!, landing.has(body));
         const id = [body.company_id, user.anonymous_id, user.email, user.phone].join('\u0000');
         const seen = visitors.get(id);
         if (seen) mergeRecords(seen._record, record);

@@ -126,13 +126,16 @@ export function refusedBatch(count: number, rejected: readonly RejectedEvent[]):
   };
 }
 
-/** The outbox row for an enriched event: an event_id generated when missing, page views skipped for /conversions. */
-export function outboxInput(body: RelayEvent, dropped: EventRepair[], now: number, upstream: Upstream, leftOut: string[]): OutboxInput {
+/**
+ * The outbox row for an enriched event: an event_id generated when missing, page views skipped for
+ * /conversions. `leftOut`, when given, gets the fields the upstream has no place for (for metrics).
+ */
+export function outboxInput(body: RelayEvent, dropped: EventRepair[], now: number, upstream: Upstream, leftOut?: string[]): OutboxInput {
   if (!body.event_id) body.event_id = crypto.randomUUID();
   const input: OutboxInput = { company_id: body.company_id, event_name: body.event_name, event_id: body.event_id, body, received_at: now };
   if (dropped.length) input.dropped = dropped;
-  if (upstream === 'events') eventLeftOut(body, leftOut);
-  else if (body.event_name === PAGE_EVENT) input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
-  else conversionLeftOut(body, leftOut);
+  if (upstream !== 'events' && body.event_name === PAGE_EVENT)
+    input.skipped = 'page view: stored, not a conversion (never sent to /conversions)';
+  else if (leftOut) (upstream === 'events' ? eventLeftOut : conversionLeftOut)(body, leftOut);
   return input;
 }

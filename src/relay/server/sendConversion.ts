@@ -61,7 +61,7 @@ export async function sendConversion(event: ServerConversion, options: SendOptio
     const error = rejected[0]!.error;
     throw new SendConversionError(error.message, 400, false, error);
   }
-  const input = outboxInput(good[0]!._event, good[0]!._dropped, now, options.upstream ?? 'conversions', []);
+  const input = outboxInput(good[0]!._event, good[0]!._dropped, now, options.upstream ?? 'conversions');
   const client = createWhopClient({ apiKey: options.apiKey, baseURL: options.baseURL, timeoutMs: options.timeoutMs });
   const report = await forwardOne({ body: input.body, received_at: now, attempts: 1 }, { client, upstream: options.upstream });
   const outcome = report.outcome;
