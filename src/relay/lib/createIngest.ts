@@ -14,9 +14,9 @@ import { enrichEvent } from './enrichEvent';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { KNOWN_PARAMS } from './normalizeEvent';
-import { OutboxUnavailableError, type Outbox, type OutboxInput } from './outbox';
+import type { Outbox, OutboxInput } from './outbox';
 import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
-import { outboxInput, prepareEvents, readBatch, refusedBatch } from './prepareEvents';
+import { outboxInput, prepareEvents, readBatch, refusedBatch, storeFailed } from './prepareEvents';
 import type { RelayEvent } from './relayEvent';
 import type { VisitorMemory } from './visitorMemory';
 import { mergeRecords, recordOf, type VisitorRecord } from './visitorRecord';
@@ -131,18 +131,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     try {
       fresh = await config.outbox.append(inputs);
     } catch (error) {
-      const known = error instanceof OutboxUnavailableError;
-      logger.error('ingest: outbox append failed', {
-        events: inputs.length,
-        error: known ? error.message : String((error as Error)?.name ?? error),
-      });
-      metrics.inc('store_errors_total');
-      return plainError(
-        503,
-        whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'),
-        {},
-        { 'retry-after': String(config.retryAfter) },
-      );
+      return storeFailed(logger, metrics, 'ingest', inputs.length, error, config.retryAfter);
     }
     const accepted = fresh.filter(Boolean).length;
     const duplicates = fresh.length - accepted;

@@ -5,10 +5,11 @@ import type { HookResult } from './hookResult';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { OutboxUnavailableError } from './outbox';
-import { BodyTooLargeError, decodeUtf8, readBodyBytes } from './readBody';
+import { bodyReadError, refusedBatch } from './prepareEvents';
+import { decodeUtf8, readBodyBytes } from './readBody';
 import { typeformEvent } from './typeformEvent';
 import { typeformVerifier } from './typeformVerifier';
-import { errorResponse, jsonResponse, whopError, type WhopErrorBody } from './whopError';
+import { errorResponse, jsonResponse, storeUnavailable, whopError, type WhopErrorBody } from './whopError';
 
 /** Signed vendor webhooks (`POST <basePath>/hooks/<vendor>`); a vendor without its secret is not served (404). */
 export interface HooksOptions {
@@ -79,9 +80,8 @@ export function createHooksRoute(config: HooksRouteConfig): (request: Request, v
     try {
       bytes = await readBodyBytes(request, config.maxBodyBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError)
-        return refuse(413, whopError(`The body is larger than ${config.maxBodyBytes} bytes.`, 'body_too_large'));
-      return refuse(400, whopError('The request body could not be read.', 'body_unreadable'));
+      const refused = bodyReadError(error, config.maxBodyBytes);
+      return refuse(refused.status, refused.error);
     }
     const verdict = await vendor._verify(request, bytes, config.now());
     if (verdict !== 'ok') {
@@ -107,17 +107,11 @@ export function createHooksRoute(config: HooksRouteConfig): (request: Request, v
     } catch (error) {
       if (!(error instanceof OutboxUnavailableError)) throw error;
       // The vendor retries a 5xx, so the booking waits in its queue instead of being lost.
-      return errorResponse(
-        503,
-        whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'),
-        {},
-        { 'retry-after': '30' },
-      );
+      return errorResponse(503, storeUnavailable(), {}, { 'retry-after': '30' });
     }
-    const rejected = answer.rejected[0];
-    if (rejected) {
-      const status = rejected.error.code === 'company_not_allowed' ? 403 : 400;
-      return refuse(status, rejected.error);
+    if (answer.rejected[0]) {
+      const refused = refusedBatch(1, answer.rejected);
+      return refuse(refused.status, refused.error);
     }
     logger.info('hooks: event accepted', { source: name, event_id: result.event.event_id, duplicate: answer.duplicates > 0 });
     return jsonResponse(200, answer);

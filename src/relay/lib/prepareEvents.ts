@@ -1,13 +1,15 @@
 import { cleanUrl } from './cleanUrl';
 import { normalizeEvent } from './normalizeEvent';
-import type { EventRepair, OutboxInput } from './outbox';
-import type { PlainRequest } from './plainExchange';
+import { type EventRepair, type OutboxInput, OutboxUnavailableError } from './outbox';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { plainError, type PlainRequest, type PlainResponse } from './plainExchange';
 import { BodyTooLargeError } from './readBody';
 import { PAGE_EVENT, type RelayEvent } from './relayEvent';
 import type { Upstream } from './forwardOne';
 import { conversionLeftOut } from './toConversion';
 import { eventLeftOut } from './toEvent';
-import { whopError, type WhopErrorBody } from './whopError';
+import { storeUnavailable, whopError, type WhopErrorBody } from './whopError';
 
 /** An event of a batch that cannot be kept, by its index in the batch. */
 export interface RejectedEvent {
@@ -44,6 +46,33 @@ export function parseBatch(text: string, maxBatch: number): ParsedBatch {
   return { events: list };
 }
 
+/** Why a body could not be read: 413 past `maxBodyBytes`, else 400 (the client went away or sent a broken stream). */
+export function bodyReadError(error: unknown, maxBodyBytes: number): { status: 400 | 413; error: WhopErrorBody } {
+  return error instanceof BodyTooLargeError
+    ? { status: 413, error: whopError(`The body is larger than ${maxBodyBytes} bytes.`, 'body_too_large') }
+    : { status: 400, error: whopError('The request body could not be read.', 'body_unreadable') };
+}
+
+/**
+ * The answer when the store failed an append: logged by the error's name (never the events'
+ * data) and counted; a client retries after `retryAfter` seconds, so nothing is lost.
+ */
+export function storeFailed(
+  logger: Logger,
+  metrics: Metrics,
+  what: string,
+  events: number,
+  error: unknown,
+  retryAfter: number,
+): PlainResponse {
+  logger.error(`${what}: outbox append failed`, {
+    events,
+    error: error instanceof OutboxUnavailableError ? error.message : String((error as Error)?.name ?? error),
+  });
+  metrics.inc('store_errors_total');
+  return plainError(503, storeUnavailable(), {}, { 'retry-after': String(retryAfter) });
+}
+
 /**
  * Reads a body within `maxBodyBytes` and parses it (`parseBatch`): the events, or the status and
  * error that refuse the whole request (413 past the limit, 400 for a body that is unreadable or no batch).
@@ -57,10 +86,7 @@ export async function readBatch(
   try {
     text = await request.text(maxBodyBytes);
   } catch (error) {
-    if (error instanceof BodyTooLargeError)
-      return { status: 413, error: whopError(`The body is larger than ${maxBodyBytes} bytes.`, 'body_too_large') };
-    // The client went away or sent a broken stream: nothing to answer that it would read.
-    return { status: 400, error: whopError('The request body could not be read.', 'body_unreadable') };
+    return bodyReadError(error, maxBodyBytes);
   }
   const batch = parseBatch(text, maxBatch);
   return batch.error ? { status: 400, error: batch.error } : { events: batch.events };

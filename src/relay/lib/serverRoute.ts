@@ -3,9 +3,8 @@ import type { bearerTokens } from './bearerTokens';
 import { clientIp, type parseCidrs } from './clientIp';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { OutboxUnavailableError } from './outbox';
 import { plainError, plainJson, type PlainRequest, type PlainResponse } from './plainExchange';
-import { readBatch, refusedBatch } from './prepareEvents';
+import { readBatch, refusedBatch, storeFailed } from './prepareEvents';
 import type { createRateLimiter } from './rateLimiter';
 import { whopError, type WhopErrorBody } from './whopError';
 
@@ -78,18 +77,7 @@ export function createServerRoute(config: ServerRouteConfig): (request: PlainReq
     try {
       result = await config.accept(batch.events, { source: 'server' });
     } catch (error) {
-      const known = error instanceof OutboxUnavailableError;
-      config.logger.error('server ingest: outbox append failed', {
-        events: batch.events.length,
-        error: known ? error.message : String((error as Error)?.name ?? error),
-      });
-      metrics.inc('store_errors_total');
-      return plainError(
-        503,
-        whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable'),
-        {},
-        { 'retry-after': '5' },
-      );
+      return storeFailed(config.logger, metrics, 'server ingest', batch.events.length, error, 5);
     }
     const { accepted, duplicates, rejected, dropped, filled, results } = result;
     if (accepted + duplicates === 0) {

@@ -18,6 +18,10 @@ export function whopError(
   return { type, message, code, param };
 }
 
+/** The error of a request refused because the event store is down (the caller retries). */
+export const storeUnavailable = (): WhopErrorBody =>
+  whopError('The event store is unavailable; retry later.', 'store_unavailable', null, 'service_unavailable');
+
 /** A JSON response that is never cached and never sniffed. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return toResponse(plainJson(status, body, headers));
