@@ -1,4 +1,5 @@
 import { EVENT_NAMES } from '../../shared/conversion';
+import { envList, envPairs } from '../lib/envList';
 
 /** Everything `whopq relay` needs, as read from the environment. */
 export interface RelayConfig {
@@ -65,11 +66,6 @@ export interface RelayConfig {
   hooksCompany?: string;
 }
 
-const _list = (v: string | undefined) =>
-  (v ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 const _flag = (v: string | undefined) => /^(1|true|yes|on)$/i.test((v ?? '').trim());
 
 function _rate(v: string | undefined): RelayConfig['rateLimit'] {
@@ -91,9 +87,9 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
   const port = Number(env.PORT ?? 8787);
   return {
     apiKey: env.WHOP_API_KEY?.trim() || undefined,
-    companies: _list(env.WHOP_COMPANY_ID),
-    origins: _list(env.WHOPQ_ORIGINS),
-    trustedProxies: _list(env.WHOPQ_TRUSTED_PROXIES),
+    companies: envList(env.WHOP_COMPANY_ID),
+    origins: envList(env.WHOPQ_ORIGINS),
+    trustedProxies: envList(env.WHOPQ_TRUSTED_PROXIES),
     ipHeader: env.WHOPQ_IP_HEADER?.trim().toLowerCase() || 'x-forwarded-for',
     connectionsPerIp: _number(env.WHOPQ_MAX_CONNECTIONS_PER_IP, 64),
     port: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 8787,
@@ -104,7 +100,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     baseURL: env.WHOP_API_BASE_URL?.trim() || 'https://api.whop.com/api/v1',
     upstream: env.WHOPQ_UPSTREAM?.trim().toLowerCase() || 'conversions',
     adminToken: env.WHOPQ_ADMIN_TOKEN?.trim() || undefined,
-    serverTokens: [...new Set([..._list(env.WHOPQ_SERVER_TOKENS), env.WHOPQ_SERVER_TOKEN?.trim() ?? ''])].filter(Boolean),
+    serverTokens: [...new Set([...envList(env.WHOPQ_SERVER_TOKENS), env.WHOPQ_SERVER_TOKEN?.trim() ?? ''])].filter(Boolean),
     production: _flag(env.WHOPQ_PRODUCTION) || env.NODE_ENV === 'production',
     basePath: env.WHOPQ_BASE_PATH?.trim() || '/wq',
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN?.trim() || undefined,
@@ -122,10 +118,9 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     databasePool: _number(env.WHOPQ_DATABASE_POOL, 4),
     calendlySigningKey: env.WHOPQ_CALENDLY_SIGNING_KEY?.trim() || undefined,
     typeformSecret: env.WHOPQ_TYPEFORM_SECRET?.trim() || undefined,
-    typeformEvents: Object.fromEntries(
-      _list(env.WHOPQ_TYPEFORM_EVENTS).map((pair) => [pair.split('=')[0]!.trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
-    ),
-    hooksCompany: env.WHOPQ_HOOKS_COMPANY?.trim() || (_list(env.WHOP_COMPANY_ID).length === 1 ? _list(env.WHOP_COMPANY_ID)[0] : undefined),
+    typeformEvents: envPairs(env.WHOPQ_TYPEFORM_EVENTS),
+    hooksCompany:
+      env.WHOPQ_HOOKS_COMPANY?.trim() || (envList(env.WHOP_COMPANY_ID).length === 1 ? envList(env.WHOP_COMPANY_ID)[0] : undefined),
   };
 }
 

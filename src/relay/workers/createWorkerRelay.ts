@@ -5,6 +5,7 @@ import { createVisitorMemory, type VisitorMemory } from '../lib/visitorMemory';
 import { durableVisitorStore } from './durableVisitorStore';
 import type { WorkerEnv } from './env';
 import { QueueOutbox } from './queueOutbox';
+import { envList, envPairs } from '../lib/envList';
 
 /** The pixel bundle, inlined at build time by scripts/buildWorker.mjs (null when it was not built). */
 declare const __WHOPQ_PIXEL__: string | null;
@@ -23,12 +24,6 @@ export interface WorkerRelay {
 // relay keeps state worth keeping between requests (rate-limit buckets, metrics, the bundle's ETag).
 const _relays = new WeakMap<object, WorkerRelay>();
 
-const _list = (value: string | undefined): string[] =>
-  (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 /** WHOPQ_UPSTREAM as the consumer and ingest read it: `events`, else `conversions`. */
 export const workerUpstream = (env: WorkerEnv): Upstream =>
   env.WHOPQ_UPSTREAM?.trim().toLowerCase() === 'events' ? 'events' : 'conversions';
@@ -37,22 +32,22 @@ export const workerUpstream = (env: WorkerEnv): Upstream =>
 export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
   const cached = _relays.get(env);
   if (cached) return cached;
-  const companies = _list(env.WHOP_COMPANY_ID);
+  const companies = envList(env.WHOP_COMPANY_ID);
   const dryRun = !env.WHOP_API_KEY;
   const basePath = (env.WHOPQ_BASE_PATH || '/wq').replace(/\/+$/, '');
   const outbox = new QueueOutbox({ queue: env.WHOPQ_QUEUE, dedup: env.WHOPQ_DEDUP, companies, dryRun });
   let paused: Array<{ company_id: string; reason: string }> = [];
-  const serverTokens = _list(env.WHOPQ_SERVER_TOKENS);
+  const serverTokens = envList(env.WHOPQ_SERVER_TOKENS);
   const hooksCompany = env.WHOPQ_HOOKS_COMPANY?.trim() || (companies.length === 1 ? companies[0] : undefined);
   const hookSecrets = [env.WHOPQ_CALENDLY_SIGNING_KEY, env.WHOPQ_TYPEFORM_SECRET].filter((s): s is string => !!s);
   const memory = env.WHOPQ_VISITORS ? createVisitorMemory(durableVisitorStore(env.WHOPQ_VISITORS, companies), { flushMs: 10 }) : null;
   const relay = createRelay({
     outbox,
     companies,
-    origins: _list(env.WHOPQ_ORIGINS),
+    origins: envList(env.WHOPQ_ORIGINS),
     basePath,
     cookieDomain: env.WHOPQ_COOKIE_DOMAIN || undefined,
-    piiParams: _list(env.WHOPQ_PII_PARAMS),
+    piiParams: envList(env.WHOPQ_PII_PARAMS),
     bundle: typeof __WHOPQ_PIXEL__ === 'string' ? __WHOPQ_PIXEL__ : undefined,
     dryRun,
     upstream: workerUpstream(env),
@@ -74,7 +69,7 @@ export function createWorkerRelay(env: WorkerEnv): WorkerRelay {
             company: hooksCompany,
             calendlySigningKey: env.WHOPQ_CALENDLY_SIGNING_KEY || undefined,
             typeformSecret: env.WHOPQ_TYPEFORM_SECRET || undefined,
-            typeformEvents: Object.fromEntries(_list(env.WHOPQ_TYPEFORM_EVENTS).map((pair) => pair.split('=', 2).map((s) => s.trim()))),
+            typeformEvents: envPairs(env.WHOPQ_TYPEFORM_EVENTS),
           }
         : undefined,
   });
