@@ -46,13 +46,6 @@ export interface IngestConfig {
 }
 
 const _TYPES = new Set(['text/plain', 'application/json']);
-const _url = (url: string): URL | null => {
-  try {
-    return new URL(url);
-  } catch {
-    return null;
-  }
-};
 /** A metric label for a param: a field of the model by name, anything else as `<prefix>(unknown)`. */
 const _label = (param: string) =>
   KNOWN_PARAMS.has(param)
@@ -70,10 +63,10 @@ const _FBP = /^fb\.\d\.\d{10,16}\.\d{1,20}$/;
  * parses, validates every event, enriches the good ones with the request's facts, appends them to
  * the outbox in one all-or-nothing write and answers only after that write. Bad events are listed
  * by index; a batch with no good event stores nothing. Plain data in and out (`plainExchange`), so
- * the Fetch handler and the Node adapter's fast path run this same code. `secure`: the browser used
- * https (the cookies get `Secure`).
+ * the Fetch handler and the Node adapter's fast path run this same code. `url`: the
+ * request's, as the route parsed it (https gives the cookies `Secure`).
  */
-export function createIngest(config: IngestConfig): (request: PlainRequest, ip: string | null, secure: boolean) => Promise<PlainResponse> {
+export function createIngest(config: IngestConfig): (request: PlainRequest, ip: string | null, url: URL) => Promise<PlainResponse> {
   const { metrics, logger } = config;
   const isPii = piiMatcher(config.piiParams ?? DEFAULT_PII_PARAMS);
   const refuse = (status: number, error: WhopErrorBody, extra?: Record<string, unknown>, headers?: Record<string, string>) => {
@@ -81,7 +74,7 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     return plainError(status, error, extra, headers);
   };
 
-  return async (request, ip, secure) => {
+  return async (request, ip, url) => {
     const type = (request.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!_TYPES.has(type)) {
       return refuse(415, whopError('Send the events as text/plain or application/json.', 'unsupported_media_type'));
@@ -169,10 +162,9 @@ export function createIngest(config: IngestConfig): (request: PlainRequest, ip: 
     // visitor's ids), never minted here (the pixel owns `_fbp` and `wq_aid`: the relay re-sets the
     // values the events carry, server-side so they outlast Safari's 7-day cap on script cookies),
     // and not again for a resend whose value the browser already holds.
-    // The request's URL, parsed once: its host for the same-site check, its `?d=` for the cookie domain.
-    const url = _url(request.url);
-    if (sameSiteRequest((name) => request.header(name), url?.host ?? '')) {
-      const attrs = { maxAge: MAX_COOKIE_AGE, secure, domain: url ? cookieDomainFor(config.cookieDomain, url) : config.cookieDomain };
+    // The request's URL (parsed by the route): its host for the same-site check, its `?d=` for the cookie domain.
+    if (sameSiteRequest((name) => request.header(name), url.host)) {
+      const attrs = { maxAge: MAX_COOKIE_AGE, secure: url.protocol === 'https:', domain: cookieDomainFor(config.cookieDomain, url) };
       const latest = (pick: (e: RelayEvent) => string | null | undefined) => {
         for (let i = inputs.length - 1; i >= 0; i--) {
           const v = pick(inputs[i]!.body);

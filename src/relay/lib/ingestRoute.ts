@@ -112,7 +112,7 @@ export function createIngestRoute(
     }
     inFlight++;
     try {
-      return _withCors(await config.ingest(read, ip, url.protocol === 'https:'), corsOrigin(origin, url));
+      return _withCors(await config.ingest(read, ip, url), corsOrigin(origin, url));
     } finally {
       inFlight--;
     }
