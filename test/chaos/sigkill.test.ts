@@ -61,15 +61,19 @@ it(NAME, { timeout: SCENARIO_TIMEOUT + KILLS * 20_000 }, async () => {
     }
   });
   // The killer: waits for some progress, kills, restarts on the same port, repeats.
-  const kills: number[] = [];
+  // Each kill as [when it was sent, when the new process was up]. A send Whop accepted before the
+  // kill may come back after it; one the old process had written when it died may reach Whop a
+  // moment after the kill (the fake reads it in this same event loop), but before the new process
+  // is up.
+  const kills: Array<[number, number]> = [];
   const killer = (async () => {
     for (let k = 1; k <= KILLS; k++) {
       await until(deadline, () => acked.size >= (total * k) / (KILLS + 1) && whop.conversions.length > 0, 10);
+      const killed = Date.now();
       await relay.kill();
-      // The instant the process was gone: a send Whop accepted before it may come back after it.
-      kills.push(Date.now());
       outputs.push(relay.output());
       relay = await relayBuild.start({ ...env, PORT: String(port) });
+      kills.push([killed, Date.now()]);
     }
   })();
   await Promise.all([...clients, killer]);
@@ -87,8 +91,11 @@ it(NAME, { timeout: SCENARIO_TIMEOUT + KILLS * 20_000 }, async () => {
   const t = tally(whop, ids);
   const byId = new Map<string, number[]>();
   for (const c of whop.conversions) byId.set(c.body.event_id!, [...(byId.get(c.body.event_id!) ?? []), c.request.at]);
-  // A duplicate is explained only by a kill between the two acceptances.
-  const unexplained = [...byId].filter(([, at]) => at.length > 1 && !kills.some((k) => at[0]! <= k && k <= at[1]!)).map(([id]) => id);
+  // A duplicate is explained only by a kill: the first copy accepted before the new process was up,
+  // the second after the kill.
+  const unexplained = [...byId]
+    .filter(([, at]) => at.length > 1 && !kills.some(([killed, up]) => at[0]! <= up && killed <= at[1]!))
+    .map(([id]) => id);
   recordScenario({
     scenario: NAME,
     group: 'fault',
